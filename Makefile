@@ -1,0 +1,115 @@
+# zepix — one Makefile, top to bottom.
+#   make            build/zepix and plugins/<id>/plugin.so for every plugin
+#   make run        install missing deps, build, run on config/zepix.json
+#   make test       install missing deps, build, run every test (exit != 0 on failure)
+#   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      measured figures into BENCHMARKS.md
+#   make fuzz       libFuzzer targets for a fixed budget (needs clang)
+#   make clean
+
+CC      ?= cc
+BUILD   ?= build
+SAN     ?=
+PKGS    := libcurl json-c sqlite3 libmicrohttpd
+# pkg-config runs lazily (=), so `make test` can install it first.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lev -ldl -lm
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+endif
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP -iquote src -iquote plugins -iquote bot_commands $(PKG_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(LDSAN)
+
+SRCS      := $(wildcard src/*.c) $(wildcard bot_commands/*.c)
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libzepix.a
+BIN       := $(BUILD)/zepix
+
+PLUGIN_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c))))
+PLUGIN_SOS  := $(addsuffix /plugin.so,$(PLUGIN_DIRS))
+TPLUGIN_DIRS := $(patsubst tests/plugins/%/,%,$(sort $(dir $(wildcard tests/plugins/*/*.c))))
+TPLUGIN_SOS  := $(TPLUGIN_DIRS:%=$(BUILD)/testplugins/%/plugin.so)
+
+UNIT_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+# tests/ptest_<id>.c: a plugin's unit test, linked with that plugin's sources.
+PLUGIN_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/ptest_*.c))
+FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all run test asan bench fuzz clean deps check tests-bin
+.SECONDEXPANSION:
+
+all: $(BIN) $(PLUGIN_SOS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/obj/src/main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# A plugin: every .c in its directory, only plugins/zepix_plugin.h from the host.
+# Never sanitizer-instrumented: the same file is loaded by normal and asan builds.
+plugins/%/plugin.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) plugins/zepix_plugin.h
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -Iplugins \
+	    -o $@ $(filter %.c,$^) -lm
+
+$(BUILD)/testplugins/%/plugin.so: $$(wildcard tests/plugins/%/*.c) plugins/zepix_plugin.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Iplugins \
+	    -o $@ $(filter %.c,$^) $(LDSAN) -lm
+
+$(BUILD)/tests/test_%: tests/test_%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -iquote tests -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/ptest_%: tests/ptest_%.c $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) plugins/zepix_plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -iquote tests -iquote plugins/$* -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) -lm $(CMOCKA_LIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -iquote src -iquote plugins -iquote bot_commands \
+	    $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+deps:
+	@scripts/install-deps.sh
+
+tests-bin: all $(UNIT_TESTS) $(PLUGIN_TESTS) $(TPLUGIN_SOS)
+
+# The test suite proper, on whatever BUILD holds; `test` and `asan` wrap it.
+check: tests-bin
+	@ZEPIX_BUILD=$(BUILD) scripts/run-tests.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN) -c config/zepix.json
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(TPLUGIN_SOS)
+	@scripts/bench/run.sh
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@scripts/fuzz.sh $(FUZZERS)
+
+clean:
+	rm -rf build $(PLUGIN_SOS)
+
+-include $(OBJS:.o=.d) $(wildcard $(BUILD)/tests/*.d)

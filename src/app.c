@@ -1,0 +1,147 @@
+/*
+ * app — see app.h.
+ */
+#include "app.h"
+#include "log.h"
+#include "store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t app_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int app_add_route(struct app *a, const char *method, const char *path, http_handler fn, void *ud)
+{
+    if (a->n_routes == APP_MAX_ROUTES)
+        return -1;
+    a->routes[a->n_routes++] = (struct http_route){method, path, fn, ud};
+    return 0;
+}
+
+static void on_healthz(void *ud, http_req *req)
+{
+    struct app *a = ud;
+    char body[128];
+    snprintf(body, sizeof body, "{\"ok\":true,\"uptime_s\":%lld,\"plugins_enabled\":%d}",
+             (long long)(ev_now(a->loop) - a->started_mono), 0);
+    http_reply_json(req, 200, body);
+}
+
+static void on_stop_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct app *a = w->data;
+    (void)revents;
+    /* In-flight requests (suspended for a group commit) finish first. */
+    if (http_pending(a->http) == 0 || ev_now(loop) >= a->stop_deadline) {
+        ev_timer_stop(loop, w);
+        ev_break(loop, EVBREAK_ALL);
+    }
+}
+
+void app_stop(struct app *a)
+{
+    if (a->stopping)
+        return;
+    a->stopping = 1;
+    LOG_I("app", "stopping: no new webhooks, finishing in-flight work");
+    http_set_draining(a->http, 1);
+    a->stop_deadline = ev_now(a->loop) + 1.5;
+    ev_timer_init(&a->stop_timer, on_stop_tick, 0., 0.01);
+    a->stop_timer.data = a;
+    ev_timer_start(a->loop, &a->stop_timer);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    LOG_I("app", "signal %d received", w->signum);
+    app_stop(w->data);
+}
+
+int app_init(struct app *a, const char *config_path, int *exit_code, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    *exit_code = 2;
+    if (cfg_load(config_path, &a->cfg, err, errlen))
+        return -1;
+    enum lg_level lvl;
+    if (log_parse_level(a->cfg.log_level, &lvl) == 0)
+        log_set_level(lvl);
+    log_add_secret(a->cfg.telegram.token);
+    log_add_secret(a->cfg.webhook.secret);
+    log_add_secret(a->cfg.broker.mt5_secret);
+
+    *exit_code = 1;
+    a->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!a->loop) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
+    }
+    a->started_mono = ev_now(a->loop);
+    a->started_ms = app_now_ms();
+    if (store_host_open(a->cfg.plugin_system.data_dir, &a->db, err, errlen))
+        return -1;
+    if (!(a->curl = cev_new(a->loop, err, errlen)))
+        return -1;
+
+    app_add_route(a, "GET", "/healthz", on_healthz, a);
+
+    struct http_opts ho = {
+        .host = a->cfg.webhook.host,
+        .port = a->cfg.webhook.port,
+        .max_body = a->cfg.webhook.max_body_bytes,
+        .max_connections = a->cfg.webhook.max_connections,
+        .per_ip_connections = a->cfg.webhook.per_ip_connections,
+        .timeout_s = a->cfg.webhook.read_timeout_s,
+        .routes = a->routes,
+        .n_routes = a->n_routes,
+    };
+    char e[256];
+    if (!(a->http = http_start(a->loop, &ho, e, sizeof e))) {
+        snprintf(err, errlen, "webhook.listen %s: %s", a->cfg.webhook.listen, e);
+        return -1;
+    }
+    LOG_I("app", "listening on %s%s%s:%d", strchr(a->cfg.webhook.host, ':') ? "[" : "",
+          a->cfg.webhook.host, strchr(a->cfg.webhook.host, ':') ? "]" : "", http_port(a->http));
+
+    ev_signal_init(&a->sigint, on_signal, SIGINT);
+    ev_signal_init(&a->sigterm, on_signal, SIGTERM);
+    a->sigint.data = a->sigterm.data = a;
+    ev_signal_start(a->loop, &a->sigint);
+    ev_signal_start(a->loop, &a->sigterm);
+    *exit_code = 0;
+    return 0;
+}
+
+int app_run(struct app *a)
+{
+    LOG_I("app", "zepix %s running (broker %s, data in %s)", ZEPIX_VERSION, a->cfg.broker.kind,
+          a->cfg.plugin_system.data_dir);
+    ev_run(a->loop, 0);
+    return a->exit_code;
+}
+
+void app_free(struct app *a)
+{
+    if (a->http)
+        http_stop(a->http);
+    if (a->curl)
+        cev_free(a->curl);
+    if (a->loop) {
+        ev_signal_stop(a->loop, &a->sigint);
+        ev_signal_stop(a->loop, &a->sigterm);
+    }
+    if (a->db)
+        sqlite3_close(a->db);
+    cfg_free(&a->cfg);
+    log_clear_secrets();
+    memset(a, 0, sizeof *a);
+}

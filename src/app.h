@@ -1,0 +1,54 @@
+/*
+ * app — the daemon's wiring: one libev loop, the configuration, the host
+ * database, the HTTP listener and its route table, the curl glue, and the
+ * orderly shutdown on SIGINT/SIGTERM (stop accepting, finish in-flight work,
+ * shut plugins down, close databases, exit 0 within 2 seconds).
+ *
+ * struct app owns everything it points to; app_free() releases it in reverse.
+ */
+#ifndef ZEPIX_APP_H
+#define ZEPIX_APP_H
+
+#include <ev.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include "config.h"
+#include "curlev.h"
+#include "http.h"
+
+#define APP_MAX_ROUTES 16
+#define ZEPIX_VERSION "0.1.0"
+
+struct app {
+    struct ev_loop *loop;
+    struct config cfg;
+    sqlite3 *db;                        /* data/zepix.db */
+    http_server *http;
+    cev *curl;
+    struct http_route routes[APP_MAX_ROUTES];
+    size_t n_routes;
+    double started_mono;                /* ev_now at start, seconds */
+    int64_t started_ms;                 /* wall clock at start */
+    ev_signal sigint, sigterm;
+    ev_timer stop_timer;
+    double stop_deadline;
+    int stopping;
+    int exit_code;
+};
+
+/* Load config, open storage, start the listener. 0, or -1 with err; *exit_code
+ * tells the CLI status (2 configuration, 1 runtime). */
+int app_init(struct app *a, const char *config_path, int *exit_code, char *err, size_t errlen);
+/* Run the loop until a signal stops it; returns the process exit status. */
+int app_run(struct app *a);
+void app_free(struct app *a);
+
+/* Add a route before app_init starts the listener (called from app_init). */
+int app_add_route(struct app *a, const char *method, const char *path, http_handler fn, void *ud);
+
+/* Begin the orderly stop (signal handler, tests). */
+void app_stop(struct app *a);
+
+int64_t app_now_ms(void);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * config — the daemon's configuration (SPEC section 4): read one JSON file with
+ * json-c, validate every key, reject unknown keys (except inside plugins.<id>,
+ * which belongs to that plugin), apply the secret environment overrides.
+ *
+ * Errors name the file, the key path and what was expected:
+ *   config/zepix.json: webhook.max_body_bytes: expected an integer 1..1048576, got "x"
+ * Ownership: a struct config owns every string and the plugins json object;
+ * cfg_free() releases them.
+ */
+#ifndef ZEPIX_CONFIG_H
+#define ZEPIX_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#define CFG_MAX_ADMINS 32
+#define CFG_MAX_IPS 64
+#define CFG_MAX_SYMBOLS 256
+
+struct cfg_symbol {
+    char name[32];
+    double pip_size;        /* price units per pip */
+    double contract_size;   /* units of base currency per 1.0 lot */
+};
+
+struct config {
+    char path[512];                         /* the file this came from */
+    char log_level[8];
+
+    struct {
+        char token[256];                    /* "" = Telegram off */
+        char api_base[256];
+        int64_t admin_chat_ids[CFG_MAX_ADMINS];
+        size_t n_admins;
+        int poll_timeout_s;
+    } telegram;
+
+    struct { int enabled; } console;
+
+    struct {
+        char listen[128];                   /* as written, "HOST:PORT" */
+        char host[64];                      /* parsed: IPv4/IPv6 literal */
+        int port;
+        char path[128];
+        char secret[256];
+        char allowed_ips[CFG_MAX_IPS][64];
+        size_t n_allowed_ips;
+        size_t max_body_bytes;
+        unsigned max_connections;
+        unsigned per_ip_connections;
+        unsigned read_timeout_s;
+    } webhook;
+
+    struct {
+        char plugin_dir[512];
+        char data_dir[512];
+        char isolation[16];                 /* "none" (the only mode built so far) */
+    } plugin_system;
+
+    json_object *plugins;                   /* owned: { "<id>": {...} } */
+
+    struct {
+        char kind[16];                      /* "paper" | "mt5" */
+        double paper_balance;
+        double paper_spread_pips;
+        char mt5_secret[256];
+        int mt5_poll_hold_ms;
+        int mt5_stale_after_s;
+    } broker;
+
+    struct cfg_symbol symbols[CFG_MAX_SYMBOLS];
+    size_t n_symbols;
+
+    struct {
+        int seconds;                        /* seconds after local midnight */
+        char time[16];                      /* as written */
+        char timezone[64];
+    } daily_reset;
+};
+
+/* Load and validate path into *cfg (zeroed first). Returns 0, or -1 with the
+ * reason in err. On failure *cfg holds nothing that needs freeing. */
+int cfg_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* The same from a JSON string already in memory (name is used in errors). */
+int cfg_parse(const char *name, const char *json, struct config *cfg, char *err, size_t errlen);
+
+void cfg_free(struct config *cfg);
+
+/* plugins.<id> (borrowed, owned by cfg), or NULL. */
+json_object *cfg_plugin(const struct config *cfg, const char *id);
+
+/* The initial enabled flag of plugins.<id> (0 when absent). */
+int cfg_plugin_enabled(const struct config *cfg, const char *id);
+
+/* Symbol settings; JPY-quoted pairs default to pip 0.01, others 0.0001,
+ * contract 100000, when the symbol is not configured. Never NULL. */
+struct cfg_symbol cfg_symbol_get(const struct config *cfg, const char *name);
+
+int cfg_is_admin(const struct config *cfg, int64_t chat_id);
+
+#endif

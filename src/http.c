@@ -1,0 +1,436 @@
+/*
+ * http — see http.h.
+ *
+ * Request life: MHD calls on_access first with *con_cls NULL (headers read), then
+ * with body chunks, then once with no data (body complete): that is when the
+ * route's handler runs. A suspended request is resumed by http_reply(); MHD then
+ * calls on_access once more and the stored answer is queued. on_completed frees.
+ */
+#include "http.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct http_req {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    const struct http_route *route;
+    char method[8];
+    char path[256];
+    char ip[INET6_ADDRSTRLEN];
+    char *body;
+    size_t len, cap;
+    int too_large, suspended, answered, queued;
+    int status;
+    char ctype[64];
+    char *reply;
+    size_t reply_len;
+    double t0;                  /* monotonic seconds at arrival */
+    http_req *next_susp, *prev_susp;
+};
+
+struct http_server {
+    struct ev_loop *loop;
+    struct MHD_Daemon *d;
+    ev_io io;
+    ev_timer timer;
+    ev_prepare prep;
+    struct http_opts o;
+    int draining;
+    size_t n_suspended;
+    http_req *suspended;        /* list of suspended requests */
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void susp_unlink(http_req *r)
+{
+    http_server *s = r->srv;
+    if (r->prev_susp)
+        r->prev_susp->next_susp = r->next_susp;
+    else
+        s->suspended = r->next_susp;
+    if (r->next_susp)
+        r->next_susp->prev_susp = r->prev_susp;
+    r->next_susp = r->prev_susp = NULL;
+    s->n_suspended--;
+}
+
+static enum MHD_Result queue_answer(http_req *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->reply_len, r->reply ? r->reply : (void *)"", MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+    if (r->status == 405 && r->route)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->route->method);
+    if (r->srv->draining)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = 1;
+    return rc;
+}
+
+void http_reply(http_req *r, int status, const char *content_type, const char *body, size_t len)
+{
+    if (r->answered) {
+        LOG_W("http", "second answer to %s %s ignored", r->method, r->path);
+        return;
+    }
+    r->answered = 1;
+    r->status = status;
+    snprintf(r->ctype, sizeof r->ctype, "%s", content_type);
+    r->reply = malloc(len + 1);
+    if (r->reply) {
+        memcpy(r->reply, body, len);
+        r->reply[len] = '\0';
+        r->reply_len = len;
+    } else {
+        r->status = 500;
+        r->reply_len = 0;
+    }
+    if (r->suspended) {
+        r->suspended = 0;
+        susp_unlink(r);
+        MHD_resume_connection(r->conn);
+        /* MHD notices the resume on its next run; make that this iteration. */
+        ev_feed_event(r->srv->loop, &r->srv->io, EV_READ);
+    }
+}
+
+void http_reply_json(http_req *r, int status, const char *json)
+{
+    http_reply(r, status, "application/json", json, strlen(json));
+}
+
+void http_reply_error(http_req *r, int status, const char *msg)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "ok", json_object_new_boolean(0));
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    http_reply_json(r, status, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+}
+
+void http_suspend(http_req *r)
+{
+    if (r->suspended || r->answered)
+        return;
+    http_server *s = r->srv;
+    r->suspended = 1;
+    r->next_susp = s->suspended;
+    r->prev_susp = NULL;
+    if (s->suspended)
+        s->suspended->prev_susp = r;
+    s->suspended = r;
+    s->n_suspended++;
+    MHD_suspend_connection(r->conn);
+}
+
+const char *http_req_method(const http_req *r) { return r->method; }
+const char *http_req_path(const http_req *r) { return r->path; }
+const char *http_req_ip(const http_req *r) { return r->ip; }
+double http_req_age_ms(const http_req *r) { return (mono_s() - r->t0) * 1000.0; }
+
+const char *http_req_body(const http_req *r, size_t *len)
+{
+    if (len)
+        *len = r->len;
+    return r->body ? r->body : "";
+}
+
+const char *http_req_header(const http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static void peer_ip(struct MHD_Connection *c, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, outlen, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)outlen);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)outlen);
+        else
+            inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
+    }
+}
+
+static const struct http_route *find_route(const http_server *s, const char *method,
+                                           const char *path, int *path_known)
+{
+    *path_known = 0;
+    for (size_t i = 0; i < s->o.n_routes; i++) {
+        const struct http_route *rt = &s->o.routes[i];
+        if (strcmp(rt->path, path) != 0)
+            continue;
+        *path_known = 1;
+        if (strcmp(rt->method, method) == 0)
+            return rt;
+    }
+    return NULL;
+}
+
+static const struct http_route *route_for_path(const http_server *s, const char *path)
+{
+    for (size_t i = 0; i < s->o.n_routes; i++)
+        if (strcmp(s->o.routes[i].path, path) == 0)
+            return &s->o.routes[i];
+    return NULL;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    (void)version;
+
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->srv = s;
+        r->conn = conn;
+        r->t0 = mono_s();
+        snprintf(r->method, sizeof r->method, "%s", method);
+        snprintf(r->path, sizeof r->path, "%s", url);
+        peer_ip(conn, r->ip, sizeof r->ip);
+        *con_cls = r;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->o.max_body)
+            r->too_large = 1;
+        return MHD_YES;
+    }
+    if (r->queued)
+        return MHD_YES;
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->too_large || r->len + n > s->o.max_body) {
+            r->too_large = 1;   /* keep reading and discarding; answer 413 at the end */
+            return MHD_YES;
+        }
+        if (r->len + n + 1 > r->cap) {
+            size_t cap = r->cap ? r->cap * 2 : 1024;
+            while (cap < r->len + n + 1)
+                cap *= 2;
+            char *nb = realloc(r->body, cap);
+            if (!nb)
+                return MHD_NO;
+            r->body = nb;
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, upload, n);
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+    if (r->answered)                    /* resumed after http_reply */
+        return queue_answer(r);
+    if (r->suspended)
+        return MHD_YES;
+
+    int known;
+    r->route = find_route(s, method, url, &known);
+    if (s->draining) {
+        http_reply_error(r, 503, "shutting down");
+    } else if (!r->route && known) {
+        r->route = route_for_path(s, url);
+        http_reply_error(r, 405, "method not allowed");
+    } else if (!r->route) {
+        http_reply_error(r, 404, "not found");
+    } else if (r->too_large) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "body larger than %zu bytes", s->o.max_body);
+        http_reply_error(r, 413, msg);
+    } else {
+        r->route->fn(r->route->ud, r);
+    }
+    if (r->answered)
+        return queue_answer(r);
+    if (!r->suspended) {
+        LOG_E("http", "handler for %s %s neither answered nor suspended", method, url);
+        http_reply_error(r, 500, "internal error");
+        return queue_answer(r);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_req *r = *con_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!r)
+        return;
+    if (r->suspended)
+        susp_unlink(r);
+    free(r->body);
+    free(r->reply);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void arm_timer(http_server *s)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    ev_timer_stop(s->loop, &s->timer);
+    if (MHD_get_timeout(s->d, &ms) == MHD_YES) {
+        ev_timer_set(&s->timer, (double)ms / 1000.0, 0.);
+        ev_timer_start(s->loop, &s->timer);
+    }
+}
+
+static void run_mhd(http_server *s)
+{
+    if (MHD_run(s->d) != MHD_YES)
+        LOG_W("http", "MHD_run failed");
+    arm_timer(s);
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run_mhd(w->data);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run_mhd(w->data);
+}
+
+/* Before the loop sleeps: MHD's timeout may have changed since its last run. */
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    arm_timer(w->data);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    LOG_D("http", "mhd: %s", msg);
+}
+
+http_server *http_start(struct ev_loop *loop, const struct http_opts *o, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, o->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)o->port);
+    } else if (inet_pton(AF_INET6, o->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)o->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "listen address \"%s\" is not numeric", o->host);
+        return NULL;
+    }
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->o = *o;
+    s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_access, s,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
+                            MHD_OPTION_END);
+    if (!s->d) {
+        snprintf(err, errlen, "cannot listen on %s port %d (in use, or not an address of this host)",
+                 o->host, o->port);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!di) {
+        snprintf(err, errlen, "libmicrohttpd has no epoll support");
+        MHD_stop_daemon(s->d);
+        free(s);
+        return NULL;
+    }
+    ev_io_init(&s->io, on_io, di->epoll_fd, EV_READ);
+    s->io.data = s;
+    ev_io_start(loop, &s->io);
+    ev_init(&s->timer, on_timer);
+    s->timer.data = s;
+    ev_prepare_init(&s->prep, on_prepare);
+    s->prep.data = s;
+    ev_prepare_start(loop, &s->prep);
+    ev_unref(loop);     /* the prepare watcher alone must not keep the loop alive */
+    run_mhd(s);
+    return s;
+}
+
+int http_port(const http_server *s)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    return di ? di->port : -1;
+}
+
+void http_set_draining(http_server *s, int on) { s->draining = on; }
+size_t http_pending(const http_server *s) { return s->n_suspended; }
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    s->draining = 1;
+    while (s->suspended)
+        http_reply_error(s->suspended, 503, "shutting down");
+    /* Let resumed connections send their answers before the daemon goes. */
+    for (int i = 0; i < 4; i++)
+        MHD_run(s->d);
+    ev_io_stop(s->loop, &s->io);
+    ev_timer_stop(s->loop, &s->timer);
+    ev_ref(s->loop);
+    ev_prepare_stop(s->loop, &s->prep);
+    MHD_stop_daemon(s->d);
+    free(s);
+}
