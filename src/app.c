@@ -2,6 +2,7 @@
  * app — see app.h.
  */
 #include "app.h"
+#include "chat.h"
 #include "log.h"
 #include "store.h"
 
@@ -34,6 +35,17 @@ static void on_healthz(void *ud, http_req *req)
     http_reply_json(req, 200, body);
 }
 
+int app_set_paused(struct app *a, int paused)
+{
+    if (store_kv_set(a->db, "paused", paused ? "1" : "0")) {
+        LOG_E("app", "cannot persist the pause flag: %s", sqlite3_errmsg(a->db));
+        return -1;
+    }
+    a->paused = paused;
+    LOG_I("app", "trading %s", paused ? "paused" : "resumed");
+    return 0;
+}
+
 static void on_stop_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct app *a = w->data;
@@ -52,6 +64,7 @@ void app_stop(struct app *a)
     a->stopping = 1;
     LOG_I("app", "stopping: no new webhooks, finishing in-flight work");
     http_set_draining(a->http, 1);
+    chat_app_stop(a);
     a->stop_deadline = ev_now(a->loop) + 1.5;
     ev_timer_init(&a->stop_timer, on_stop_tick, 0., 0.01);
     a->stop_timer.data = a;
@@ -89,6 +102,8 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     a->started_ms = app_now_ms();
     if (store_host_open(a->cfg.plugin_system.data_dir, &a->db, err, errlen))
         return -1;
+    char v[8];
+    a->paused = store_kv_get(a->db, "paused", v, sizeof v) == 0 && strcmp(v, "1") == 0;
     if (!(a->curl = cev_new(a->loop, err, errlen)))
         return -1;
 
@@ -112,6 +127,9 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     LOG_I("app", "listening on %s%s%s:%d", strchr(a->cfg.webhook.host, ':') ? "[" : "",
           a->cfg.webhook.host, strchr(a->cfg.webhook.host, ':') ? "]" : "", http_port(a->http));
 
+    if (chat_app_start(a, err, errlen))
+        return -1;
+
     ev_signal_init(&a->sigint, on_signal, SIGINT);
     ev_signal_init(&a->sigterm, on_signal, SIGTERM);
     a->sigint.data = a->sigterm.data = a;
@@ -131,6 +149,7 @@ int app_run(struct app *a)
 
 void app_free(struct app *a)
 {
+    chat_app_free(a);
     if (a->http)
         http_stop(a->http);
     if (a->curl)

@@ -25,6 +25,7 @@ struct app {
     sqlite3 *db;                        /* data/zepix.db */
     http_server *http;
     cev *curl;
+    struct chat_state *chat;            /* Telegram + console, owned (chat.c) */
     struct http_route routes[APP_MAX_ROUTES];
     size_t n_routes;
     double started_mono;                /* ev_now at start, seconds */
@@ -34,6 +35,7 @@ struct app {
     double stop_deadline;
     int stopping;
     int exit_code;
+    int paused;                         /* no new trades open; persisted in kv "paused" */
 };
 
 /* Load config, open storage, start the listener. 0, or -1 with err; *exit_code
@@ -50,5 +52,8 @@ int app_add_route(struct app *a, const char *method, const char *path, http_hand
 void app_stop(struct app *a);
 
 int64_t app_now_ms(void);
+
+/* Pause or resume opening new trades (closing always works); persisted. 0/-1. */
+int app_set_paused(struct app *a, int paused);
 
 #endif
