@@ -75,7 +75,8 @@ $(BUILD)/tests/test_%: tests/test_%.c $(LIB)
 
 $(BUILD)/tests/ptest_%: tests/ptest_%.c $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) plugins/zepix_plugin.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -iquote tests -iquote plugins/$* -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) -lm $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) -iquote tests -iquote plugins/$* -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) -lm $(CMOCKA_LIBS) \
+	    $(shell pkg-config --libs sqlite3)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
