@@ -3,6 +3,10 @@
  */
 #include "app.h"
 #include "chat.h"
+#include "engine.h"
+#include "journal.h"
+#include "metrics.h"
+#include "webhook.h"
 #include "log.h"
 #include "store.h"
 
@@ -31,7 +35,7 @@ static void on_healthz(void *ud, http_req *req)
     struct app *a = ud;
     char body[128];
     snprintf(body, sizeof body, "{\"ok\":true,\"uptime_s\":%lld,\"plugins_enabled\":%d}",
-             (long long)(ev_now(a->loop) - a->started_mono), 0);
+             (long long)(ev_now(a->loop) - a->started_mono), (int)reg_count_state(&a->reg, PLG_ENABLED));
     http_reply_json(req, 200, body);
 }
 
@@ -107,7 +111,15 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     if (!(a->curl = cev_new(a->loop, err, errlen)))
         return -1;
 
+    if (reg_init(&a->reg, a, err, errlen) || eng_init(a, err, errlen) || jrn_init(a, err, errlen))
+        return -1;
+
     app_add_route(a, "GET", "/healthz", on_healthz, a);
+    if (webhook_register(a)) {
+        snprintf(err, errlen, "webhook.path %s: conflicts with another route", a->cfg.webhook.path);
+        *exit_code = 2;
+        return -1;
+    }
 
     struct http_opts ho = {
         .host = a->cfg.webhook.host,
@@ -150,8 +162,13 @@ int app_run(struct app *a)
 void app_free(struct app *a)
 {
     chat_app_free(a);
+    jrn_free(a);                /* answers what is still queued (503) */
     if (a->http)
         http_stop(a->http);
+    eng_free(a);
+    if (a->reg.app)
+        reg_shutdown(&a->reg);  /* every plugin's shutdown(), databases closed */
+    metrics_free(a);
     if (a->curl)
         cev_free(a->curl);
     if (a->loop) {

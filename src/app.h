@@ -15,6 +15,7 @@
 #include "config.h"
 #include "curlev.h"
 #include "http.h"
+#include "registry.h"
 
 #define APP_MAX_ROUTES 16
 #define ZEPIX_VERSION "0.1.0"
@@ -26,6 +27,10 @@ struct app {
     http_server *http;
     cev *curl;
     struct chat_state *chat;            /* Telegram + console, owned (chat.c) */
+    struct registry reg;                /* plugins */
+    struct engine *eng;                 /* trades and the broker (engine.c) */
+    struct journal *jrn;                /* the signal journal (journal.c) */
+    struct metrics *metrics;            /* counters (metrics.c) */
     struct http_route routes[APP_MAX_ROUTES];
     size_t n_routes;
     double started_mono;                /* ev_now at start, seconds */

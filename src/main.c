@@ -5,6 +5,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "registry.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -78,8 +79,10 @@ int main(int argc, char **argv)
         }
         if (check)
             print_summary(&cfg);
+        int failed = reg_list(cfg.plugin_system.plugin_dir, cfg.plugin_system.data_dir, cfg.plugins, stdout);
         cfg_free(&cfg);
-        return 0;
+        /* A plugin that cannot load makes the configuration unfit to run as written. */
+        return check && failed ? 2 : 0;
     }
 
     struct app a;

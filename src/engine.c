@@ -1,0 +1,597 @@
+/*
+ * engine — see engine.h.
+ */
+#include "engine.h"
+#include "app.h"
+#include "broker_paper.h"
+#include "chat.h"
+#include "log.h"
+#include "metrics.h"
+#include "pnl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_LOT 0.01
+
+struct epos {                       /* one open trade, mirrored from its ledger row */
+    char plugin[64];
+    int64_t trade_id, ticket;
+    char symbol[32];
+    zx_action side;
+    double lot, entry, sl, tp;
+    int64_t open_ms;
+    double last_price;              /* 0 until a quote valued it */
+};
+
+struct engine {
+    struct broker *brk;
+    struct epos *pos;
+    size_t npos, cap;
+    double realized;                /* sum of closed trades' money, all plugins */
+    struct plugin *cur;             /* plugin whose on_signal_received runs */
+    int64_t cur_signal;
+    int64_t cur_first_trade;
+    int in_batch;
+};
+
+static struct engine *E(struct app *a) { return a->eng; }
+
+static double round_lot(double lot)
+{
+    /* Down to the broker's step, with a little slack for binary fractions. */
+    return floor(lot * 100.0 + 1e-6) / 100.0;
+}
+
+static int quote_mid(void *ud, const char *symbol, double *mid)
+{
+    struct engine *e = ud;
+    double b, k;
+    if (e->brk->ops->quote(e->brk->self, symbol, &b, &k, NULL))
+        return -1;
+    *mid = (b + k) / 2;
+    return 0;
+}
+
+static void value(struct app *a, const struct epos *p, double price, double *pips, double *money)
+{
+    struct cfg_symbol s = cfg_symbol_get(&a->cfg, p->symbol);
+    double f;
+    pnl_conversion(p->symbol, price, quote_mid, E(a), &f);
+    *pips = pnl_pips(&s, p->side, p->entry, price);
+    *money = pnl_money(&s, p->side, p->entry, price, p->lot, f);
+}
+
+static struct epos *find_pos(struct engine *e, const char *plugin, int64_t trade_id)
+{
+    for (size_t i = 0; i < e->npos; i++)
+        if (e->pos[i].trade_id == trade_id && strcmp(e->pos[i].plugin, plugin) == 0)
+            return &e->pos[i];
+    return NULL;
+}
+
+static int add_pos(struct engine *e, const struct epos *p)
+{
+    if (e->npos == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 64;
+        struct epos *n = realloc(e->pos, cap * sizeof *n);
+        if (!n)
+            return -1;
+        e->pos = n;
+        e->cap = cap;
+    }
+    e->pos[e->npos++] = *p;
+    return 0;
+}
+
+static void del_pos(struct engine *e, struct epos *p)
+{
+    *p = e->pos[--e->npos];
+}
+
+static void to_position(const struct epos *p, zx_position *out)
+{
+    memset(out, 0, sizeof *out);
+    out->trade_id = p->trade_id;
+    out->order_id = p->ticket;
+    out->side = p->side;
+    snprintf(out->symbol, sizeof out->symbol, "%s", p->symbol);
+    out->lot = p->lot;
+    out->entry_price = p->entry;
+    out->sl = p->sl;
+    out->tp = p->tp;
+    out->open_time_ms = p->open_ms;
+    out->close_reason = "";
+}
+
+static void update_floating(struct app *a)
+{
+    struct engine *e = E(a);
+    double floating = 0, pips, money;
+    if (!paper_is(e->brk))
+        return;
+    for (size_t i = 0; i < e->npos; i++)
+        if (e->pos[i].last_price > 0) {
+            value(a, &e->pos[i], e->pos[i].last_price, &pips, &money);
+            floating += money;
+        }
+    paper_set_floating(e->brk, floating);
+}
+
+int eng_init(struct app *a, char *err, size_t errlen)
+{
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->eng = e;
+    if (!(e->brk = paper_new(&a->cfg, err, errlen)))
+        return -1;
+    struct ldg_trade t[256];
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *p = a->reg.v[i];
+        if (!p->ldg)
+            continue;
+        e->realized += ldg_realized(p->ldg);
+        int n = ldg_open_trades(p->ldg, t, 256);
+        if (n == 256)
+            LOG_W("engine", "%s has more than 256 open trades; only 256 are watched", p->id);
+        for (int j = 0; j < n; j++) {
+            struct epos ep = {.trade_id = t[j].id, .ticket = t[j].order_id, .side = t[j].side,
+                              .lot = t[j].lot, .entry = t[j].entry, .sl = t[j].sl, .tp = t[j].tp,
+                              .open_ms = t[j].entry_ms};
+            snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
+            snprintf(ep.symbol, sizeof ep.symbol, "%s", t[j].symbol);
+            if (add_pos(e, &ep)) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+        }
+    }
+    paper_set_realized(e->brk, e->realized);
+    LOG_I("engine", "%zu open trade(s) restored; realised profit %.2f", e->npos, e->realized);
+    return 0;
+}
+
+void eng_free(struct app *a)
+{
+    struct engine *e = E(a);
+    if (!e)
+        return;
+    if (e->brk)
+        e->brk->ops->destroy(e->brk->self);     /* frees e->brk too */
+    free(e->pos);
+    free(e);
+    a->eng = NULL;
+}
+
+const char *eng_broker_kind(struct app *a) { return E(a)->brk->ops->kind; }
+size_t eng_open_count(struct app *a) { return E(a)->npos; }
+
+static double plugin_number(struct plugin *p, const char *key, double def)
+{
+    json_object *v;
+    if (p->cfg && json_object_object_get_ex(p->cfg, key, &v) &&
+        (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+        return json_object_get_double(v);
+    return def;
+}
+
+int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order *out, char *err,
+             size_t errlen)
+{
+    struct engine *e = E(a);
+    struct broker_fill fill;
+    char e2[256];
+    if (p->st != PLG_ENABLED) {
+        snprintf(err, errlen, "%s is %s: it cannot open trades", p->id, reg_state_name(p->st));
+        return -1;
+    }
+    if (a->paused) {
+        snprintf(err, errlen, "trading is paused (/resume to open trades again)");
+        return -1;
+    }
+    if (req->side != ZX_BUY && req->side != ZX_SELL) {
+        snprintf(err, errlen, "side: must be buy or sell");
+        return -1;
+    }
+    if (!req->symbol[0] || memchr(req->symbol, '\0', sizeof req->symbol) == NULL) {
+        snprintf(err, errlen, "symbol: missing");
+        return -1;
+    }
+    if (!isfinite(req->lot) || req->lot <= 0 || !isfinite(req->sl) || req->sl < 0 ||
+        !isfinite(req->tp) || req->tp < 0) {
+        snprintf(err, errlen, "lot, sl and tp must be finite; lot > 0, sl and tp >= 0");
+        return -1;
+    }
+    double lot = req->lot, cap = plugin_number(p, "max_lot_size", 0);
+    if (cap > 0 && lot > cap)
+        lot = cap;
+    lot = round_lot(lot);
+    if (lot < MIN_LOT) {
+        snprintf(err, errlen, "lot %.4f is below the minimum %.2f", req->lot, MIN_LOT);
+        return -1;
+    }
+    char comment[128];
+    snprintf(comment, sizeof comment, "%s", req->comment ? req->comment : "");
+    if (e->brk->ops->place(e->brk->self, req->symbol, req->side, lot, req->sl, req->tp, comment, &fill,
+                           err, errlen)) {
+        metrics_order(a, p->id, 0);
+        return -1;
+    }
+    struct ldg_trade t = {.order_id = fill.ticket, .side = req->side, .lot = fill.lot,
+                          .entry = fill.price, .sl = req->sl, .tp = req->tp, .entry_ms = fill.time_ms,
+                          .signal_id = e->cur == p ? e->cur_signal : 0};
+    snprintf(t.symbol, sizeof t.symbol, "%s", req->symbol);
+    snprintf(t.comment, sizeof t.comment, "%s", comment);
+    if (ldg_insert_open(p->ldg, &t, e2, sizeof e2)) {
+        /* A fill we cannot record must not stay open unseen: reverse it. */
+        struct broker_fill undo;
+        char e3[128];
+        int undone = e->brk->ops->close(e->brk->self, fill.ticket, req->symbol, req->side, fill.lot, &undo,
+                                        e3, sizeof e3) == 0;
+        snprintf(err, errlen, "could not record the trade (%s); the order was %s", e2,
+                 undone ? "reversed" : "NOT reversed: check the broker");
+        LOG_E("engine", "%s: %s", p->id, err);
+        metrics_order(a, p->id, 0);
+        return -1;
+    }
+    struct epos ep = {.trade_id = t.id, .ticket = fill.ticket, .side = req->side, .lot = fill.lot,
+                      .entry = fill.price, .sl = req->sl, .tp = req->tp, .open_ms = fill.time_ms};
+    snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
+    snprintf(ep.symbol, sizeof ep.symbol, "%s", req->symbol);
+    if (add_pos(e, &ep))
+        LOG_E("engine", "out of memory: trade %s#%lld is not watched for SL/TP", p->id, (long long)t.id);
+    memset(out, 0, sizeof *out);
+    out->trade_id = t.id;
+    out->order_id = fill.ticket;
+    out->signal_id = t.signal_id;
+    out->side = req->side;
+    snprintf(out->symbol, sizeof out->symbol, "%s", req->symbol);
+    out->lot = fill.lot;
+    out->price = fill.price;
+    out->sl = req->sl;
+    out->tp = req->tp;
+    out->time_ms = fill.time_ms;
+    if (e->cur == p && !e->cur_first_trade)
+        e->cur_first_trade = t.id;
+    metrics_order(a, p->id, 1);
+    LOG_I("engine", "%s opened #%lld %s %.2f %s at %.5f", p->id, (long long)t.id,
+          req->side == ZX_BUY ? "BUY" : "SELL", fill.lot, req->symbol, fill.price);
+    reg_post_order(&a->reg, p, out);
+    return 0;
+}
+
+/* Close (part of) a cached position at the broker and in the ledger. */
+static int close_pos(struct app *a, struct plugin *p, struct epos *ep, double lot, const char *reason,
+                     char *err, size_t errlen)
+{
+    struct engine *e = E(a);
+    struct broker_fill fill;
+    double pips, money;
+    int full = lot <= 0 || lot >= ep->lot - 0.005;
+    double qty = full ? ep->lot : round_lot(lot);
+    if (!full && qty < MIN_LOT) {
+        snprintf(err, errlen, "lot: a partial close needs at least %.2f", MIN_LOT);
+        return -1;
+    }
+    if (e->brk->ops->close(e->brk->self, ep->ticket, ep->symbol, ep->side, qty, &fill, err, errlen))
+        return -1;
+    struct epos part = *ep;
+    part.lot = qty;
+    value(a, &part, fill.price, &pips, &money);
+    if (ldg_record_close(p->ldg, ep->trade_id, full ? 0 : qty, fill.price, pips, money, fill.time_ms,
+                         reason, err, errlen)) {
+        LOG_E("engine", "%s: trade #%lld closed at the broker but not recorded: %s", p->id,
+              (long long)ep->trade_id, err);
+        return -1;
+    }
+    e->realized += money;
+    if (paper_is(e->brk))
+        paper_set_realized(e->brk, e->realized);
+    zx_position pos;
+    to_position(&part, &pos);
+    pos.current_price = fill.price;
+    pos.profit_pips = pips;
+    pos.profit_money = money;
+    pos.closed = 1;
+    pos.close_reason = reason;
+    LOG_I("engine", "%s closed #%lld %.2f %s at %.5f (%s): %.1f pips, %.2f", p->id,
+          (long long)ep->trade_id, qty, ep->symbol, fill.price, reason, pips, money);
+    char note[200];
+    snprintf(note, sizeof note, "%s closed #%lld %s %.2f %s (%s): %+.2f", p->id, (long long)ep->trade_id,
+             ep->side == ZX_BUY ? "BUY" : "SELL", qty, ep->symbol, reason, money);
+    if (full)
+        del_pos(e, ep);
+    else
+        ep->lot -= qty;
+    update_floating(a);
+    reg_post_position(&a->reg, p, &pos);
+    chat_notify(a, note);
+    return 0;
+}
+
+int eng_close(struct app *a, struct plugin *p, int64_t trade_id, double lot, const char *reason,
+              char *err, size_t errlen)
+{
+    struct epos *ep = find_pos(E(a), p->id, trade_id);
+    if (!ep) {
+        snprintf(err, errlen, "trade %lld is not an open trade of %s", (long long)trade_id, p->id);
+        return -1;
+    }
+    if (!isfinite(lot) || lot < 0) {
+        snprintf(err, errlen, "lot: must be 0 (all) or a positive number");
+        return -1;
+    }
+    return close_pos(a, p, ep, lot, reason, err, errlen);
+}
+
+int eng_modify(struct app *a, struct plugin *p, int64_t trade_id, double sl, double tp, char *err,
+               size_t errlen)
+{
+    struct engine *e = E(a);
+    struct epos *ep = find_pos(e, p->id, trade_id);
+    if (!ep) {
+        snprintf(err, errlen, "trade %lld is not an open trade of %s", (long long)trade_id, p->id);
+        return -1;
+    }
+    if (!isfinite(sl) || !isfinite(tp)) {
+        snprintf(err, errlen, "sl and tp must be finite");
+        return -1;
+    }
+    double nsl = sl < 0 ? ep->sl : sl, ntp = tp < 0 ? ep->tp : tp;
+    double bid, ask;
+    if (e->brk->ops->quote(e->brk->self, ep->symbol, &bid, &ask, NULL) == 0) {
+        double px = ep->side == ZX_BUY ? bid : ask;
+        int bad_sl = nsl > 0 && (ep->side == ZX_BUY ? nsl >= px : nsl <= px);
+        int bad_tp = ntp > 0 && (ep->side == ZX_BUY ? ntp <= px : ntp >= px);
+        if (bad_sl || bad_tp) {
+            snprintf(err, errlen, "%s: %.5f is on the wrong side of the price %.5f for a %s",
+                     bad_sl ? "sl" : "tp", bad_sl ? nsl : ntp, px, ep->side == ZX_BUY ? "buy" : "sell");
+            return -1;
+        }
+    }
+    if (e->brk->ops->modify(e->brk->self, ep->ticket, nsl, ntp, err, errlen))
+        return -1;
+    if (ldg_update_sltp(p->ldg, trade_id, nsl, ntp)) {
+        snprintf(err, errlen, "could not record the change: %s", sqlite3_errmsg(ldg_db(p->ldg)));
+        return -1;
+    }
+    ep->sl = nsl;
+    ep->tp = ntp;
+    return 0;
+}
+
+int eng_positions(struct app *a, struct plugin *p, zx_position *out, int max)
+{
+    struct engine *e = E(a);
+    int n = 0;
+    for (size_t i = 0; i < e->npos && n < max; i++) {
+        struct epos *ep = &e->pos[i];
+        if (p && strcmp(ep->plugin, p->id) != 0)
+            continue;
+        to_position(ep, &out[n]);
+        double bid, ask;
+        if (e->brk->ops->quote(e->brk->self, ep->symbol, &bid, &ask, NULL) == 0) {
+            out[n].current_price = ep->side == ZX_BUY ? bid : ask;
+            value(a, ep, out[n].current_price, &out[n].profit_pips, &out[n].profit_money);
+        }
+        n++;
+    }
+    return n;
+}
+
+int eng_on_quote(struct app *a, const char *symbol, double bid, double ask, char *err, size_t errlen)
+{
+    struct engine *e = E(a);
+    if (paper_is(e->brk) && paper_set_quote(e->brk, symbol, bid, ask, app_now_ms(), err, errlen))
+        return -1;
+    /* Closing reorders the cache: walk a snapshot of the affected trades. */
+    size_t n = 0;
+    struct { char plugin[64]; int64_t id; } *todo = malloc((e->npos ? e->npos : 1) * sizeof *todo);
+    if (!todo)
+        return 0;
+    for (size_t i = 0; i < e->npos; i++)
+        if (strcmp(e->pos[i].symbol, symbol) == 0) {
+            memcpy(todo[n].plugin, e->pos[i].plugin, sizeof todo[n].plugin);
+            todo[n++].id = e->pos[i].trade_id;
+        }
+    for (size_t i = 0; i < n; i++) {
+        struct epos *ep = find_pos(e, todo[i].plugin, todo[i].id);
+        struct plugin *p = reg_find(&a->reg, todo[i].plugin);
+        if (!ep || !p)
+            continue;
+        double px = ep->side == ZX_BUY ? bid : ask;
+        const char *hit = NULL;
+        if (ep->sl > 0 && (ep->side == ZX_BUY ? px <= ep->sl : px >= ep->sl))
+            hit = "sl";
+        else if (ep->tp > 0 && (ep->side == ZX_BUY ? px >= ep->tp : px <= ep->tp))
+            hit = "tp";
+        if (hit) {
+            char e2[256];
+            if (close_pos(a, p, ep, 0, hit, e2, sizeof e2))
+                LOG_E("engine", "%s: %s close of #%lld failed: %s", p->id, hit, (long long)todo[i].id, e2);
+            continue;
+        }
+        if (px == ep->last_price)
+            continue;
+        ep->last_price = px;
+        zx_position pos;
+        to_position(ep, &pos);
+        pos.current_price = px;
+        value(a, ep, px, &pos.profit_pips, &pos.profit_money);
+        reg_post_position(&a->reg, p, &pos);
+    }
+    free(todo);
+    update_floating(a);
+    return 0;
+}
+
+int eng_quote(struct app *a, const char *symbol, double *bid, double *ask)
+{
+    struct engine *e = E(a);
+    return e->brk->ops->quote(e->brk->self, symbol, bid, ask, NULL);
+}
+
+int eng_symbol_info(struct app *a, const char *symbol, double *pip_size, double *pip_value)
+{
+    struct cfg_symbol s = cfg_symbol_get(&a->cfg, symbol);
+    double mid, f;
+    if (quote_mid(E(a), symbol, &mid))
+        return -1;
+    pnl_conversion(symbol, mid, quote_mid, E(a), &f);
+    *pip_size = s.pip_size;
+    *pip_value = pnl_pip_value(&s, f);
+    return 0;
+}
+
+int eng_account(struct app *a, double *balance, double *equity)
+{
+    struct engine *e = E(a);
+    return e->brk->ops->account(e->brk->self, balance, equity);
+}
+
+void eng_batch_begin(struct app *a)
+{
+    for (size_t i = 0; i < a->reg.n; i++)
+        if (a->reg.v[i]->ldg)
+            ldg_begin(a->reg.v[i]->ldg);
+    E(a)->in_batch = 1;
+}
+
+int eng_batch_commit(struct app *a)
+{
+    int rc = 0;
+    for (size_t i = 0; i < a->reg.n; i++)
+        if (a->reg.v[i]->ldg && ldg_commit(a->reg.v[i]->ldg)) {
+            LOG_E("engine", "%s: committing trades failed: %s", a->reg.v[i]->id,
+                  sqlite3_errmsg(ldg_db(a->reg.v[i]->ldg)));
+            rc = -1;
+        }
+    E(a)->in_batch = 0;
+    return rc;
+}
+
+static void result(struct eng_result *r, struct plugin *p, const char *status, int64_t trade, const char *why)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->plugin, sizeof r->plugin, "%s", p->id);
+    r->status = status;
+    r->trade_id = trade;
+    snprintf(r->reason, sizeof r->reason, "%.199s", why ? why : "");
+}
+
+static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, struct eng_result *r)
+{
+    struct engine *e = E(a);
+    int closed = 0, failed = 0;
+    int64_t first = 0;
+    char err[256] = "";
+    for (size_t i = 0; i < e->npos;) {
+        struct epos *ep = &e->pos[i];
+        int match = strcmp(ep->plugin, p->id) == 0 && strcmp(ep->symbol, zs->symbol) == 0 &&
+                    (zs->action == ZX_CLOSE || (zs->action == ZX_CLOSE_LONG && ep->side == ZX_BUY) ||
+                     (zs->action == ZX_CLOSE_SHORT && ep->side == ZX_SELL));
+        if (!match) {
+            i++;
+            continue;
+        }
+        int64_t id = ep->trade_id;
+        if (close_pos(a, p, ep, 0, "signal", err, sizeof err)) {
+            failed++;
+            i++;
+            continue;
+        }
+        if (!first)
+            first = id;
+        closed++;       /* ep was replaced by the last entry: look at index i again */
+    }
+    char why[200];
+    if (failed)
+        snprintf(why, sizeof why, "closed %d, %d failed: %.150s", closed, failed, err);
+    else if (closed)
+        snprintf(why, sizeof why, "closed %d trade%s", closed, closed == 1 ? "" : "s");
+    else
+        snprintf(why, sizeof why, "no open %s trades to close", zs->symbol);
+    result(r, p, failed ? "failed" : closed ? "executed" : "skipped", first, why);
+}
+
+static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs, struct eng_result *r)
+{
+    if (zs->action == ZX_CLOSE || zs->action == ZX_CLOSE_LONG || zs->action == ZX_CLOSE_SHORT) {
+        execute_close(a, p, zs, r);
+        return;
+    }
+    char err[256];
+    if (!isfinite(zs->lot) || zs->lot < 0 || !isfinite(zs->lot_multiplier) || zs->lot_multiplier <= 0 ||
+        !isfinite(zs->sl) || zs->sl < 0 || !isfinite(zs->tp) || zs->tp < 0) {
+        result(r, p, "failed", 0, "the plugin left an invalid lot, lot_multiplier, sl or tp");
+        return;
+    }
+    double lot = zs->lot > 0 ? zs->lot : plugin_number(p, "default_lot", 0.01);
+    zx_order_req req = {.side = zs->action, .lot = lot * zs->lot_multiplier, .sl = zs->sl, .tp = zs->tp,
+                        .comment = zs->comment};
+    memcpy(req.symbol, zs->symbol, sizeof req.symbol);
+    zx_order o;
+    if (eng_open(a, p, &req, &o, err, sizeof err))
+        result(r, p, "failed", 0, err);
+    else
+        result(r, p, "executed", o.trade_id, NULL);
+}
+
+size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,
+                    struct eng_result *res, size_t max)
+{
+    struct engine *e = E(a);
+    size_t n = 0;
+    int opening = s->action == ZX_BUY || s->action == ZX_SELL;
+    if (s->price > 0 && paper_is(e->brk))
+        paper_quote_from_price(e->brk, s->symbol, s->price, app_now_ms());
+    for (size_t i = 0; i < a->reg.n && n < max; i++) {
+        struct plugin *p = a->reg.v[i];
+        struct eng_result *r = &res[n];
+        if (s->plugin[0] && strcmp(s->plugin, p->id) != 0)
+            continue;
+        n++;
+        if (p->st == PLG_FAILED) {
+            char why[300];
+            snprintf(why, sizeof why, "plugin failed: %.180s", p->reason);
+            result(r, p, "skipped", 0, why);
+            continue;
+        }
+        if (p->st != PLG_ENABLED) {
+            result(r, p, "skipped", 0, "plugin disabled");
+            continue;
+        }
+        if (opening && a->paused) {
+            result(r, p, "skipped", 0, "trading paused");
+            continue;
+        }
+        zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
+                        .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
+                        .comment = s->comment};
+        memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
+        char reason[200] = "";
+        e->cur = p;
+        e->cur_signal = signal_id;
+        e->cur_first_trade = 0;
+        double t0 = ev_time();
+        zx_verdict v = reg_call_signal(&a->reg, p, &zs, reason, sizeof reason);
+        metrics_hook_latency(a, ev_time() - t0);
+        /* The hook may not change what the signal is. */
+        memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
+        zs.action = s->action;
+        if (v == ZX_REJECT)
+            result(r, p, "rejected", 0, reason[0] ? reason : "rejected by the plugin");
+        else if (v == ZX_HANDLED)
+            result(r, p, "handled", e->cur_first_trade, reason);
+        else
+            execute_accept(a, p, &zs, r);
+        e->cur = NULL;
+        e->cur_signal = 0;
+    }
+    return n;
+}

@@ -1,0 +1,59 @@
+/*
+ * engine — executes trades for plugins and keeps the open positions: opening
+ * (lot rules, pause, broker fill, trade row, on_order_placed), closing (broker,
+ * trade row with pips and money, on_position_update), SL/TP changes, quotes
+ * (SL/TP hits and on_position_update for every trade a quote moves), and the
+ * dispatch of one signal over the plugins with a result per plugin.
+ *
+ * The position cache mirrors the OPEN/PARTIAL rows of every plugin's ledger; it
+ * is rebuilt from them at start, so nothing lives only in memory.
+ * Runs on the loop thread; broker calls never block.
+ */
+#ifndef ZEPIX_ENGINE_H
+#define ZEPIX_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "registry.h"
+#include "signal.h"
+
+struct app;
+struct engine;
+
+struct eng_result {
+    char plugin[64];
+    const char *status;             /* executed | rejected | handled | skipped | failed */
+    int64_t trade_id;               /* 0 = none */
+    char reason[200];
+};
+
+int eng_init(struct app *a, char *err, size_t errlen);     /* sets a->eng */
+void eng_free(struct app *a);
+
+/* Dispatch a journaled signal to every plugin it names (all when plugin is "")
+ * in id order; fills up to max results, returns their count. */
+size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,
+                    struct eng_result *res, size_t max);
+
+int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order *out, char *err,
+             size_t errlen);
+int eng_close(struct app *a, struct plugin *p, int64_t trade_id, double lot, const char *reason,
+              char *err, size_t errlen);
+int eng_modify(struct app *a, struct plugin *p, int64_t trade_id, double sl, double tp, char *err,
+               size_t errlen);
+/* Open trades of p (all plugins when p is NULL) valued at the last quote. */
+int eng_positions(struct app *a, struct plugin *p, zx_position *out, int max);
+size_t eng_open_count(struct app *a);
+
+/* A quote arrived (POST /price, the MT5 bridge): SL/TP and position updates. */
+int eng_on_quote(struct app *a, const char *symbol, double bid, double ask, char *err, size_t errlen);
+int eng_quote(struct app *a, const char *symbol, double *bid, double *ask);
+int eng_symbol_info(struct app *a, const char *symbol, double *pip_size, double *pip_value);
+int eng_account(struct app *a, double *balance, double *equity);
+const char *eng_broker_kind(struct app *a);
+
+/* Batch transactions over every plugin ledger (the journal's group commit). */
+void eng_batch_begin(struct app *a);
+int eng_batch_commit(struct app *a);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * journal — see journal.h.
+ */
+#include "journal.h"
+#include "app.h"
+#include "chat.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RESULTS 64
+
+enum { Q_FIND, Q_INSERT, Q_DONE, Q_RESULT, Q_COUNT_SINCE, Q_N };
+
+static const char *const sql[Q_N] = {
+    [Q_FIND] = "SELECT id, state, response FROM signals WHERE source = ?1 AND ext_id = ?2",
+    [Q_INSERT] = "INSERT INTO signals (source, ext_id, received_ms, raw, plugin, action, symbol, price,"
+                 " sl, tp, lot, comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [Q_DONE] = "UPDATE signals SET state = ?2, response = ?3, finished_ms = ?4 WHERE id = ?1",
+    [Q_RESULT] = "INSERT OR REPLACE INTO signal_results (signal_id, plugin, status, trade_id, reason)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_COUNT_SINCE] = "SELECT count(*) FROM signals WHERE received_ms >= ?1",
+};
+
+struct jentry {
+    sig_parsed s;
+    char source[16];
+    char *raw;
+    jrn_done_fn fn;
+    void *ud;
+    int64_t id;
+    int dup_of;                     /* index of the same signal earlier in this batch, or -1 */
+    char *answer;                   /* JSON to send (owned) */
+    int status;
+};
+
+struct journal {
+    struct app *a;
+    sqlite3_stmt *st[Q_N];
+    struct jentry *q;
+    size_t n, cap;
+    ev_prepare flush;
+};
+
+static struct journal *J(struct app *a) { return a->jrn; }
+
+static sqlite3_stmt *stmt(struct journal *j, int i)
+{
+    sqlite3_reset(j->st[i]);
+    sqlite3_clear_bindings(j->st[i]);
+    return j->st[i];
+}
+
+static char *dup_str(const char *s) { return strdup(s ? s : ""); }
+
+static char *error_json(const char *msg)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "ok", json_object_new_boolean(0));
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    char *s = dup_str(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+/* The stored first answer with "duplicate": true. */
+static char *as_duplicate(const char *first)
+{
+    json_object *o = json_tokener_parse(first ? first : "");
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return error_json("duplicate of a signal whose answer was not recorded");
+    }
+    json_object_object_add(o, "duplicate", json_object_new_boolean(1));
+    char *s = dup_str(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+static void bind_num(sqlite3_stmt *s, int i, double v)
+{
+    if (v > 0)
+        sqlite3_bind_double(s, i, v);
+}
+
+/* Phase 1: make each new signal durable, find duplicates. Returns -1 when the
+ * batch could not be committed (every new entry then gets 503). */
+static int journal_batch(struct journal *j)
+{
+    sqlite3 *db = j->a->db;
+    int64_t now = app_now_ms();
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    for (size_t i = 0; i < j->n; i++) {
+        struct jentry *e = &j->q[i];
+        e->dup_of = -1;
+        if (e->s.id[0]) {
+            for (size_t k = 0; k < i && e->dup_of < 0; k++)
+                if (j->q[k].id && strcmp(j->q[k].source, e->source) == 0 && strcmp(j->q[k].s.id, e->s.id) == 0)
+                    e->dup_of = (int)k;
+            if (e->dup_of >= 0)
+                continue;
+            sqlite3_stmt *f = stmt(j, Q_FIND);
+            sqlite3_bind_text(f, 1, e->source, -1, SQLITE_STATIC);
+            sqlite3_bind_text(f, 2, e->s.id, -1, SQLITE_STATIC);
+            if (sqlite3_step(f) == SQLITE_ROW) {
+                e->status = 200;
+                e->answer = as_duplicate((const char *)sqlite3_column_text(f, 2));
+                sqlite3_reset(f);
+                continue;
+            }
+            sqlite3_reset(f);
+        }
+        sqlite3_stmt *s = stmt(j, Q_INSERT);
+        sqlite3_bind_text(s, 1, e->source, -1, SQLITE_STATIC);
+        if (e->s.id[0])
+            sqlite3_bind_text(s, 2, e->s.id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now);
+        sqlite3_bind_text(s, 4, e->raw, -1, SQLITE_STATIC);
+        if (e->s.plugin[0])
+            sqlite3_bind_text(s, 5, e->s.plugin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, sig_action_name(e->s.action), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, e->s.symbol, -1, SQLITE_STATIC);
+        bind_num(s, 8, e->s.price);
+        bind_num(s, 9, e->s.sl);
+        bind_num(s, 10, e->s.tp);
+        bind_num(s, 11, e->s.lot);
+        sqlite3_bind_text(s, 12, e->s.comment, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            LOG_E("journal", "cannot journal a signal: %s", sqlite3_errmsg(db));
+            sqlite3_reset(s);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        sqlite3_reset(s);
+        e->id = sqlite3_last_insert_rowid(db);
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        LOG_E("journal", "cannot commit the journal: %s", sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static char *results_json(int64_t id, const struct eng_result *r, size_t n)
+{
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    json_object_object_add(o, "ok", json_object_new_boolean(1));
+    json_object_object_add(o, "signal_id", json_object_new_int64(id));
+    json_object_object_add(o, "duplicate", json_object_new_boolean(0));
+    for (size_t i = 0; i < n; i++) {
+        json_object *x = json_object_new_object();
+        json_object_object_add(x, "plugin", json_object_new_string(r[i].plugin));
+        json_object_object_add(x, "status", json_object_new_string(r[i].status));
+        if (r[i].trade_id)
+            json_object_object_add(x, "trade_id", json_object_new_int64(r[i].trade_id));
+        if (r[i].reason[0])
+            json_object_object_add(x, "reason", json_object_new_string(r[i].reason));
+        json_object_array_add(arr, x);
+    }
+    json_object_object_add(o, "results", arr);
+    char *s = dup_str(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+static void record_outcome(struct journal *j, int64_t id, const char *state, const char *answer,
+                           const struct eng_result *r, size_t n)
+{
+    sqlite3_stmt *s = stmt(j, Q_DONE);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, answer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, app_now_ms());
+    if (sqlite3_step(s) != SQLITE_DONE)
+        LOG_E("journal", "cannot record signal %lld: %s", (long long)id, sqlite3_errmsg(j->a->db));
+    sqlite3_reset(s);
+    for (size_t i = 0; i < n; i++) {
+        s = stmt(j, Q_RESULT);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, r[i].plugin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, r[i].status, -1, SQLITE_STATIC);
+        if (r[i].trade_id)
+            sqlite3_bind_int64(s, 4, r[i].trade_id);
+        if (r[i].reason[0])
+            sqlite3_bind_text(s, 5, r[i].reason, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            LOG_E("journal", "cannot record a result of %lld: %s", (long long)id, sqlite3_errmsg(j->a->db));
+        sqlite3_reset(s);
+    }
+}
+
+/* Phase 2: dispatch the new signals, record trades and outcomes together. */
+static void execute_batch(struct journal *j)
+{
+    struct app *a = j->a;
+    struct eng_result r[MAX_RESULTS];
+    eng_batch_begin(a);
+    sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL);
+    for (size_t i = 0; i < j->n; i++) {
+        struct jentry *e = &j->q[i];
+        if (e->answer || e->dup_of >= 0)
+            continue;
+        size_t n = eng_dispatch(a, &e->s, e->id, e->source, r, MAX_RESULTS);
+        e->answer = results_json(e->id, r, n);
+        e->status = 200;
+        record_outcome(j, e->id, "done", e->answer, r, n);
+    }
+    /* Trades first: a crash between the two commits is found by recovery. */
+    eng_batch_commit(a);
+    if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        LOG_E("journal", "cannot commit signal outcomes: %s", sqlite3_errmsg(a->db));
+        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+static void flush(struct journal *j)
+{
+    if (journal_batch(j)) {
+        for (size_t i = 0; i < j->n; i++)
+            if (!j->q[i].answer) {
+                j->q[i].status = 503;
+                j->q[i].answer = error_json("the signal journal is unavailable; the signal was not executed");
+            }
+    } else {
+        execute_batch(j);
+    }
+    /* Answer in arrival order; a batch-internal duplicate gets its first's answer. */
+    size_t n = j->n;
+    j->n = 0;       /* answers may submit again (console, tests): start a fresh queue */
+    struct jentry *q = j->q;
+    j->q = NULL;
+    j->cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct jentry *e = &q[i];
+        if (e->dup_of >= 0) {
+            e->status = q[e->dup_of].status;
+            e->answer = e->status == 200 ? as_duplicate(q[e->dup_of].answer) : dup_str(q[e->dup_of].answer);
+        }
+        int duplicate = e->dup_of >= 0 || (e->answer && !e->id && e->status == 200);
+        metrics_signal(j->a, e->source, e->status != 200 ? "failed" : duplicate ? "duplicate" : "journaled");
+        e->fn(e->ud, e->status, e->answer ? e->answer : "{\"ok\":false,\"error\":\"out of memory\"}");
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(q[i].raw);
+        free(q[i].answer);
+    }
+    free(q);
+}
+
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct journal *j = w->data;
+    (void)loop;
+    (void)revents;
+    if (j->n)
+        flush(j);
+}
+
+int jrn_submit(struct app *a, const sig_parsed *s, const char *source, const char *raw,
+               jrn_done_fn fn, void *ud, char *err, size_t errlen)
+{
+    struct journal *j = J(a);
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 64;
+        struct jentry *nq = realloc(j->q, cap * sizeof *nq);
+        if (!nq) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        j->q = nq;
+        j->cap = cap;
+    }
+    struct jentry *e = &j->q[j->n];
+    memset(e, 0, sizeof *e);
+    e->s = *s;
+    memset(e->s.secret, 0, sizeof e->s.secret);
+    snprintf(e->source, sizeof e->source, "%s", source);
+    if (!(e->raw = strdup(raw ? raw : ""))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e->fn = fn;
+    e->ud = ud;
+    e->dup_of = -1;
+    j->n++;
+    return 0;
+}
+
+size_t jrn_queued(struct app *a) { return J(a) ? J(a)->n : 0; }
+
+int64_t jrn_count_since(struct app *a, int64_t since_ms)
+{
+    sqlite3_stmt *s = stmt(J(a), Q_COUNT_SINCE);
+    sqlite3_bind_int64(s, 1, since_ms);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    return n;
+}
+
+/* Signals left "received" by a crash: finished from the trade ledgers, never re-run. */
+static void recover(struct journal *j)
+{
+    struct app *a = j->a;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(a->db, "SELECT id, source, coalesce(ext_id, '') FROM signals"
+                           " WHERE state = 'received' ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        char source[16], ext[SIG_ID_MAX + 1], note[300];
+        snprintf(source, sizeof source, "%s", (const char *)sqlite3_column_text(s, 1));
+        snprintf(ext, sizeof ext, "%s", (const char *)sqlite3_column_text(s, 2));
+        struct eng_result r[MAX_RESULTS];
+        size_t n = 0;
+        for (size_t i = 0; i < a->reg.n && n < MAX_RESULTS; i++) {
+            struct plugin *p = a->reg.v[i];
+            int c = p->ldg ? ldg_count_for_signal(p->ldg, id) : 0;
+            if (c > 0) {
+                memset(&r[n], 0, sizeof r[n]);
+                snprintf(r[n].plugin, sizeof r[n].plugin, "%s", p->id);
+                r[n].status = "executed";
+                snprintf(r[n].reason, sizeof r[n].reason, "recovered after a restart: %d trade(s)", c);
+                n++;
+            }
+        }
+        char *answer;
+        if (n) {
+            answer = results_json(id, r, n);
+            record_outcome(j, id, "done", answer, r, n);
+            snprintf(note, sizeof note, "Signal #%lld (%s) was interrupted by a restart after it "
+                     "executed; its trades are recorded.", (long long)id, source);
+        } else {
+            answer = error_json("interrupted by a restart before execution; not executed");
+            record_outcome(j, id, "failed", answer, NULL, 0);
+            /* Release the id: the sender never got a 2xx and may resend it. */
+            sqlite3_stmt *u;
+            if (sqlite3_prepare_v2(a->db, "UPDATE signals SET ext_id = NULL WHERE id = ?1", -1, &u,
+                                   NULL) == SQLITE_OK) {
+                sqlite3_bind_int64(u, 1, id);
+                sqlite3_step(u);
+                sqlite3_finalize(u);
+            }
+            snprintf(note, sizeof note, "Signal #%lld (%s%s%s) was interrupted by a restart before "
+                     "execution and was NOT executed; resend it if it still applies.", (long long)id,
+                     source, ext[0] ? ", id " : "", ext);
+        }
+        free(answer);
+        LOG_W("journal", "%s", note);
+        chat_notify(a, note);
+    }
+    sqlite3_finalize(s);
+}
+
+int jrn_init(struct app *a, char *err, size_t errlen)
+{
+    struct journal *j = calloc(1, sizeof *j);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->jrn = j;
+    j->a = a;
+    for (int i = 0; i < Q_N; i++)
+        if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "journal: %s", sqlite3_errmsg(a->db));
+            return -1;
+        }
+    recover(j);
+    ev_prepare_init(&j->flush, on_prepare);
+    j->flush.data = j;
+    ev_prepare_start(a->loop, &j->flush);
+    ev_unref(a->loop);
+    return 0;
+}
+
+void jrn_free(struct app *a)
+{
+    struct journal *j = J(a);
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->n; i++) {
+        j->q[i].fn(j->q[i].ud, 503, "{\"ok\":false,\"error\":\"shutting down; the signal was not executed\"}");
+        free(j->q[i].raw);
+    }
+    free(j->q);
+    if (ev_is_active(&j->flush)) {
+        ev_ref(a->loop);
+        ev_prepare_stop(a->loop, &j->flush);
+    }
+    for (int i = 0; i < Q_N; i++)
+        sqlite3_finalize(j->st[i]);
+    free(j);
+    a->jrn = NULL;
+}

@@ -1,0 +1,395 @@
+/*
+ * ledger — see ledger.h.
+ */
+#include "ledger.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const ledger_migrations[] = {
+    /* 1: the SPEC tables with our extra columns */
+    "CREATE TABLE trades (id INTEGER PRIMARY KEY, order_id INTEGER, symbol TEXT, direction TEXT,"
+    "  lot_size REAL, entry_price REAL, sl_price REAL, tp_price REAL, entry_time TIMESTAMP,"
+    "  exit_time TIMESTAMP, profit_pips REAL, profit_dollars REAL, status TEXT,"
+    "  signal_id INTEGER, parent_id INTEGER, exit_price REAL, close_reason TEXT, comment TEXT,"
+    "  entry_ms INTEGER, exit_ms INTEGER);"
+    "CREATE INDEX trades_open ON trades(status) WHERE status <> 'CLOSED';"
+    "CREATE INDEX trades_signal ON trades(signal_id);"
+    "CREATE INDEX trades_exit ON trades(exit_ms) WHERE status = 'CLOSED';"
+    "CREATE TABLE performance (date TEXT PRIMARY KEY, total_trades INTEGER, win_count INTEGER,"
+    "  loss_count INTEGER, total_profit REAL, max_drawdown REAL);",
+};
+
+enum { S_INSERT, S_GET, S_SHRINK, S_CLOSE_ALL, S_INSERT_PART, S_SLTP, S_OPEN, S_LAST, S_SIGNAL,
+       S_REALIZED, S_STATS, S_PERF, S_COUNT };
+
+static const char *const sql[S_COUNT] = {
+    [S_INSERT] = "INSERT INTO trades (order_id, symbol, direction, lot_size, entry_price, sl_price,"
+                 " tp_price, entry_time, status, signal_id, comment, entry_ms)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'OPEN', ?9, ?10, ?11)",
+    [S_GET] = "SELECT id, order_id, signal_id, parent_id, symbol, direction, lot_size, entry_price,"
+              " sl_price, tp_price, exit_price, profit_pips, profit_dollars, entry_ms, exit_ms,"
+              " status, close_reason, comment FROM trades WHERE id = ?1",
+    [S_SHRINK] = "UPDATE trades SET lot_size = ?2, status = 'PARTIAL' WHERE id = ?1",
+    [S_CLOSE_ALL] = "UPDATE trades SET status = 'CLOSED', exit_price = ?2, profit_pips = ?3,"
+                    " profit_dollars = ?4, exit_time = ?5, exit_ms = ?6, close_reason = ?7"
+                    " WHERE id = ?1 AND status <> 'CLOSED'",
+    [S_INSERT_PART] = "INSERT INTO trades (order_id, symbol, direction, lot_size, entry_price,"
+                      " sl_price, tp_price, entry_time, status, signal_id, parent_id, comment,"
+                      " entry_ms, exit_price, profit_pips, profit_dollars, exit_time, exit_ms,"
+                      " close_reason) SELECT order_id, symbol, direction, ?2, entry_price, sl_price,"
+                      " tp_price, entry_time, 'CLOSED', signal_id, id, comment, entry_ms, ?3, ?4, ?5,"
+                      " ?6, ?7, ?8 FROM trades WHERE id = ?1",
+    [S_SLTP] = "UPDATE trades SET sl_price = ?2, tp_price = ?3 WHERE id = ?1 AND status <> 'CLOSED'",
+    [S_OPEN] = "SELECT id, order_id, signal_id, parent_id, symbol, direction, lot_size, entry_price,"
+               " sl_price, tp_price, exit_price, profit_pips, profit_dollars, entry_ms, exit_ms,"
+               " status, close_reason, comment FROM trades WHERE status <> 'CLOSED' ORDER BY id",
+    [S_LAST] = "SELECT id, order_id, signal_id, parent_id, symbol, direction, lot_size, entry_price,"
+               " sl_price, tp_price, exit_price, profit_pips, profit_dollars, entry_ms, exit_ms,"
+               " status, close_reason, comment FROM trades ORDER BY id DESC LIMIT ?1",
+    [S_SIGNAL] = "SELECT count(*) FROM trades WHERE signal_id = ?1",
+    [S_REALIZED] = "SELECT coalesce(sum(profit_dollars), 0) FROM trades WHERE status = 'CLOSED'",
+    [S_STATS] = "SELECT profit_dollars FROM trades WHERE status = 'CLOSED' AND exit_ms >= ?1"
+                " AND exit_ms < ?2 ORDER BY exit_ms, id",
+    [S_PERF] = "INSERT OR REPLACE INTO performance (date, total_trades, win_count, loss_count,"
+               " total_profit, max_drawdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+struct ledger {
+    sqlite3 *db;
+    sqlite3_stmt *st[S_COUNT];
+    int depth;                          /* batch nesting */
+};
+
+/* The plugin's handle may not reach other files. */
+static int deny_attach(void *ud, int action, const char *a, const char *b, const char *c, const char *d)
+{
+    (void)ud;
+    (void)a;
+    (void)b;
+    (void)c;
+    (void)d;
+    return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
+
+void ldg_format_time(int64_t ms, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+int ldg_open(const char *data_dir, const char *plugin_id, ledger **out, char *err, size_t errlen)
+{
+    char path[1024], e[512];
+    ledger *l = calloc(1, sizeof *l);
+    *out = NULL;
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/zepix_%s.db", data_dir, plugin_id);
+    if (store_open(path, &l->db, err, errlen))
+        goto fail;
+    sqlite3_db_config(l->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+    sqlite3_limit(l->db, SQLITE_LIMIT_ATTACHED, 0);
+    if (store_migrate(l->db, ledger_migrations, 1, e, sizeof e)) {
+        snprintf(err, errlen, "%s: %s", path, e);
+        goto fail;
+    }
+    sqlite3_set_authorizer(l->db, deny_attach, NULL);
+    for (int i = 0; i < S_COUNT; i++)
+        if (sqlite3_prepare_v3(l->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &l->st[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(l->db));
+            goto fail;
+        }
+    *out = l;
+    return 0;
+fail:
+    ldg_close(l);
+    return -1;
+}
+
+void ldg_close(ledger *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(l->st[i]);
+    if (l->depth)
+        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(l->db);
+    free(l);
+}
+
+sqlite3 *ldg_db(ledger *l) { return l->db; }
+
+int ldg_begin(ledger *l)
+{
+    if (l->depth++ > 0)
+        return 0;
+    if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        l->depth = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int ldg_commit(ledger *l)
+{
+    if (l->depth == 0 || --l->depth > 0)
+        return 0;
+    if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void ldg_rollback(ledger *l)
+{
+    if (l->depth == 0)
+        return;
+    l->depth = 0;
+    sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static sqlite3_stmt *stmt(ledger *l, int i)
+{
+    sqlite3_reset(l->st[i]);
+    sqlite3_clear_bindings(l->st[i]);
+    return l->st[i];
+}
+
+static int step_done(ledger *l, sqlite3_stmt *s, char *err, size_t errlen)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        if (err)
+            snprintf(err, errlen, "trade ledger: %s", sqlite3_errmsg(l->db));
+        return -1;
+    }
+    return 0;
+}
+
+static void bind_opt(sqlite3_stmt *s, int i, double v)
+{
+    if (v > 0)
+        sqlite3_bind_double(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+int ldg_insert_open(ledger *l, struct ldg_trade *t, char *err, size_t errlen)
+{
+    char when[32];
+    sqlite3_stmt *s = stmt(l, S_INSERT);
+    ldg_format_time(t->entry_ms, when, sizeof when);
+    sqlite3_bind_int64(s, 1, t->order_id);
+    sqlite3_bind_text(s, 2, t->symbol, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, t->side == ZX_SELL ? "SELL" : "BUY", -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 4, t->lot);
+    sqlite3_bind_double(s, 5, t->entry);
+    bind_opt(s, 6, t->sl);
+    bind_opt(s, 7, t->tp);
+    sqlite3_bind_text(s, 8, when, -1, SQLITE_TRANSIENT);
+    if (t->signal_id)
+        sqlite3_bind_int64(s, 9, t->signal_id);
+    sqlite3_bind_text(s, 10, t->comment, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 11, t->entry_ms);
+    if (step_done(l, s, err, errlen))
+        return -1;
+    t->id = sqlite3_last_insert_rowid(l->db);
+    snprintf(t->status, sizeof t->status, "OPEN");
+    return 0;
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? (const char *)t : "";
+}
+
+static void row_to_trade(sqlite3_stmt *s, struct ldg_trade *t)
+{
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(s, 0);
+    t->order_id = sqlite3_column_int64(s, 1);
+    t->signal_id = sqlite3_column_int64(s, 2);
+    t->parent_id = sqlite3_column_int64(s, 3);
+    snprintf(t->symbol, sizeof t->symbol, "%s", col_text(s, 4));
+    const unsigned char *dir = sqlite3_column_text(s, 5);
+    t->side = dir && strcmp((const char *)dir, "SELL") == 0 ? ZX_SELL : ZX_BUY;
+    t->lot = sqlite3_column_double(s, 6);
+    t->entry = sqlite3_column_double(s, 7);
+    t->sl = sqlite3_column_double(s, 8);
+    t->tp = sqlite3_column_double(s, 9);
+    t->exit = sqlite3_column_double(s, 10);
+    t->pips = sqlite3_column_double(s, 11);
+    t->money = sqlite3_column_double(s, 12);
+    t->entry_ms = sqlite3_column_int64(s, 13);
+    t->exit_ms = sqlite3_column_int64(s, 14);
+    snprintf(t->status, sizeof t->status, "%s", col_text(s, 15));
+    snprintf(t->close_reason, sizeof t->close_reason, "%s",
+             col_text(s, 16));
+    snprintf(t->comment, sizeof t->comment, "%s", col_text(s, 17));
+}
+
+int ldg_get(ledger *l, int64_t id, struct ldg_trade *t)
+{
+    sqlite3_stmt *s = stmt(l, S_GET);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        row_to_trade(s, t);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int ldg_record_close(ledger *l, int64_t id, double lot, double exit, double pips, double money,
+                     int64_t exit_ms, const char *reason, char *err, size_t errlen)
+{
+    struct ldg_trade t;
+    char when[32];
+    int rc = ldg_get(l, id, &t);
+    if (rc != 0 || strcmp(t.status, "CLOSED") == 0) {
+        snprintf(err, errlen, "trade %lld is not open", (long long)id);
+        return -1;
+    }
+    ldg_format_time(exit_ms, when, sizeof when);
+    /* A remainder under a hundredth of a lot is no position: close it all. */
+    int partial = lot > 0 && t.lot - lot >= 0.005;
+    if (ldg_begin(l))
+        goto fail_db;
+    if (partial) {
+        sqlite3_stmt *s = stmt(l, S_INSERT_PART);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_double(s, 2, lot);
+        sqlite3_bind_double(s, 3, exit);
+        sqlite3_bind_double(s, 4, pips);
+        sqlite3_bind_double(s, 5, money);
+        sqlite3_bind_text(s, 6, when, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 7, exit_ms);
+        sqlite3_bind_text(s, 8, reason, -1, SQLITE_TRANSIENT);
+        if (step_done(l, s, err, errlen))
+            goto fail;
+        s = stmt(l, S_SHRINK);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_double(s, 2, t.lot - lot);
+        if (step_done(l, s, err, errlen))
+            goto fail;
+    } else {
+        sqlite3_stmt *s = stmt(l, S_CLOSE_ALL);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_double(s, 2, exit);
+        sqlite3_bind_double(s, 3, pips);
+        sqlite3_bind_double(s, 4, money);
+        sqlite3_bind_text(s, 5, when, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 6, exit_ms);
+        sqlite3_bind_text(s, 7, reason, -1, SQLITE_TRANSIENT);
+        if (step_done(l, s, err, errlen))
+            goto fail;
+    }
+    if (ldg_commit(l))
+        goto fail_db;
+    return 0;
+fail:
+    ldg_rollback(l);
+    return -1;
+fail_db:
+    snprintf(err, errlen, "trade ledger: %s", sqlite3_errmsg(l->db));
+    ldg_rollback(l);
+    return -1;
+}
+
+int ldg_update_sltp(ledger *l, int64_t id, double sl, double tp)
+{
+    sqlite3_stmt *s = stmt(l, S_SLTP);
+    sqlite3_bind_int64(s, 1, id);
+    bind_opt(s, 2, sl);
+    bind_opt(s, 3, tp);
+    return step_done(l, s, NULL, 0);
+}
+
+static int collect(ledger *l, sqlite3_stmt *s, struct ldg_trade *out, int max)
+{
+    int n = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max)
+        row_to_trade(s, &out[n++]);
+    sqlite3_reset(s);
+    (void)l;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
+}
+
+int ldg_open_trades(ledger *l, struct ldg_trade *out, int max)
+{
+    return collect(l, stmt(l, S_OPEN), out, max);
+}
+
+int ldg_last_trades(ledger *l, struct ldg_trade *out, int n)
+{
+    sqlite3_stmt *s = stmt(l, S_LAST);
+    sqlite3_bind_int(s, 1, n);
+    return collect(l, s, out, n);
+}
+
+int ldg_count_for_signal(ledger *l, int64_t signal_id)
+{
+    sqlite3_stmt *s = stmt(l, S_SIGNAL);
+    sqlite3_bind_int64(s, 1, signal_id);
+    int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_reset(s);
+    return n;
+}
+
+double ldg_realized(ledger *l)
+{
+    sqlite3_stmt *s = stmt(l, S_REALIZED);
+    double v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_double(s, 0) : 0;
+    sqlite3_reset(s);
+    return v;
+}
+
+int ldg_stats(ledger *l, int64_t from_ms, int64_t to_ms, struct ldg_stats *out)
+{
+    sqlite3_stmt *s = stmt(l, S_STATS);
+    double equity = 0, peak = 0;
+    int rc;
+    memset(out, 0, sizeof *out);
+    sqlite3_bind_int64(s, 1, from_ms);
+    sqlite3_bind_int64(s, 2, to_ms);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        double p = sqlite3_column_double(s, 0);
+        out->trades++;
+        if (p > 0)
+            out->wins++;
+        else if (p < 0)
+            out->losses++;
+        out->profit += p;
+        equity += p;
+        if (equity > peak)
+            peak = equity;
+        if (peak - equity > out->max_drawdown)
+            out->max_drawdown = peak - equity;
+    }
+    sqlite3_reset(s);
+    out->win_rate = out->trades ? 100.0 * out->wins / out->trades : 0;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ldg_put_performance(ledger *l, const char *date, const struct ldg_stats *st)
+{
+    sqlite3_stmt *s = stmt(l, S_PERF);
+    sqlite3_bind_text(s, 1, date, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, st->trades);
+    sqlite3_bind_int(s, 3, st->wins);
+    sqlite3_bind_int(s, 4, st->losses);
+    sqlite3_bind_double(s, 5, st->profit);
+    sqlite3_bind_double(s, 6, st->max_drawdown);
+    return step_done(l, s, NULL, 0);
+}

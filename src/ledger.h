@@ -1,0 +1,69 @@
+/*
+ * ledger — one plugin's own database, data/zepix_<id>.db: the trades and
+ * performance tables of SPEC section 9 (plus columns of our own), opened with
+ * ATTACH and extension loading disabled so the plugin's handle reaches no other
+ * file. The host writes every trade of every order it places for the plugin.
+ *
+ * Trades: status OPEN, PARTIAL (partly closed, still open) or CLOSED. A partial
+ * close writes the closed part as its own CLOSED row (parent_id = the trade) and
+ * shrinks the open trade's lot_size. Times are UTC text ("YYYY-MM-DD HH:MM:SS")
+ * in the SPEC columns and milliseconds in entry_ms/exit_ms.
+ *
+ * Prepared statements, short indexed queries; runs on the loop thread.
+ */
+#ifndef ZEPIX_LEDGER_H
+#define ZEPIX_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "zepix_plugin.h"
+
+typedef struct ledger ledger;
+
+struct ldg_trade {
+    int64_t id, order_id, signal_id, parent_id;
+    char symbol[32];
+    zx_action side;                     /* ZX_BUY / ZX_SELL */
+    double lot, entry, sl, tp;
+    double exit, pips, money;           /* when closed */
+    int64_t entry_ms, exit_ms;
+    char status[8];                     /* OPEN | PARTIAL | CLOSED */
+    char close_reason[16];
+    char comment[128];
+};
+
+struct ldg_stats {
+    int trades, wins, losses;           /* closed rows in the period; break-even is neither */
+    double win_rate;                    /* percent of trades */
+    double profit;                      /* sum of profit_dollars */
+    double max_drawdown;                /* largest peak-to-trough fall of realised profit, >= 0 */
+};
+
+/* Open data_dir/zepix_<id>.db with the restrictions and the current schema. */
+int ldg_open(const char *data_dir, const char *plugin_id, ledger **out, char *err, size_t errlen);
+void ldg_close(ledger *l);
+sqlite3 *ldg_db(ledger *l);             /* owned by the ledger */
+
+/* A batch transaction (nestable): writes between begin and commit are one
+ * transaction. Outside a batch each write commits on its own. */
+int ldg_begin(ledger *l);
+int ldg_commit(ledger *l);
+void ldg_rollback(ledger *l);
+
+int ldg_insert_open(ledger *l, struct ldg_trade *t, char *err, size_t errlen);  /* fills t->id */
+/* Close lot lots of trade id (all of it when lot >= its lot_size). */
+int ldg_record_close(ledger *l, int64_t id, double lot, double exit, double pips, double money,
+                     int64_t exit_ms, const char *reason, char *err, size_t errlen);
+int ldg_update_sltp(ledger *l, int64_t id, double sl, double tp);
+int ldg_get(ledger *l, int64_t id, struct ldg_trade *t);           /* 0, 1 not found, -1 */
+int ldg_open_trades(ledger *l, struct ldg_trade *out, int max);     /* count, -1 */
+int ldg_last_trades(ledger *l, struct ldg_trade *out, int n);       /* newest first */
+int ldg_count_for_signal(ledger *l, int64_t signal_id);            /* trades of that signal, -1 */
+double ldg_realized(ledger *l);                                     /* sum over closed rows */
+int ldg_stats(ledger *l, int64_t from_ms, int64_t to_ms, struct ldg_stats *out);
+int ldg_put_performance(ledger *l, const char *date, const struct ldg_stats *s);
+
+void ldg_format_time(int64_t ms, char *out, size_t len);           /* UTC "YYYY-MM-DD HH:MM:SS" */
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * registry — see registry.h.
+ */
+#include "registry.h"
+#include "app.h"
+#include "log.h"
+#include "service_api.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOST_MAGIC 0x7a787068u      /* "zxph" */
+
+enum { EV_ORDER, EV_POSITION };
+
+struct reg_event {
+    int kind;
+    char plugin[64];
+    zx_order order;
+    zx_position pos;
+    char close_reason[32];
+    struct reg_event *next;
+};
+
+static struct registry *g_reg;      /* one registry per process: API calls find it here */
+
+const char *reg_state_name(enum plg_state st)
+{
+    static const char *const names[] = {"loaded", "enabled", "disabled", "failed"};
+    return names[st];
+}
+
+static int valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)id[i]) || isdigit((unsigned char)id[i]) || id[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Plugin directory names, sorted; *out owned by the caller (free each and the array). */
+static int discover(const char *dir, char ***out, size_t *n, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    char **v = NULL;
+    size_t cnt = 0;
+    struct dirent *e;
+    *out = NULL;
+    *n = 0;
+    if (!d) {
+        snprintf(err, errlen, "plugin_system.plugin_dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d))) {
+        char path[1200];
+        struct stat st;
+        if (e->d_name[0] == '.' || e->d_name[0] == '_')
+            continue;
+        snprintf(path, sizeof path, "%s/%s/plugin.so", dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        char **nv = realloc(v, (cnt + 1) * sizeof *v);
+        if (!nv)
+            break;
+        v = nv;
+        if (!(v[cnt] = strdup(e->d_name)))
+            break;
+        cnt++;
+    }
+    closedir(d);
+    if (cnt)
+        qsort(v, cnt, sizeof *v, by_name);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+/* Copy src to a fresh private file under cache_dir; the caller unlinks it. */
+static int private_copy(const char *src, const char *cache_dir, const char *id, uint64_t gen,
+                        char *dst, size_t dstlen, char *err, size_t errlen)
+{
+    char buf[65536];
+    int in = -1, out = -1;
+    snprintf(dst, dstlen, "%s/%s-%ld-%llu.so", cache_dir, id, (long)getpid(), (unsigned long long)gen);
+    if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", src, strerror(errno));
+        goto fail;
+    }
+    if ((out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", dst, strerror(errno));
+        goto fail;
+    }
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errlen, "reading %s: %s", src, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        if (write(out, buf, (size_t)r) != r) {
+            snprintf(err, errlen, "writing %s: %s", dst, strerror(errno));
+            goto fail;
+        }
+    }
+    close(in);
+    if (close(out) != 0) {
+        snprintf(err, errlen, "writing %s: %s", dst, strerror(errno));
+        unlink(dst);
+        return -1;
+    }
+    return 0;
+fail:
+    if (in >= 0)
+        close(in);
+    if (out >= 0) {
+        close(out);
+        unlink(dst);
+    }
+    return -1;
+}
+
+/* dlopen a private copy of dir/plugin.so and validate its definition. */
+static int load_build(const char *dir, const char *id, const char *cache_dir, uint64_t gen,
+                      void **dl_out, const zx_plugin_def **def_out, char *err, size_t errlen)
+{
+    char src[700], copy[700];
+    const zx_plugin_def *def;
+    void *dl;
+    *dl_out = NULL;
+    *def_out = NULL;
+    snprintf(src, sizeof src, "%s/plugin.so", dir);
+    if (private_copy(src, cache_dir, id, gen, copy, sizeof copy, err, errlen))
+        return -1;
+    dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+    unlink(copy);       /* mapped now; nothing left on disk to clean up */
+    if (!dl) {
+        const char *e = dlerror();
+        snprintf(err, errlen, "cannot load plugin.so: %s", e ? e : "unknown error");
+        return -1;
+    }
+    const zx_plugin_def *(*entry)(void);
+    *(void **)&entry = dlsym(dl, "zx_plugin_entry");
+    if (!entry) {
+        snprintf(err, errlen, "plugin.so does not export zx_plugin_entry");
+        goto fail;
+    }
+    def = entry();
+    if (!def) {
+        snprintf(err, errlen, "zx_plugin_entry returned NULL");
+        goto fail;
+    }
+    if (def->abi_version != ZX_PLUGIN_ABI_VERSION) {
+        snprintf(err, errlen, "built for plugin ABI %u, this zepix speaks ABI %d", def->abi_version,
+                 ZX_PLUGIN_ABI_VERSION);
+        goto fail;
+    }
+    if (!def->id || strcmp(def->id, id) != 0) {
+        snprintf(err, errlen, "its id \"%.64s\" does not match its directory \"%s\"",
+                 def->id ? def->id : "(null)", id);
+        goto fail;
+    }
+    if (!def->name || !def->version) {
+        snprintf(err, errlen, "its definition lacks a name or version");
+        goto fail;
+    }
+    *dl_out = dl;
+    *def_out = def;
+    return 0;
+fail:
+    dlclose(dl);
+    return -1;
+}
+
+static zx_host *new_host(struct registry *r, struct plugin *p)
+{
+    zx_host *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->magic = HOST_MAGIC;
+    h->live = 1;
+    h->p = p;
+    h->next_all = r->all_hosts;
+    r->all_hosts = h;
+    return h;
+}
+
+struct app *reg_app(void) { return g_reg ? g_reg->app : NULL; }
+
+struct plugin *reg_check_host(struct registry *r, zx_host *h, const char *call)
+{
+    if (!r)
+        r = g_reg;
+    for (size_t i = 0; r && i < r->n; i++)
+        if (r->v[i]->host == h && h->live)
+            return r->v[i];
+    int known = 0;
+    for (zx_host *x = r ? r->all_hosts : NULL; x && !known; x = x->next_all)
+        known = x == h;
+    LOG_W("registry", "%s refused: %s host handle %p", call,
+          known ? "stale (its plugin build was unloaded)" : "unknown", (void *)h);
+    return NULL;
+}
+
+static void drain(struct registry *r);
+
+#define HOOK_BEGIN(r) ((r)->depth++)
+#define HOOK_END(r) do { if (--(r)->depth == 0) drain(r); } while (0)
+
+static void call_enabled(struct registry *r, struct plugin *p)
+{
+    if (p->def && p->def->on_plugin_enabled) {
+        HOOK_BEGIN(r);
+        p->def->on_plugin_enabled(p->state);
+        HOOK_END(r);
+    }
+}
+
+static void call_disabled(struct registry *r, struct plugin *p)
+{
+    if (p->def && p->def->on_plugin_disabled) {
+        HOOK_BEGIN(r);
+        p->def->on_plugin_disabled(p->state);
+        HOOK_END(r);
+    }
+}
+
+static void unload(struct registry *r, struct plugin *p)
+{
+    if (p->def && p->def->shutdown) {
+        HOOK_BEGIN(r);
+        p->def->shutdown(p->state);
+        HOOK_END(r);
+    }
+    if (p->host)
+        p->host->live = 0;
+    p->host = NULL;
+    p->state = NULL;
+    p->def = NULL;
+    if (p->dl)
+        dlclose(p->dl);
+    p->dl = NULL;
+}
+
+static const char *cache_dir(struct registry *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/.plugin-cache", r->app->cfg.plugin_system.data_dir);
+    mkdir(buf, 0700);
+    return buf;
+}
+
+/* Load and initialise a build into fresh fields; nothing of p changes on failure. */
+static int start_build(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
+                       zx_host **host, void **state, char *err, size_t errlen)
+{
+    char cdir[600];
+    *host = NULL;
+    *state = NULL;
+    if (load_build(p->dir, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, dl, def, err, errlen))
+        return -1;
+    if (!(*host = new_host(r, p))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if ((*def)->init) {
+        /* The handle must resolve during init: make it current for the call. */
+        zx_host *old_host = p->host;
+        const zx_plugin_def *old_def = p->def;
+        p->host = *host;
+        p->def = *def;
+        HOOK_BEGIN(r);
+        int rc = (*def)->init(*host, &r->api, state);
+        HOOK_END(r);
+        p->host = old_host;
+        p->def = old_def;
+        if (rc != 0) {
+            snprintf(err, errlen, "init failed (returned %d)", rc);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    if (*host)
+        (*host)->live = 0;
+    dlclose(*dl);
+    *dl = NULL;
+    return -1;
+}
+
+static int persisted_enabled(struct registry *r, const char *id, int def)
+{
+    sqlite3_stmt *s;
+    int v = def;
+    if (sqlite3_prepare_v2(r->app->db, "SELECT enabled FROM plugin_state WHERE plugin_id = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return def;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int persist_enabled(struct registry *r, const char *id, int en)
+{
+    sqlite3_stmt *s;
+    int rc = -1;
+    if (sqlite3_prepare_v2(r->app->db, "INSERT INTO plugin_state (plugin_id, enabled, updated_ms)"
+                           " VALUES (?1, ?2, ?3) ON CONFLICT(plugin_id) DO UPDATE SET"
+                           " enabled = excluded.enabled, updated_ms = excluded.updated_ms",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, en);
+    sqlite3_bind_int64(s, 3, app_now_ms());
+    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static void fail_plugin(struct plugin *p, const char *why)
+{
+    p->st = PLG_FAILED;
+    snprintf(p->reason, sizeof p->reason, "%s", why);
+    LOG_E("registry", "plugin %s failed: %s", p->id, why);
+}
+
+/* Bring a discovered (or failed) plugin up to its wanted state. */
+static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char *err, size_t errlen)
+{
+    void *dl, *state;
+    const zx_plugin_def *def;
+    zx_host *host;
+    if (!p->ldg && ldg_open(r->app->cfg.plugin_system.data_dir, p->id, &p->ldg, err, errlen)) {
+        fail_plugin(p, err);
+        return -1;
+    }
+    if (start_build(r, p, &dl, &def, &host, &state, err, errlen)) {
+        fail_plugin(p, err);
+        return -1;
+    }
+    p->dl = dl;
+    p->def = def;
+    p->host = host;
+    p->state = state;
+    p->reason[0] = '\0';
+    p->loaded_ms = app_now_ms();
+    p->st = want_enabled ? PLG_ENABLED : PLG_DISABLED;
+    LOG_I("registry", "plugin %s %s loaded, %s", p->id, def->version, reg_state_name(p->st));
+    if (want_enabled)
+        call_enabled(r, p);
+    return 0;
+}
+
+int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
+{
+    char **ids;
+    size_t n;
+    memset(r, 0, sizeof *r);
+    r->app = a;
+    g_reg = r;
+    svc_fill_api(&r->api);
+    if (discover(a->cfg.plugin_system.plugin_dir, &ids, &n, err, errlen))
+        return -1;
+    r->v = calloc(n ? n : 1, sizeof *r->v);
+    for (size_t i = 0; i < n; i++) {
+        struct plugin *p = calloc(1, sizeof *p);
+        if (!r->v || !p) {
+            free(p);
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
+        snprintf(p->id, sizeof p->id, "%s", ids[i]);
+        snprintf(p->dir, sizeof p->dir, "%s/%s", a->cfg.plugin_system.plugin_dir, ids[i]);
+        p->cfg = cfg_plugin(&a->cfg, p->id);
+        r->v[r->n++] = p;
+        char e[256];
+        if (!valid_id(p->id))
+            fail_plugin(p, "directory name is not a plugin id ([a-z0-9_], 1..63 characters)");
+        else
+            bring_up(r, p, persisted_enabled(r, p->id, cfg_plugin_enabled(&a->cfg, p->id)), e, sizeof e);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    return r->v ? 0 : -1;
+}
+
+void reg_shutdown(struct registry *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct plugin *p = r->v[i];
+        unload(r, p);
+        ldg_close(p->ldg);
+        free(p);
+    }
+    free(r->v);
+    while (r->q_head) {
+        struct reg_event *e = r->q_head;
+        r->q_head = e->next;
+        free(e);
+    }
+    while (r->all_hosts) {
+        zx_host *h = r->all_hosts;
+        r->all_hosts = h->next_all;
+        free(h);
+    }
+    if (g_reg == r)
+        g_reg = NULL;
+    memset(r, 0, sizeof *r);
+}
+
+struct plugin *reg_find(struct registry *r, const char *id)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(r->v[mid]->id, id);
+        if (c == 0)
+            return r->v[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+size_t reg_count_state(const struct registry *r, enum plg_state st)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += r->v[i]->st == st;
+    return n;
+}
+
+int reg_enable(struct registry *r, struct plugin *p, char *err, size_t errlen)
+{
+    if (p->st == PLG_ENABLED) {
+        snprintf(err, errlen, "%s is already enabled", p->id);
+        return -1;
+    }
+    if (persist_enabled(r, p->id, 1)) {
+        snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
+        return -1;
+    }
+    if (p->st == PLG_FAILED || !p->def)
+        return bring_up(r, p, 1, err, errlen);
+    p->st = PLG_ENABLED;
+    call_enabled(r, p);
+    LOG_I("registry", "plugin %s enabled", p->id);
+    return 0;
+}
+
+int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen)
+{
+    if (p->st == PLG_DISABLED) {
+        snprintf(err, errlen, "%s is already disabled", p->id);
+        return -1;
+    }
+    if (persist_enabled(r, p->id, 0)) {
+        snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
+        return -1;
+    }
+    if (p->st == PLG_ENABLED)
+        call_disabled(r, p);
+    if (p->st != PLG_FAILED)
+        p->st = PLG_DISABLED;
+    LOG_I("registry", "plugin %s disabled", p->id);
+    return 0;
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen,
+               double *ms, char *err, size_t errlen)
+{
+    double t0 = mono_ms();
+    void *dl, *state;
+    const zx_plugin_def *def;
+    zx_host *host;
+    snprintf(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
+    if (!p->ldg && ldg_open(r->app->cfg.plugin_system.data_dir, p->id, &p->ldg, err, errlen))
+        return -1;
+    if (start_build(r, p, &dl, &def, &host, &state, err, errlen)) {
+        LOG_W("registry", "reload of %s refused, %s keeps running: %s", p->id, old_v, err);
+        return -1;
+    }
+    int was_enabled = p->st == PLG_ENABLED ||
+                      (p->st == PLG_FAILED && persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id)));
+    if (p->st == PLG_ENABLED)
+        call_disabled(r, p);
+    unload(r, p);
+    p->dl = dl;
+    p->def = def;
+    p->host = host;
+    p->state = state;
+    p->reason[0] = '\0';
+    p->loaded_ms = app_now_ms();
+    p->st = was_enabled ? PLG_ENABLED : PLG_DISABLED;
+    if (was_enabled)
+        call_enabled(r, p);
+    snprintf(new_v, vlen, "%s", def->version);
+    *ms = mono_ms() - t0;
+    LOG_I("registry", "plugin %s reloaded %s -> %s in %.2f ms", p->id, old_v, new_v, *ms);
+    return 0;
+}
+
+zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig, char *reason,
+                           size_t reason_len)
+{
+    if (!p->def->on_signal_received)
+        return ZX_ACCEPT;
+    HOOK_BEGIN(r);
+    zx_verdict v = p->def->on_signal_received(p->state, sig, reason, reason_len);
+    HOOK_END(r);
+    reason[reason_len - 1] = '\0';
+    if (v != ZX_REJECT && v != ZX_ACCEPT && v != ZX_HANDLED) {
+        snprintf(reason, reason_len, "plugin returned an invalid verdict %d", (int)v);
+        return ZX_REJECT;
+    }
+    return v;
+}
+
+static void enqueue(struct registry *r, struct reg_event *e)
+{
+    if (r->q_tail)
+        r->q_tail->next = e;
+    else
+        r->q_head = e;
+    r->q_tail = e;
+    if (r->depth == 0)
+        drain(r);
+}
+
+void reg_post_order(struct registry *r, struct plugin *p, const zx_order *o)
+{
+    struct reg_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->kind = EV_ORDER;
+    snprintf(e->plugin, sizeof e->plugin, "%s", p->id);
+    e->order = *o;
+    enqueue(r, e);
+}
+
+void reg_post_position(struct registry *r, struct plugin *p, const zx_position *pos)
+{
+    struct reg_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->kind = EV_POSITION;
+    snprintf(e->plugin, sizeof e->plugin, "%s", p->id);
+    e->pos = *pos;
+    snprintf(e->close_reason, sizeof e->close_reason, "%s", pos->close_reason ? pos->close_reason : "");
+    e->pos.close_reason = NULL;
+    enqueue(r, e);
+}
+
+/* Deliver queued hooks to enabled plugins, in order; a hook may queue more. */
+static void drain(struct registry *r)
+{
+    while (r->q_head && r->depth == 0) {
+        struct reg_event *e = r->q_head;
+        r->q_head = e->next;
+        if (!r->q_head)
+            r->q_tail = NULL;
+        struct plugin *p = reg_find(r, e->plugin);
+        if (p && p->st == PLG_ENABLED && p->def) {
+            r->depth++;
+            if (e->kind == EV_ORDER && p->def->on_order_placed) {
+                p->def->on_order_placed(p->state, &e->order);
+            } else if (e->kind == EV_POSITION && p->def->on_position_update) {
+                e->pos.close_reason = e->close_reason;
+                p->def->on_position_update(p->state, &e->pos);
+            }
+            r->depth--;
+        }
+        free(e);
+    }
+}
+
+void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d)
+{
+    if (p->st != PLG_ENABLED || !p->def || !p->def->on_daily_reset)
+        return;
+    HOOK_BEGIN(r);
+    p->def->on_daily_reset(p->state, d);
+    HOOK_END(r);
+}
+
+int reg_list(const char *plugin_dir, const char *data_dir, json_object *plugins_cfg, FILE *out)
+{
+    char **ids, err[512], cdir[600];
+    size_t n;
+    int failed = 0;
+    if (discover(plugin_dir, &ids, &n, err, sizeof err)) {
+        fprintf(out, "%s\n", err);
+        return -1;
+    }
+    snprintf(cdir, sizeof cdir, "%s", data_dir);
+    mkdir(cdir, 0750);
+    snprintf(cdir, sizeof cdir, "%s/.plugin-cache", data_dir);
+    mkdir(cdir, 0700);
+    fprintf(out, "%-20s %-28s %-10s %-4s %s\n", "ID", "NAME", "VERSION", "ABI", "STATE");
+    for (size_t i = 0; i < n; i++) {
+        void *dl = NULL;
+        const zx_plugin_def *def = NULL;
+        char dir[1200];
+        json_object *pc = NULL, *en = NULL;
+        snprintf(dir, sizeof dir, "%s/%s", plugin_dir, ids[i]);
+        if (!valid_id(ids[i])) {
+            fprintf(out, "%-20s %-28s %-10s %-4s failed: directory name is not a plugin id\n", ids[i], "-", "-", "-");
+            failed++;
+        } else if (load_build(dir, ids[i], cdir, (uint64_t)i, &dl, &def, err, sizeof err)) {
+            fprintf(out, "%-20s %-28s %-10s %-4s failed: %s\n", ids[i], "-", "-", "-", err);
+            failed++;
+        } else {
+            int enabled = plugins_cfg && json_object_object_get_ex(plugins_cfg, ids[i], &pc) &&
+                          json_object_object_get_ex(pc, "enabled", &en) && json_object_get_boolean(en);
+            fprintf(out, "%-20s %-28.28s %-10.10s %-4u %s\n", ids[i], def->name, def->version,
+                    def->abi_version, enabled ? "enabled (config)" : "disabled (config)");
+            dlclose(dl);
+        }
+        free(ids[i]);
+    }
+    free(ids);
+    if (n == 0)
+        fprintf(out, "(no plugins in %s)\n", plugin_dir);
+    return failed;
+}

@@ -1,0 +1,104 @@
+/*
+ * registry — the plugin lifecycle of SPEC section 8: DISCOVERY (directories of
+ * plugin_dir not starting with '_' that hold plugin.so), LOADING (dlopen of a
+ * private copy, RTLD_NOW | RTLD_LOCAL, the zx_plugin_entry symbol, ABI and id
+ * checks), INITIALIZATION (the plugin's own database and config, init()),
+ * RUNNING (hooks, in id order), SHUTDOWN (shutdown(), database closed, dlclose).
+ * Hot reload loads and initialises the new build beside the old one and swaps
+ * only when that succeeded.
+ *
+ * Host handles (zx_host) are never freed while the daemon runs: a plugin that
+ * keeps a stale handle after a reload is refused and logged, never crashes us.
+ * Order and position hooks raised while a plugin's hook is running are queued
+ * and delivered when the outermost hook returns, so a plugin is never re-entered.
+ *
+ * Runs on the loop thread. A plugin runs in this process ("none" isolation): a
+ * crash in its code is not contained.
+ */
+#ifndef ZEPIX_REGISTRY_H
+#define ZEPIX_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include "ledger.h"
+#include "zepix_plugin.h"
+
+struct app;
+
+enum plg_state { PLG_LOADED, PLG_ENABLED, PLG_DISABLED, PLG_FAILED };
+
+struct plugin;
+
+struct zx_host {
+    uint32_t magic;
+    int live;                       /* 0 once its plugin build is unloaded */
+    struct plugin *p;               /* valid only while live */
+    struct zx_host *next_all;       /* every handle ever issued */
+};
+
+struct plugin {
+    char id[64];
+    char dir[600];
+    void *dl;                       /* NULL when not loaded */
+    const zx_plugin_def *def;       /* NULL when not loaded */
+    void *state;                    /* the plugin's own, from init */
+    zx_host *host;
+    ledger *ldg;                    /* its database; survives reloads */
+    json_object *cfg;               /* plugins.<id>, borrowed from the config (may be NULL) */
+    enum plg_state st;
+    char reason[256];               /* why it failed */
+    int64_t loaded_ms;
+};
+
+struct reg_event;
+
+struct registry {
+    struct app *app;
+    struct plugin **v;              /* sorted by id */
+    size_t n;
+    zx_host *all_hosts;
+    zx_api api;
+    int depth;                      /* hook nesting */
+    struct reg_event *q_head, *q_tail;
+    uint64_t gen;
+};
+
+/* Discover, load, initialise, restore persisted states. Plugins that fail are
+ * kept as PLG_FAILED with a reason; only a broken plugin directory is an error. */
+int reg_init(struct registry *r, struct app *a, char *err, size_t errlen);
+void reg_shutdown(struct registry *r);
+
+struct plugin *reg_find(struct registry *r, const char *id);
+size_t reg_count_state(const struct registry *r, enum plg_state st);
+const char *reg_state_name(enum plg_state st);
+
+/* Change state, call the hook, persist. 0, or -1 with a reason. Enabling a
+ * failed plugin loads it again. */
+int reg_enable(struct registry *r, struct plugin *p, char *err, size_t errlen);
+int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen);
+
+/* Hot reload (SPEC section 8). On success old_v/new_v hold the versions and
+ * *ms the time taken; on failure the old build keeps running and err says why. */
+int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen,
+               double *ms, char *err, size_t errlen);
+
+/* Hooks. The signal hook is direct; the others are deferred while a hook runs. */
+zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig, char *reason,
+                           size_t reason_len);
+void reg_post_order(struct registry *r, struct plugin *p, const zx_order *o);
+void reg_post_position(struct registry *r, struct plugin *p, const zx_position *pos);
+void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d);
+
+/* The daemon of the process's registry (service API calls act on it). */
+struct app *reg_app(void);
+
+/* The live plugin behind a handle, or NULL (stale or foreign: logged). */
+struct plugin *reg_check_host(struct registry *r, zx_host *h, const char *call);
+
+/* --list-plugins / --check-config: discover and load (no init), print one line
+ * per plugin. Returns the number of plugins that failed to load. */
+int reg_list(const char *plugin_dir, const char *data_dir, json_object *plugins_cfg, FILE *out);
+
+#endif

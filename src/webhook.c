@@ -1,0 +1,243 @@
+/*
+ * webhook — see webhook.h.
+ */
+#include "webhook.h"
+#include "app.h"
+#include "engine.h"
+#include "journal.h"
+#include "log.h"
+#include "metrics.h"
+#include "registry.h"
+#include "sbuf.h"
+#include "signal.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int webhook_secret_equal(const char *given, const char *expected)
+{
+    size_t gl = strlen(given), el = strlen(expected), n = gl > el ? gl : el;
+    unsigned char diff = (unsigned char)(gl != el);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char g = i < gl ? (unsigned char)given[i] : 0;
+        unsigned char e = i < el ? (unsigned char)expected[i] : 0;
+        diff |= g ^ e;
+    }
+    return diff == 0;
+}
+
+static int ip_allowed(struct app *a, const char *ip)
+{
+    if (a->cfg.webhook.n_allowed_ips == 0)
+        return 1;
+    for (size_t i = 0; i < a->cfg.webhook.n_allowed_ips; i++)
+        if (strcmp(a->cfg.webhook.allowed_ips[i], ip) == 0)
+            return 1;
+    return 0;
+}
+
+static int authorized(struct app *a, const char *given)
+{
+    return !a->cfg.webhook.secret[0] || webhook_secret_equal(given, a->cfg.webhook.secret);
+}
+
+struct pending {
+    struct app *a;
+    http_req *req;
+};
+
+static void on_journaled(void *ud, int status, const char *json)
+{
+    struct pending *p = ud;
+    metrics_webhook_latency(p->a, http_req_age_ms(p->req) / 1000.0);
+    http_reply_json(p->req, status, json);
+    free(p);
+}
+
+static void refuse(struct app *a, http_req *req, int status, const char *outcome, const char *msg)
+{
+    metrics_signal(a, "webhook", outcome);
+    metrics_webhook_latency(a, http_req_age_ms(req) / 1000.0);
+    LOG_I("webhook", "%d from %s: %s", status, http_req_ip(req), msg);
+    http_reply_error(req, status, msg);
+}
+
+static void on_signal(void *ud, http_req *req)
+{
+    struct app *a = ud;
+    size_t len;
+    const char *body = http_req_body(req, &len);
+    char err[300], raw[20000];
+    sig_parsed s;
+    if (!ip_allowed(a, http_req_ip(req))) {
+        refuse(a, req, 403, "forbidden", "address not allowed");
+        return;
+    }
+    int rc = sig_parse_body(body, len, &s, err, sizeof err);
+    /* Authenticate before explaining anything about the body. */
+    if (!authorized(a, s.secret)) {
+        refuse(a, req, 401, "unauthorized", "bad secret");
+        return;
+    }
+    if (rc) {
+        refuse(a, req, 400, "invalid", err);
+        return;
+    }
+    if (s.plugin[0] && !reg_find(&a->reg, s.plugin)) {
+        snprintf(err, sizeof err, "plugin: unknown plugin '%s'", s.plugin);
+        refuse(a, req, 400, "invalid", err);
+        return;
+    }
+    struct pending *p = malloc(sizeof *p);
+    if (!p) {
+        refuse(a, req, 503, "failed", "out of memory");
+        return;
+    }
+    p->a = a;
+    p->req = req;
+    log_redact(body, raw, sizeof raw);  /* the secret never reaches the journal */
+    if (jrn_submit(a, &s, "webhook", raw, on_journaled, p, err, sizeof err)) {
+        free(p);
+        refuse(a, req, 503, "failed", err);
+        return;
+    }
+    http_suspend(req);
+}
+
+/* Read a quote field: JSON number or numeric string; 0 when absent. */
+static int quote_num(json_object *o, const char *key, double *out, char *err, size_t errlen)
+{
+    json_object *v;
+    *out = 0;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
+        *out = json_object_get_double(v);
+    } else if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        char *end;
+        *out = strtod(s, &end);
+        if (end == s || *end) {
+            snprintf(err, errlen, "%s: not a number", key);
+            return -1;
+        }
+    } else {
+        snprintf(err, errlen, "%s: not a number", key);
+        return -1;
+    }
+    if (!isfinite(*out) || *out <= 0) {
+        snprintf(err, errlen, "%s: must be a positive finite number", key);
+        return -1;
+    }
+    return 0;
+}
+
+static int quote_symbol(json_object *o, char *out, size_t outlen, char *err, size_t errlen)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, "symbol", &v) || !json_object_is_type(v, json_type_string)) {
+        snprintf(err, errlen, "symbol: missing");
+        return -1;
+    }
+    const char *s = json_object_get_string(v), *c = strrchr(s, ':');
+    if (c)
+        s = c + 1;
+    size_t n = strlen(s);
+    if (n == 0 || n >= outlen || n > 31)
+        goto bad;
+    for (size_t i = 0; i < n; i++) {
+        char ch = (char)toupper((unsigned char)s[i]);
+        if (!(isupper((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '.' || ch == '_'))
+            goto bad;
+        out[i] = ch;
+    }
+    out[n] = '\0';
+    return 0;
+bad:
+    snprintf(err, errlen, "symbol: must match [A-Z0-9._]{1,31}");
+    return -1;
+}
+
+static void on_price(void *ud, http_req *req)
+{
+    struct app *a = ud;
+    size_t len;
+    const char *body = http_req_body(req, &len);
+    char err[256], sym[32];
+    double bid, ask, price;
+    json_object *o = NULL, *sec = NULL;
+    if (!ip_allowed(a, http_req_ip(req))) {
+        http_reply_error(req, 403, "address not allowed");
+        return;
+    }
+    struct json_tokener *tok = json_tokener_new();
+    if (tok) {
+        o = json_tokener_parse_ex(tok, body, (int)len);
+        if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) < len) {
+            json_object_put(o);
+            o = NULL;
+        }
+        json_tokener_free(tok);
+    }
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        http_reply_error(req, a->cfg.webhook.secret[0] ? 401 : 400, "body: expected a JSON object");
+        return;
+    }
+    json_object_object_get_ex(o, "secret", &sec);
+    if (!authorized(a, sec && json_object_is_type(sec, json_type_string) ? json_object_get_string(sec) : "")) {
+        json_object_put(o);
+        http_reply_error(req, 401, "bad secret");
+        return;
+    }
+    json_object_object_foreach(o, key, val) {
+        (void)val;
+        if (strcmp(key, "secret") && strcmp(key, "symbol") && strcmp(key, "bid") && strcmp(key, "ask") &&
+            strcmp(key, "price")) {
+            snprintf(err, sizeof err, "%.40s: unknown field (fields: secret, symbol, bid, ask, price)", key);
+            goto bad;
+        }
+    }
+    if (quote_symbol(o, sym, sizeof sym, err, sizeof err) || quote_num(o, "bid", &bid, err, sizeof err) ||
+        quote_num(o, "ask", &ask, err, sizeof err) || quote_num(o, "price", &price, err, sizeof err))
+        goto bad;
+    if (price > 0 && !bid && !ask) {
+        bid = ask = price;
+    } else if (!bid || !ask) {
+        snprintf(err, sizeof err, "bid/ask: give both, or price");
+        goto bad;
+    }
+    if (eng_on_quote(a, sym, bid, ask, err, sizeof err))
+        goto bad;
+    json_object_put(o);
+    char out[200];
+    snprintf(out, sizeof out, "{\"ok\":true,\"symbol\":\"%s\",\"bid\":%.10g,\"ask\":%.10g}", sym, bid, ask);
+    http_reply_json(req, 200, out);
+    return;
+bad:
+    json_object_put(o);
+    http_reply_error(req, 400, err);
+}
+
+static void on_metrics(void *ud, http_req *req)
+{
+    struct app *a = ud;
+    struct sbuf b;
+    sbuf_init(&b);
+    metrics_render(a, &b);
+    http_reply(req, 200, "text/plain; version=0.0.4", sbuf_str(&b), b.len);
+    sbuf_free(&b);
+}
+
+int webhook_register(struct app *a)
+{
+    if (app_add_route(a, "POST", a->cfg.webhook.path, on_signal, a) ||
+        app_add_route(a, "POST", "/price", on_price, a) ||
+        app_add_route(a, "GET", "/metrics", on_metrics, a))
+        return -1;
+    return 0;
+}
