@@ -80,7 +80,14 @@ static void on_signal(void *ud, http_req *req)
     int rc = sig_parse_body(body, len, &s, err, sizeof err);
     /* Authenticate before explaining anything about the body. */
     if (!authorized(a, s.secret)) {
-        refuse(a, req, 401, "unauthorized", "bad secret");
+        /* An unreadable body hides its secret: say so, it is the usual cause. */
+        if (rc && !s.secret[0]) {
+            char msg[360];
+            snprintf(msg, sizeof msg, "missing secret (%s)", err);
+            refuse(a, req, 401, "unauthorized", msg);
+        } else {
+            refuse(a, req, 401, "unauthorized", "bad secret");
+        }
         return;
     }
     if (rc) {

@@ -62,10 +62,10 @@ def http(method, url, body=None, headers=None, timeout=10):
 
 
 class Daemon:
-    def __init__(self, overrides=None, tmp=None, env=None, stdin=subprocess.DEVNULL):
+    def __init__(self, overrides=None, tmp=None, env=None, stdin=subprocess.DEVNULL, port=None):
         self.own_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="zepix-it-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.config = deep_merge(base_config(self.tmp, self.port), overrides or {})
         self.config_path = os.path.join(self.tmp, "zepix.json")
         self.env = dict(os.environ, **(env or {}))
@@ -140,10 +140,16 @@ class Daemon:
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
+        self.logf.close()
+
+    def again(self):
+        """A new Daemon on the same directory, config and port (not started)."""
+        self.cleanup()
+        return Daemon(self.config, tmp=self.tmp, env=self.env, port=self.port)
 
     def cleanup(self):
         self.stop()
-        if getattr(self, "logf", None):
+        if getattr(self, "logf", None) and not self.logf.closed:
             self.logf.close()
         if self.own_tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -153,3 +159,14 @@ def run_cli(args, timeout=10, cwd=ROOT, env=None):
     p = subprocess.run([BIN] + args, cwd=cwd, capture_output=True, timeout=timeout,
                        env=dict(os.environ, **(env or {})))
     return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def plugin_dir(tmp, plugins):
+    """Make tmp/plugins/<id>/plugin.so from $ZEPIX_BUILD/testplugins/<name>/plugin.so
+    for each id -> name in plugins; returns the directory."""
+    root = os.path.join(tmp, "plugins")
+    for pid, name in plugins.items():
+        os.makedirs(os.path.join(root, pid), exist_ok=True)
+        shutil.copy(os.path.join(BUILD, "testplugins", name, "plugin.so"),
+                    os.path.join(root, pid, "plugin.so"))
+    return root
