@@ -1,23 +1,409 @@
 /*
- * chat — placeholder until the Telegram client lands: nothing to start.
+ * chat — the operator's control plane (SPEC section 7): struct chat_state owns
+ * the Telegram client (when telegram.token is set), the console (when enabled
+ * and stdin is a terminal) and the router that turns a command line into a run
+ * of one entry of the command table (bot_commands/commands.c), then sends the
+ * reply back where the command came from. Notifications are coalesced here.
+ *
+ * Never blocks the loop: Telegram is asynchronous (telegram.c), the console
+ * reads only when readable (console.c), commands must not block (commands.h).
+ *
+ * Exactly-once commands. The offset (last handled update_id + 1) is written to
+ * the host database (kv "telegram.offset") right after each update is handled,
+ * and the next getUpdates sends it, which confirms the update to Telegram; at
+ * start the offset is loaded, so a restart neither skips nor repeats confirmed
+ * updates. The one window left is a crash after a command ran and before its
+ * offset was written: that update comes again and runs a second time. That is
+ * harmless because every command with a side effect is idempotent: /pause,
+ * /resume, /enable_plugin, /disable_plugin set a state (setting it again
+ * changes nothing); /signal passes the update id to the journal as the
+ * signal's idempotency key, so the second run is answered as a duplicate; /close
+ * of a trade that is already closed is refused; /reload_plugin loads whatever
+ * build is on disk, so running it twice ends in the same state. Everything
+ * else only reads. (A reply queued but not yet sent at a crash is lost: at
+ * most once for answers, exactly once in effect for commands.)
+ * Unauthorized updates advance the offset too, so they are never seen again.
  */
 #include "chat.h"
 #include "app.h"
+#include "commands.h"
+#include "console.h"
 #include "log.h"
+#include "metrics.h"
+#include "sbuf.h"
+#include "store.h"
+#include "telegram.h"
 
-int chat_app_start(struct app *a, char *err, size_t errlen)
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NOTIFY_MAX 20           /* notifications joined into one message */
+#define NOTIFY_WINDOW 2.0       /* seconds a notification waits for company */
+#define OFFSET_KEY "telegram.offset"
+
+struct cmd_pending {
+    struct chat_state *cs;      /* NULL once the chat layer is freed */
+    char source[16];
+    int64_t chat_id;
+    struct cmd_pending *next, *prev;
+};
+
+struct chat_state {
+    struct app *app;
+    struct tg_client *tg;
+    struct console *con;
+    int stopping;
+    struct cmd_pending *pending;        /* deferred replies, for orphaning at free */
+    ev_timer notify_timer;
+    char *notes[NOTIFY_MAX];
+    size_t n_notes, more_notes;
+};
+
+/* ---- parsing and routing ----------------------------------------------------- */
+
+int chat_parse_command(const char *text, char *name, size_t namelen, const char **args, size_t *args_len)
 {
-    (void)err;
-    (void)errlen;
-    a->chat = NULL;
+    const char *p = text;
+    size_t k = 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != '/' || namelen == 0)
+        return -1;
+    p++;
+    /* A name longer than the buffer is cut short: it cannot match the table
+     * (names have at most 32 characters) and is reported as unknown. */
+    for (; *p && !isspace((unsigned char)*p) && *p != '@'; p++)
+        if (k + 1 < namelen)
+            name[k++] = (char)tolower((unsigned char)*p);
+    name[k] = '\0';
+    if (*p == '@')              /* "/cmd@botname": the bot's own name, ignored */
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t n = strlen(p);
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    *args = p;
+    *args_len = n;
     return 0;
 }
 
-void chat_app_stop(struct app *a) { (void)a; }
-void chat_app_free(struct app *a) { a->chat = NULL; }
+static void reply(struct chat_state *cs, const char *source, int64_t chat_id, const char *html,
+                  const char *markup)
+{
+    if (!html[0])
+        return;
+    if (strcmp(source, "console") == 0) {
+        if (cs->con)
+            console_print(cs->con, html);
+    } else if (cs->tg) {
+        tg_send(cs->tg, chat_id, html, markup);
+    }
+}
+
+static void run_line(struct chat_state *cs, const char *source, int64_t chat_id, int64_t update_id,
+                     const char *text)
+{
+    char name[64], *args = NULL;
+    const char *a;
+    size_t alen;
+    struct sbuf out;
+    sbuf_init(&out);
+    if (chat_parse_command(text, name, sizeof name, &a, &alen)) {
+        reply(cs, source, chat_id, "Commands start with /. Try /help", NULL);
+        return;
+    }
+    const struct bot_command *cmd = cmd_find(name, strlen(name));
+    if (!cmd) {
+        sbuf_puts(&out, "Unknown command /");
+        sbuf_html(&out, name);
+        sbuf_puts(&out, ". Try /help");
+        reply(cs, source, chat_id, sbuf_str(&out), NULL);
+        goto done;
+    }
+    if (!(args = strndup(a, alen))) {
+        reply(cs, source, chat_id, "Out of memory, try again.", NULL);
+        goto done;
+    }
+    struct cmd_ctx c = {.app = cs->app, .source = source, .chat_id = chat_id, .update_id = update_id,
+                        .args = args, .out = &out, .chat = cs, .cmd = cmd};
+    LOG_I("chat", "%s chat %" PRId64 ": /%s", source, chat_id, cmd->name);
+    cmd->run(&c);
+    if (!c.pending)
+        reply(cs, source, chat_id, sbuf_str(&out), c.markup);
+done:
+    free(args);
+    sbuf_free(&out);
+}
+
+struct cmd_pending *cmd_defer(struct cmd_ctx *c)
+{
+    if (c->pending)
+        return c->pending;
+    struct cmd_pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;            /* the router then sends c->out as usual */
+    struct chat_state *cs = c->chat;
+    p->cs = cs;
+    snprintf(p->source, sizeof p->source, "%s", c->source);
+    p->chat_id = c->chat_id;
+    if (cs) {
+        p->next = cs->pending;
+        if (cs->pending)
+            cs->pending->prev = p;
+        cs->pending = p;
+    }
+    c->pending = p;
+    return p;
+}
+
+void cmd_finish(struct cmd_pending *p, const char *html, const char *markup)
+{
+    if (!p)
+        return;
+    struct chat_state *cs = p->cs;
+    if (cs) {
+        if (p->prev)
+            p->prev->next = p->next;
+        else
+            cs->pending = p->next;
+        if (p->next)
+            p->next->prev = p->prev;
+        reply(cs, p->source, p->chat_id, html ? html : "", markup);
+    }
+    free(p);
+}
+
+/* ---- Telegram updates ----------------------------------------------------------- */
+
+static int get_i64(json_object *o, const char *k1, const char *k2, int64_t *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, k1, &v) || (k2 && !json_object_object_get_ex(v, k2, &v)) ||
+        !json_object_is_type(v, json_type_int))
+        return -1;
+    *out = json_object_get_int64(v);
+    return 0;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v) : NULL;
+}
+
+static int authorized(struct chat_state *cs, int64_t chat_id)
+{
+    if (cfg_is_admin(&cs->app->cfg, chat_id))
+        return 1;
+    LOG_W("chat", "ignored update from unauthorized chat %" PRId64, chat_id);
+    return 0;
+}
+
+static void on_message(struct chat_state *cs, int64_t update_id, json_object *msg)
+{
+    int64_t chat_id;
+    const char *text = get_str(msg, "text");
+    if (get_i64(msg, "chat", "id", &chat_id) || !authorized(cs, chat_id))
+        return;
+    if (!text) {
+        reply(cs, "telegram", chat_id, "Only text commands are understood. Try /help", NULL);
+        return;
+    }
+    run_line(cs, "telegram", chat_id, update_id, text);
+}
+
+static void on_callback(struct chat_state *cs, int64_t update_id, json_object *q)
+{
+    json_object *msg;
+    int64_t chat_id;
+    const char *id = get_str(q, "id"), *data = get_str(q, "data");
+    /* The chat of the message that carries the button; an inline-mode button has
+     * none, and then the user (a private chat has the user's id). */
+    if (json_object_object_get_ex(q, "message", &msg) ? get_i64(msg, "chat", "id", &chat_id)
+                                                       : get_i64(q, "from", "id", &chat_id))
+        return;
+    if (!authorized(cs, chat_id) || !id)
+        return;
+    if (data && strncmp(data, "cmd:", 4) == 0) {
+        run_line(cs, "telegram", chat_id, update_id, data + 4);
+        tg_answer_callback(cs->tg, id, NULL);
+    } else {
+        tg_answer_callback(cs->tg, id, "This button is not supported.");
+    }
+}
+
+static void on_update(void *ud, int64_t update_id, json_object *u)
+{
+    struct chat_state *cs = ud;
+    json_object *v;
+    if (json_object_object_get_ex(u, "message", &v))
+        on_message(cs, update_id, v);
+    else if (json_object_object_get_ex(u, "callback_query", &v))
+        on_callback(cs, update_id, v);
+    /* Handled: confirm it (see the header comment on exactly-once). */
+    if (store_kv_set_i64(cs->app->db, OFFSET_KEY, update_id + 1))
+        LOG_E("chat", "cannot persist %s: %s", OFFSET_KEY, sqlite3_errmsg(cs->app->db));
+}
+
+static void on_sent(void *ud, const char *method, int ok)
+{
+    struct chat_state *cs = ud;
+    (void)method;
+    metrics_tg_send(cs->app, ok);
+}
+
+static void on_console_line(void *ud, const char *line)
+{
+    struct chat_state *cs = ud;
+    if (!cs->stopping)
+        run_line(cs, "console", 0, 0, line);
+}
+
+/* ---- notifications ----------------------------------------------------------- */
+
+void chat_notify_format(struct sbuf *out, const char *const *texts, size_t n, size_t more)
+{
+    for (size_t i = 0; i < n; i++) {
+        sbuf_html(out, texts[i]);
+        if (i + 1 < n)
+            sbuf_puts(out, "\n");
+    }
+    if (more)
+        sbuf_printf(out, "\n... and %zu more", more);
+}
+
+static void notify_flush(struct chat_state *cs)
+{
+    struct sbuf b;
+    if (!cs->n_notes)
+        return;
+    sbuf_init(&b);
+    chat_notify_format(&b, (const char *const *)cs->notes, cs->n_notes, cs->more_notes);
+    for (size_t i = 0; cs->tg && i < cs->app->cfg.telegram.n_admins; i++)
+        tg_send(cs->tg, cs->app->cfg.telegram.admin_chat_ids[i], sbuf_str(&b), NULL);
+    sbuf_free(&b);
+    for (size_t i = 0; i < cs->n_notes; i++)
+        free(cs->notes[i]);
+    cs->n_notes = cs->more_notes = 0;
+}
+
+static void on_notify_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    notify_flush(w->data);
+}
 
 void chat_notify(struct app *a, const char *text)
 {
-    (void)a;
+    struct chat_state *cs = a->chat;
     LOG_I("notify", "%s", text);
+    if (!cs)
+        return;
+    if (cs->con) {              /* a terminal does not flood: print at once */
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_html(&b, text);
+        console_print(cs->con, sbuf_str(&b));
+        sbuf_free(&b);
+    }
+    if (!cs->tg)
+        return;
+    /* Telegram: everything within NOTIFY_WINDOW of the first joins one message. */
+    if (cs->n_notes < NOTIFY_MAX && (cs->notes[cs->n_notes] = strdup(text)))
+        cs->n_notes++;
+    else
+        cs->more_notes++;
+    if (!ev_is_active(&cs->notify_timer)) {
+        ev_timer_set(&cs->notify_timer, NOTIFY_WINDOW, 0.);
+        ev_timer_start(a->loop, &cs->notify_timer);
+    }
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+static int start_telegram(struct chat_state *cs, char *err, size_t errlen)
+{
+    struct app *a = cs->app;
+    int64_t offset = 0;
+    if (store_kv_get_i64(a->db, OFFSET_KEY, &offset) < 0) {
+        snprintf(err, errlen, "cannot read %s from the host database: %s", OFFSET_KEY, sqlite3_errmsg(a->db));
+        return -1;
+    }
+    struct tg_opts o = {.api_base = a->cfg.telegram.api_base, .token = a->cfg.telegram.token,
+                        .poll_timeout_s = a->cfg.telegram.poll_timeout_s, .offset = offset,
+                        .on_update = on_update, .on_sent = on_sent, .ud = cs};
+    if (!(cs->tg = tg_new(a->loop, a->curl, &o, err, errlen)))
+        return -1;
+    /* The phone's command menu, from the one table. */
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; list && i < bot_commands_count; i++) {
+        json_object *c = json_object_new_object();
+        if (!c || json_object_array_add(list, c)) {
+            json_object_put(c);
+            break;
+        }
+        json_object_object_add(c, "command", json_object_new_string(bot_commands[i].name));
+        json_object_object_add(c, "description", json_object_new_string(bot_commands[i].help));
+    }
+    tg_set_commands(cs->tg, list);
+    tg_start(cs->tg);
+    LOG_I("chat", "Telegram on: %zu admin chat(s), update offset %" PRId64, a->cfg.telegram.n_admins, offset);
+    return 0;
+}
+
+int chat_app_start(struct app *a, char *err, size_t errlen)
+{
+    struct chat_state *cs = calloc(1, sizeof *cs);
+    if (!cs) {
+        snprintf(err, errlen, "chat: out of memory");
+        return -1;
+    }
+    cs->app = a;
+    ev_init(&cs->notify_timer, on_notify_timer);
+    cs->notify_timer.data = cs;
+    a->chat = cs;
+    if (a->cfg.telegram.token[0] && start_telegram(cs, err, errlen))
+        goto fail;
+    if (a->cfg.console.enabled && isatty(STDIN_FILENO) &&
+        !(cs->con = console_new(a->loop, STDIN_FILENO, stdout, on_console_line, cs, err, errlen)))
+        goto fail;
+    return 0;
+fail:
+    chat_app_free(a);
+    return -1;
+}
+
+void chat_app_stop(struct app *a)
+{
+    struct chat_state *cs = a->chat;
+    if (!cs)
+        return;
+    cs->stopping = 1;
+    if (cs->tg)
+        tg_stop(cs->tg);
+    console_stop(cs->con);
+}
+
+void chat_app_free(struct app *a)
+{
+    struct chat_state *cs = a->chat;
+    if (!cs)
+        return;
+    for (struct cmd_pending *p = cs->pending; p; p = p->next)
+        p->cs = NULL;
+    ev_timer_stop(a->loop, &cs->notify_timer);
+    for (size_t i = 0; i < cs->n_notes; i++)
+        free(cs->notes[i]);
+    tg_free(cs->tg);
+    console_free(cs->con);
+    free(cs);
+    a->chat = NULL;
 }

@@ -104,9 +104,9 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
     curl_multi_socket_action(c->multi, sw->fd, action, &c->still_running);
+    /* The timer is curl's to arm and disarm (timer_cb): a completion callback
+     * may already have started the next transfer. */
     check_done(c);
-    if (c->still_running <= 0)
-        ev_timer_stop(c->loop, &c->timer);
 }
 
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp)

@@ -1,0 +1,10 @@
+/*
+ * /close — placeholder until its module lands (SPEC section 7). Never blocks.
+ */
+#include "commands.h"
+#include "sbuf.h"
+
+void cmd_close(struct cmd_ctx *c)
+{
+    sbuf_puts(c->out, "<b>/close</b> is not available yet");
+}

@@ -1,0 +1,10 @@
+/*
+ * /enable_plugin — placeholder until its module lands (SPEC section 7). Never blocks.
+ */
+#include "commands.h"
+#include "sbuf.h"
+
+void cmd_enable_plugin(struct cmd_ctx *c)
+{
+    sbuf_puts(c->out, "<b>/enable_plugin</b> is not available yet");
+}

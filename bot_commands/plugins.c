@@ -1,0 +1,10 @@
+/*
+ * /plugins — placeholder until its module lands (SPEC section 7). Never blocks.
+ */
+#include "commands.h"
+#include "sbuf.h"
+
+void cmd_plugins(struct cmd_ctx *c)
+{
+    sbuf_puts(c->out, "<b>/plugins</b> is not available yet");
+}

@@ -1,0 +1,10 @@
+/*
+ * /positions — placeholder until its module lands (SPEC section 7). Never blocks.
+ */
+#include "commands.h"
+#include "sbuf.h"
+
+void cmd_positions(struct cmd_ctx *c)
+{
+    sbuf_puts(c->out, "<b>/positions</b> is not available yet");
+}

@@ -1,0 +1,10 @@
+/*
+ * /signal — placeholder until its module lands (SPEC section 7). Never blocks.
+ */
+#include "commands.h"
+#include "sbuf.h"
+
+void cmd_signal(struct cmd_ctx *c)
+{
+    sbuf_puts(c->out, "<b>/signal</b> is not available yet");
+}

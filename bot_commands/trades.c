@@ -1,0 +1,10 @@
+/*
+ * /trades — placeholder until its module lands (SPEC section 7). Never blocks.
+ */
+#include "commands.h"
+#include "sbuf.h"
+
+void cmd_trades(struct cmd_ctx *c)
+{
+    sbuf_puts(c->out, "<b>/trades</b> is not available yet");
+}

@@ -1,0 +1,852 @@
+/*
+ * telegram — see telegram.h. The client owns: the poll (exactly one getUpdates
+ * in flight, or a timer waiting to send the next), the send queue (a FIFO of
+ * Bot API calls, started by one pump timer under the rate limits) and the
+ * per-call contexts handed to curlev.
+ *
+ * Rate limits (core.telegram.org/bots/faq): at most one message per second per
+ * chat and 30 per second overall. Messages of one chat leave in order, one at a
+ * time; calls without a chat (answerCallbackQuery, setMyCommands) only count
+ * against the overall limit.
+ *
+ * Never blocks: all I/O goes through curlev, all waiting through ev_timers.
+ * Never logs a URL or the token.
+ */
+#include "telegram.h"
+#include "log.h"
+#include "sbuf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN 1.0         /* seconds */
+#define BACKOFF_MAX 30.0
+#define AUTH_BACKOFF 60.0       /* after a 401: the token will not fix itself soon */
+#define CHAT_INTERVAL 1.0       /* seconds between two messages to one chat */
+#define GLOBAL_PER_SEC 30
+#define CALLBACK_TRIES 3        /* an unanswered button expires anyway */
+
+struct tg_msg {                 /* one queued Bot API call */
+    struct tg_msg *next;
+    char method[24];
+    int64_t chat_id;            /* per-chat limit and order when != 0 */
+    json_object *params;        /* owned */
+    int in_flight;
+    int plain_done;             /* resent once as plain text already */
+    int failures;
+};
+
+struct tg_call {                /* curlev's ud; outlives the client when orphaned */
+    struct tg_client *tg;       /* NULL once tg_free() orphaned it */
+    struct tg_msg *msg;         /* NULL for getUpdates */
+    struct tg_call *next, *prev;
+};
+
+struct tg_chat {
+    int64_t id;
+    double next_ok;             /* ev_now() before which nothing goes to this chat */
+    unsigned pass;              /* pump pass that saw this chat's first message */
+};
+
+struct tg_client {
+    struct ev_loop *loop;
+    cev *curl;
+    char *url_prefix;           /* api_base + "/bot" + token + "/": a secret */
+    int poll_timeout_s;
+    int64_t offset;
+    tg_update_fn on_update;
+    tg_sent_fn on_sent;
+    void *ud;
+    int started, stopped, poll_in_flight;
+    double poll_backoff, send_backoff;
+    ev_timer poll_timer, pump_timer;
+    struct tg_msg *head;
+    size_t qlen;
+    struct tg_chat *chats;
+    size_t n_chats;
+    double sent_at[GLOBAL_PER_SEC];     /* ring of the last send start times */
+    size_t sent_i;                      /* the oldest entry */
+    double send_pause_until;
+    unsigned pass;
+    struct tg_call *calls;
+};
+
+/* ---- answers ---------------------------------------------------------------- */
+
+enum answer_kind { A_OK, A_RETRY, A_RATE, A_AUTH, A_BAD, A_DROP };
+
+struct answer {
+    enum answer_kind kind;
+    json_object *root;          /* owned */
+    json_object *result;        /* borrowed from root */
+    int retry_after;            /* seconds, from parameters.retry_after */
+    char desc[256];
+};
+
+/* Sort one transfer's outcome; every answer the Bot API gives is JSON. */
+static void classify(const struct cev_result *r, struct answer *a)
+{
+    json_object *ok, *v, *p;
+    memset(a, 0, sizeof *a);
+    if (r->curl_code) {
+        a->kind = A_RETRY;
+        snprintf(a->desc, sizeof a->desc, "%s", r->error);
+        return;
+    }
+    json_tokener *tok = json_tokener_new();
+    if (tok) {
+        a->root = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+            json_object_put(a->root);
+            a->root = NULL;
+        }
+        json_tokener_free(tok);
+    }
+    if (!a->root || !json_object_is_type(a->root, json_type_object) ||
+        !json_object_object_get_ex(a->root, "ok", &ok)) {
+        a->kind = A_RETRY;
+        snprintf(a->desc, sizeof a->desc, "HTTP %ld with an answer that is not Bot API JSON", r->status);
+        return;
+    }
+    if (json_object_object_get_ex(a->root, "description", &v))
+        snprintf(a->desc, sizeof a->desc, "%s", json_object_get_string(v));
+    else
+        snprintf(a->desc, sizeof a->desc, "HTTP %ld", r->status);
+    if (json_object_object_get_ex(a->root, "parameters", &p) &&
+        json_object_object_get_ex(p, "retry_after", &v))
+        a->retry_after = json_object_get_int(v);
+    if (json_object_get_boolean(ok) && r->status == 200) {
+        json_object_object_get_ex(a->root, "result", &a->result);
+        a->kind = A_OK;
+    } else if (r->status == 401) {
+        a->kind = A_AUTH;
+    } else if (r->status == 429) {
+        a->kind = A_RATE;
+        if (a->retry_after < 1)
+            a->retry_after = 1;
+    } else if (r->status == 400) {
+        a->kind = A_BAD;
+    } else if (r->status >= 500 || r->status == 409 || r->status < 400) {
+        a->kind = A_RETRY;      /* server trouble, or another poller: try again later */
+    } else {
+        a->kind = A_DROP;       /* 403 blocked by the user, 404, ...: retrying cannot help */
+    }
+}
+
+static double next_backoff(double cur)
+{
+    return cur * 2 > BACKOFF_MAX ? BACKOFF_MAX : cur * 2;
+}
+
+/* ---- transfers ---------------------------------------------------------------- */
+
+static void on_done(void *ud, const struct cev_result *r);
+
+static int start_call(struct tg_client *tg, const char *method, json_object *params, struct tg_msg *m,
+                      long timeout_ms)
+{
+    char url[1024], err[128];
+    struct tg_call *call = calloc(1, sizeof *call);
+    if (!call || (size_t)snprintf(url, sizeof url, "%s%s", tg->url_prefix, method) >= sizeof url) {
+        free(call);
+        LOG_E("telegram", "%s: cannot build the request", method);
+        return -1;
+    }
+    size_t len;
+    const char *body = json_object_to_json_string_length(
+        params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    struct cev_request rq = {.method = "POST", .url = url, .body = body, .body_len = len,
+                             .timeout_ms = timeout_ms};
+    call->tg = tg;
+    call->msg = m;
+    if (cev_start(tg->curl, &rq, on_done, call, err, sizeof err)) {
+        LOG_E("telegram", "%s: %s", method, err);
+        free(call);
+        return -1;
+    }
+    call->next = tg->calls;
+    if (tg->calls)
+        tg->calls->prev = call;
+    tg->calls = call;
+    return 0;
+}
+
+static void unlink_call(struct tg_call *call)
+{
+    struct tg_client *tg = call->tg;
+    if (!tg)
+        return;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        tg->calls = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+}
+
+/* ---- polling ------------------------------------------------------------------ */
+
+static void poll_now(struct tg_client *tg);
+
+static void poll_later(struct tg_client *tg, double seconds)
+{
+    ev_timer_stop(tg->loop, &tg->poll_timer);
+    ev_timer_set(&tg->poll_timer, seconds, 0.);
+    ev_timer_start(tg->loop, &tg->poll_timer);
+}
+
+static void on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    poll_now(w->data);
+}
+
+static void poll_failed(struct tg_client *tg, const char *why)
+{
+    LOG_W("telegram", "getUpdates failed: %s; retrying in %.0f s", why, tg->poll_backoff);
+    poll_later(tg, tg->poll_backoff);
+    tg->poll_backoff = next_backoff(tg->poll_backoff);
+}
+
+static void poll_now(struct tg_client *tg)
+{
+    if (tg->stopped || tg->poll_in_flight)
+        return;
+    json_object *p = json_object_new_object(), *allowed = json_object_new_array();
+    if (!p || !allowed) {
+        json_object_put(p);
+        json_object_put(allowed);
+        poll_failed(tg, "out of memory");
+        return;
+    }
+    if (tg->offset > 0)
+        json_object_object_add(p, "offset", json_object_new_int64(tg->offset));
+    json_object_object_add(p, "timeout", json_object_new_int(tg->poll_timeout_s));
+    json_object_array_add(allowed, json_object_new_string("message"));
+    json_object_array_add(allowed, json_object_new_string("callback_query"));
+    json_object_object_add(p, "allowed_updates", allowed);
+    int rc = start_call(tg, "getUpdates", p, NULL, (tg->poll_timeout_s + 15) * 1000L);
+    json_object_put(p);
+    if (rc)
+        poll_failed(tg, "cannot start the request");
+    else
+        tg->poll_in_flight = 1;
+}
+
+static void handle_updates(struct tg_client *tg, json_object *result)
+{
+    size_t n = json_object_is_type(result, json_type_array) ? json_object_array_length(result) : 0;
+    for (size_t i = 0; i < n && !tg->stopped; i++) {
+        json_object *u = json_object_array_get_idx(result, i), *id;
+        if (!json_object_object_get_ex(u, "update_id", &id) || !json_object_is_type(id, json_type_int))
+            continue;
+        int64_t uid = json_object_get_int64(id);
+        if (uid < tg->offset)
+            continue;           /* already handled (confirmed by the next poll) */
+        tg->offset = uid + 1;
+        tg->on_update(tg->ud, uid, u);
+    }
+}
+
+static void poll_done(struct tg_client *tg, const struct cev_result *r)
+{
+    struct answer a;
+    tg->poll_in_flight = 0;
+    if (r->cancelled || tg->stopped)
+        return;                 /* its updates stay unconfirmed: handled after a restart */
+    classify(r, &a);
+    switch (a.kind) {
+    case A_OK:
+        tg->poll_backoff = BACKOFF_MIN;
+        handle_updates(tg, a.result);
+        poll_later(tg, tg->poll_timeout_s > 0 ? 0. : 1.0);    /* short polling: do not spin */
+        break;
+    case A_AUTH:
+        LOG_E("telegram", "Telegram token rejected (401 %s): check telegram.token; retrying in %.0f s",
+              a.desc, AUTH_BACKOFF);
+        poll_later(tg, AUTH_BACKOFF);
+        break;
+    case A_RATE:
+        LOG_W("telegram", "getUpdates rate limited; retrying in %d s", a.retry_after);
+        poll_later(tg, a.retry_after);
+        break;
+    default:
+        poll_failed(tg, a.desc);
+        break;
+    }
+    json_object_put(a.root);
+}
+
+/* ---- the send queue ----------------------------------------------------------- */
+
+static void pump(struct tg_client *tg);
+
+/* Transfers are started from our own timers, never from inside a curlev
+ * completion callback (which is where most sends and polls are decided):
+ * curlev may stop its timer after the callback returns when it believes
+ * nothing is running, which would stall a transfer added from within. */
+static void pump_soon(struct tg_client *tg)
+{
+    ev_timer_stop(tg->loop, &tg->pump_timer);
+    ev_timer_set(&tg->pump_timer, 0., 0.);
+    ev_timer_start(tg->loop, &tg->pump_timer);
+}
+
+static void on_pump_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    pump(w->data);
+}
+
+static void msg_free(struct tg_msg *m)
+{
+    if (m) {
+        json_object_put(m->params);
+        free(m);
+    }
+}
+
+/* Take m off the queue: it was delivered (ok = 1) or is given up (0). */
+static void msg_remove(struct tg_client *tg, struct tg_msg *m, int ok)
+{
+    for (struct tg_msg **pp = &tg->head; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            tg->qlen--;
+            if (tg->on_sent)
+                tg->on_sent(tg->ud, m->method, ok);
+            msg_free(m);
+            return;
+        }
+}
+
+static struct tg_chat *chat_get(struct tg_client *tg, int64_t id)
+{
+    for (size_t i = 0; i < tg->n_chats; i++)
+        if (tg->chats[i].id == id)
+            return &tg->chats[i];
+    struct tg_chat *n = realloc(tg->chats, (tg->n_chats + 1) * sizeof *n);
+    if (!n)
+        return NULL;
+    tg->chats = n;
+    n[tg->n_chats] = (struct tg_chat){.id = id};
+    return &n[tg->n_chats++];
+}
+
+/* Take params (also on failure). */
+static int enqueue(struct tg_client *tg, const char *method, int64_t chat_id, json_object *params)
+{
+    struct tg_msg *m = NULL;
+    if (!params || tg->qlen >= TG_QUEUE_MAX || !(m = calloc(1, sizeof *m))) {
+        LOG_W("telegram", "%s to chat %" PRId64 " dropped: %s", method, chat_id,
+              params && tg->qlen >= TG_QUEUE_MAX ? "send queue full" : "out of memory");
+        json_object_put(params);
+        return -1;
+    }
+    snprintf(m->method, sizeof m->method, "%s", method);
+    m->chat_id = chat_id;
+    m->params = params;
+    struct tg_msg **pp = &tg->head;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = m;
+    tg->qlen++;
+    if (tg->started)
+        pump_soon(tg);
+    return 0;
+}
+
+static void pump(struct tg_client *tg)
+{
+    double now = ev_now(tg->loop), wake = 0;
+    ev_timer_stop(tg->loop, &tg->pump_timer);
+    if (now < tg->send_pause_until) {
+        wake = tg->send_pause_until;
+        goto arm;
+    }
+    tg->pass++;
+    for (struct tg_msg *m = tg->head; m; m = m->next) {
+        struct tg_chat *ch = m->chat_id ? chat_get(tg, m->chat_id) : NULL;
+        if (ch && ch->pass == tg->pass)
+            continue;           /* an earlier message to this chat goes first */
+        if (ch)
+            ch->pass = tg->pass;
+        if (m->in_flight)
+            continue;
+        if (ch && ch->next_ok > now) {
+            if (!wake || ch->next_ok < wake)
+                wake = ch->next_ok;
+            continue;
+        }
+        double oldest = tg->sent_at[tg->sent_i];
+        if (oldest > now - 1.0) {   /* 30 calls in the last second already */
+            if (!wake || oldest + 1.0 < wake)
+                wake = oldest + 1.0;
+            break;
+        }
+        if (start_call(tg, m->method, m->params, m, 30000)) {
+            if (!wake || now + 1.0 < wake)
+                wake = now + 1.0;
+            continue;
+        }
+        m->in_flight = 1;
+        tg->sent_at[tg->sent_i] = now;
+        tg->sent_i = (tg->sent_i + 1) % GLOBAL_PER_SEC;
+        if (ch)
+            ch->next_ok = now + CHAT_INTERVAL;
+    }
+arm:
+    if (wake) {
+        double d = wake - now;
+        ev_timer_set(&tg->pump_timer, d < 0.001 ? 0.001 : d, 0.);
+        ev_timer_start(tg->loop, &tg->pump_timer);
+    }
+}
+
+/* A 400 "can't parse entities": send the same chunk once more as plain text. */
+static int make_plain(struct tg_msg *m)
+{
+    json_object *text, *mode;
+    if (m->plain_done || !json_object_object_get_ex(m->params, "parse_mode", &mode) ||
+        !json_object_object_get_ex(m->params, "text", &text))
+        return -1;
+    struct sbuf b;
+    sbuf_init(&b);
+    tg_html_to_plain(json_object_get_string(text), &b);
+    json_object_object_add(m->params, "text", json_object_new_string_len(sbuf_str(&b), (int)b.len));
+    json_object_object_del(m->params, "parse_mode");
+    sbuf_free(&b);
+    m->plain_done = 1;
+    return 0;
+}
+
+static void send_done(struct tg_client *tg, struct tg_msg *m, const struct cev_result *r)
+{
+    struct answer a;
+    double now = ev_now(tg->loop);
+    m->in_flight = 0;
+    if (r->cancelled) {
+        msg_remove(tg, m, 0);
+        return;
+    }
+    classify(r, &a);
+    switch (a.kind) {
+    case A_OK:
+        tg->send_backoff = BACKOFF_MIN;
+        msg_remove(tg, m, 1);
+        break;
+    case A_RATE: {
+        struct tg_chat *ch = m->chat_id ? chat_get(tg, m->chat_id) : NULL;
+        LOG_W("telegram", "%s to chat %" PRId64 ": rate limited, retrying in %d s", m->method,
+              m->chat_id, a.retry_after);
+        if (ch)
+            ch->next_ok = now + a.retry_after;
+        else
+            tg->send_pause_until = now + a.retry_after;
+        break;
+    }
+    case A_AUTH:
+        LOG_E("telegram", "Telegram token rejected (401 %s): check telegram.token; sending paused %.0f s",
+              a.desc, AUTH_BACKOFF);
+        tg->send_pause_until = now + AUTH_BACKOFF;
+        break;
+    case A_RETRY:
+        if (++m->failures >= CALLBACK_TRIES && strcmp(m->method, "answerCallbackQuery") == 0) {
+            LOG_W("telegram", "answerCallbackQuery dropped after %d failures: %s", m->failures, a.desc);
+            msg_remove(tg, m, 0);
+            break;
+        }
+        LOG_W("telegram", "%s to chat %" PRId64 " failed: %s; retrying in %.0f s", m->method,
+              m->chat_id, a.desc, a.retry_after > tg->send_backoff ? a.retry_after : tg->send_backoff);
+        tg->send_pause_until = now + (a.retry_after > tg->send_backoff ? a.retry_after : tg->send_backoff);
+        tg->send_backoff = next_backoff(tg->send_backoff);
+        break;
+    case A_BAD:
+        if (strstr(a.desc, "can't parse entities") && make_plain(m) == 0) {
+            LOG_W("telegram", "%s to chat %" PRId64 ": %s; resending as plain text", m->method,
+                  m->chat_id, a.desc);
+            break;
+        }
+        /* fall through */
+    case A_DROP:
+        LOG_W("telegram", "%s to chat %" PRId64 " dropped: %s", m->method, m->chat_id, a.desc);
+        msg_remove(tg, m, 0);
+        break;
+    }
+    json_object_put(a.root);
+    pump_soon(tg);
+}
+
+static void on_done(void *ud, const struct cev_result *r)
+{
+    struct tg_call *call = ud;
+    struct tg_client *tg = call->tg;
+    struct tg_msg *m = call->msg;
+    unlink_call(call);
+    free(call);
+    if (!tg)
+        return;                 /* the client is gone; nothing to do */
+    if (m)
+        send_done(tg, m, r);
+    else
+        poll_done(tg, r);
+}
+
+/* ---- public API ---------------------------------------------------------------- */
+
+struct tg_client *tg_new(struct ev_loop *loop, cev *c, const struct tg_opts *o, char *err, size_t errlen)
+{
+    struct tg_client *tg = calloc(1, sizeof *tg);
+    if (!tg || asprintf(&tg->url_prefix, "%s/bot%s/", o->api_base, o->token) < 0) {
+        snprintf(err, errlen, "out of memory");
+        free(tg);
+        return NULL;
+    }
+    tg->loop = loop;
+    tg->curl = c;
+    tg->poll_timeout_s = o->poll_timeout_s;
+    tg->offset = o->offset;
+    tg->on_update = o->on_update;
+    tg->on_sent = o->on_sent;
+    tg->ud = o->ud;
+    tg->poll_backoff = tg->send_backoff = BACKOFF_MIN;
+    for (size_t i = 0; i < GLOBAL_PER_SEC; i++)
+        tg->sent_at[i] = -1e9;
+    ev_init(&tg->poll_timer, on_poll_timer);
+    ev_init(&tg->pump_timer, on_pump_timer);
+    tg->poll_timer.data = tg->pump_timer.data = tg;
+    return tg;
+}
+
+void tg_start(struct tg_client *tg)
+{
+    tg->started = 1;
+    poll_now(tg);
+    pump(tg);
+}
+
+void tg_stop(struct tg_client *tg)
+{
+    tg->stopped = 1;
+    ev_timer_stop(tg->loop, &tg->poll_timer);
+}
+
+void tg_free(struct tg_client *tg)
+{
+    if (!tg)
+        return;
+    for (struct tg_call *call = tg->calls; call; call = call->next) {
+        call->tg = NULL;
+        call->msg = NULL;
+    }
+    while (tg->head) {
+        struct tg_msg *m = tg->head;
+        tg->head = m->next;
+        msg_free(m);
+    }
+    ev_timer_stop(tg->loop, &tg->poll_timer);
+    ev_timer_stop(tg->loop, &tg->pump_timer);
+    free(tg->chats);
+    free(tg->url_prefix);
+    free(tg);
+}
+
+size_t tg_queue_len(const struct tg_client *tg) { return tg->qlen; }
+
+static json_object *markup_parse(const char *markup)
+{
+    if (!markup || !markup[0])
+        return NULL;
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, markup, (int)strlen(markup)) : NULL;
+    if (tok && json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        LOG_W("telegram", "reply markup is not a JSON object; sent without it");
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_object *text_params(int64_t chat_id, const char *html, json_object *markup)
+{
+    json_object *p = json_object_new_object();
+    if (!p) {
+        json_object_put(markup);
+        return NULL;
+    }
+    json_object_object_add(p, "chat_id", json_object_new_int64(chat_id));
+    json_object_object_add(p, "text", json_object_new_string(html));
+    json_object_object_add(p, "parse_mode", json_object_new_string("HTML"));
+    if (markup)
+        json_object_object_add(p, "reply_markup", markup);
+    return p;
+}
+
+int tg_send(struct tg_client *tg, int64_t chat_id, const char *html, const char *markup)
+{
+    struct tg_chunks ch;
+    int rc = 0;
+    if (tg_split(html, TG_CHUNK_MAX, &ch)) {
+        LOG_E("telegram", "sendMessage to chat %" PRId64 " dropped: out of memory", chat_id);
+        return -1;
+    }
+    for (size_t i = 0; i < ch.n; i++) {
+        json_object *mk = i + 1 == ch.n ? markup_parse(markup) : NULL;
+        if (enqueue(tg, "sendMessage", chat_id, text_params(chat_id, ch.v[i], mk)))
+            rc = -1;
+    }
+    tg_chunks_free(&ch);
+    return rc;
+}
+
+int tg_edit(struct tg_client *tg, int64_t chat_id, int64_t message_id, const char *html, const char *markup)
+{
+    json_object *p = text_params(chat_id, html, markup_parse(markup));
+    if (p)
+        json_object_object_add(p, "message_id", json_object_new_int64(message_id));
+    return enqueue(tg, "editMessageText", chat_id, p);
+}
+
+int tg_answer_callback(struct tg_client *tg, const char *query_id, const char *text)
+{
+    json_object *p = json_object_new_object();
+    if (p) {
+        json_object_object_add(p, "callback_query_id", json_object_new_string(query_id));
+        if (text && text[0])
+            json_object_object_add(p, "text", json_object_new_string(text));
+    }
+    return enqueue(tg, "answerCallbackQuery", 0, p);
+}
+
+int tg_set_commands(struct tg_client *tg, json_object *commands)
+{
+    json_object *p = json_object_new_object();
+    if (!p) {
+        json_object_put(commands);
+        return enqueue(tg, "setMyCommands", 0, NULL);
+    }
+    json_object_object_add(p, "commands", commands);
+    return enqueue(tg, "setMyCommands", 0, p);
+}
+
+/* ---- Telegram HTML helpers (pure) ------------------------------------------- */
+
+#define SPLIT_DEPTH 16
+
+struct open_tag {
+    size_t off, len;            /* the opening tag's text in the source */
+    char name[16];
+};
+
+struct tag_stack {
+    struct open_tag t[SPLIT_DEPTH];
+    size_t depth;
+    size_t closers;             /* bytes of "</name>" to close every open tag */
+};
+
+/* The end of the token at s[i]: a whole tag, a whole entity, or one UTF-8
+ * character; a chunk is only ever cut between two tokens. */
+static size_t token_end(const char *s, size_t i, size_t n)
+{
+    unsigned char c = (unsigned char)s[i];
+    if (c == '<') {
+        const char *gt = memchr(s + i, '>', n - i);
+        return gt ? (size_t)(gt - s) + 1 : i + 1;
+    }
+    if (c == '&') {
+        size_t j = i + 1;
+        while (j < n && j - i <= 10 && (s[j] == '#' || (s[j] >= '0' && s[j] <= '9') ||
+                                        ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z')))
+            j++;
+        return j < n && s[j] == ';' && j > i + 1 ? j + 1 : i + 1;
+    }
+    size_t len = c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4, j = i + 1;
+    while (j < i + len && j < n && ((unsigned char)s[j] & 0xC0) == 0x80)
+        j++;
+    return j;
+}
+
+static void tag_name(const char *s, size_t i, size_t e, char *name, size_t namelen)
+{
+    size_t k = 0;
+    while (i < e && s[i] != '>' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && k + 1 < namelen)
+        name[k++] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]), i++;
+    name[k] = '\0';
+}
+
+/* Apply the token s[i..e) to the stack of open elements. */
+static void tag_apply(struct tag_stack *st, const char *s, size_t i, size_t e)
+{
+    char name[16];
+    if (s[i] != '<' || e - i < 3 || s[e - 1] != '>')
+        return;
+    if (s[i + 1] == '/') {
+        tag_name(s, i + 2, e, name, sizeof name);
+        for (size_t k = st->depth; k-- > 0;)
+            if (strcmp(st->t[k].name, name) == 0) {
+                while (st->depth > k)
+                    st->closers -= 3 + strlen(st->t[--st->depth].name);
+                break;
+            }
+        return;
+    }
+    if (st->depth == SPLIT_DEPTH)
+        return;
+    struct open_tag *t = &st->t[st->depth++];
+    t->off = i;
+    t->len = e - i;
+    tag_name(s, i + 1, e, t->name, sizeof t->name);
+    st->closers += 3 + strlen(t->name);
+}
+
+static int has_visible_text(const char *html)
+{
+    struct sbuf b;
+    int vis = 0;
+    sbuf_init(&b);
+    tg_html_to_plain(html, &b);
+    for (const char *p = sbuf_str(&b); *p && !vis; p++)
+        vis = !(*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r');
+    sbuf_free(&b);
+    return vis;
+}
+
+/* The end of the next chunk starting at pos: everything that fits, cut after
+ * the last newline, else after the last space, else after the last token. */
+static size_t find_cut(const char *s, size_t pos, size_t n, const struct tag_stack *at, size_t limit)
+{
+    struct tag_stack sim = *at;
+    size_t prefix = 0, j = pos, cut_line = 0, cut_space = 0, cut_any = 0;
+    for (size_t k = 0; k < at->depth; k++)
+        prefix += at->t[k].len;
+    while (j < n) {
+        size_t e = token_end(s, j, n);
+        tag_apply(&sim, s, j, e);
+        if (prefix + (e - pos) + sim.closers > limit)
+            break;
+        cut_any = e;
+        if (s[j] == '\n')
+            cut_line = e;
+        else if (s[j] == ' ')
+            cut_space = e;
+        j = e;
+    }
+    if (j >= n)
+        return n;
+    if (cut_line)
+        return cut_line;
+    if (cut_space)
+        return cut_space;
+    return cut_any ? cut_any : token_end(s, pos, n);   /* always make progress */
+}
+
+int tg_split(const char *html, size_t limit, struct tg_chunks *out)
+{
+    size_t n = strlen(html), pos = 0;
+    struct tag_stack st = {.depth = 0};
+    struct sbuf b;
+    memset(out, 0, sizeof *out);
+    sbuf_init(&b);
+    while (pos < n) {
+        size_t cut = find_cut(html, pos, n, &st, limit);
+        sbuf_reset(&b);
+        for (size_t k = 0; k < st.depth; k++)
+            sbuf_add(&b, html + st.t[k].off, st.t[k].len);
+        sbuf_add(&b, html + pos, cut - pos);
+        for (size_t j = pos; j < cut;) {
+            size_t e = token_end(html, j, cut);
+            tag_apply(&st, html, j, e);
+            j = e;
+        }
+        for (size_t k = st.depth; k-- > 0;)
+            sbuf_printf(&b, "</%s>", st.t[k].name);
+        pos = cut;
+        if (sbuf_failed(&b))
+            goto fail;
+        if (!has_visible_text(sbuf_str(&b)))
+            continue;
+        char **v = realloc(out->v, (out->n + 1) * sizeof *v);
+        if (!v || !(v[out->n] = strdup(sbuf_str(&b)))) {
+            if (v)
+                out->v = v;
+            goto fail;
+        }
+        out->v = v;
+        out->n++;
+    }
+    sbuf_free(&b);
+    return 0;
+fail:
+    sbuf_free(&b);
+    tg_chunks_free(out);
+    return -1;
+}
+
+void tg_chunks_free(struct tg_chunks *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i]);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+static void put_utf8(struct sbuf *out, unsigned long cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80)
+        u[0] = (char)cp, n = 1;
+    else if (cp < 0x800)
+        u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    else if (cp < 0x10000)
+        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3F)),
+        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+    else
+        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3F)),
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+    sbuf_add(out, u, n);
+}
+
+/* Decode the entity s[i..e) (as found by token_end) into out; 0, or -1 when
+ * it is not one Telegram knows. */
+static int put_entity(struct sbuf *out, const char *s, size_t i, size_t e)
+{
+    static const struct { const char *name; char c; } named[] = {
+        {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}};
+    for (size_t k = 0; k < 4; k++)
+        if (strlen(named[k].name) == e - i && strncmp(s + i, named[k].name, e - i) == 0) {
+            sbuf_add(out, &named[k].c, 1);
+            return 0;
+        }
+    if (e - i < 4 || s[i + 1] != '#')
+        return -1;
+    char *end;
+    int hex = s[i + 2] == 'x' || s[i + 2] == 'X';
+    unsigned long cp = strtoul(s + i + 2 + hex, &end, hex ? 16 : 10);
+    if (end != s + e - 1 || cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    put_utf8(out, cp);
+    return 0;
+}
+
+void tg_html_to_plain(const char *html, struct sbuf *out)
+{
+    size_t n = strlen(html);
+    for (size_t i = 0; i < n;) {
+        size_t e = token_end(html, i, n);
+        if (html[i] == '<' && html[e - 1] == '>' && e - i >= 3)
+            ;                   /* a tag: dropped */
+        else if (html[i] != '&' || e - i == 1 || put_entity(out, html, i, e))
+            sbuf_add(out, html + i, e - i);
+        i = e;
+    }
+}

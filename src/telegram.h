@@ -1,0 +1,93 @@
+/*
+ * telegram — a Telegram Bot API client on curlev: getUpdates long polling (one
+ * request in flight at a time), and a rate-limited send queue for sendMessage,
+ * editMessageText, answerCallbackQuery and setMyCommands.
+ *
+ * Never blocks the loop: every call is an asynchronous curlev transfer, every
+ * wait is an ev_timer. Survives network errors, 5xx and garbage answers with
+ * exponential backoff (1 s doubling to 30 s, reset on success), honours 429
+ * retry_after, and backs off 60 s when the token is rejected (401).
+ *
+ * The token is part of every URL (api_base + "/bot" + token + "/" + method):
+ * no URL and no token is ever logged by this module.
+ *
+ * HTML helpers (tg_split, tg_html_to_plain) are pure functions, used by the
+ * client, the console and the tests.
+ */
+#ifndef ZEPIX_TELEGRAM_H
+#define ZEPIX_TELEGRAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <ev.h>
+#include <json-c/json.h>
+#include "curlev.h"
+
+struct sbuf;
+struct tg_client;
+
+#define TG_CHUNK_MAX 4000       /* bytes of HTML per message: safely under 4096 characters */
+#define TG_QUEUE_MAX 1000       /* queued calls; beyond that new sends are dropped (logged) */
+
+/* Called for each update, in update_id order, after the client advanced its
+ * in-memory offset; the handler persists update_id + 1 when it is done. The
+ * update object is borrowed (valid during the call). */
+typedef void (*tg_update_fn)(void *ud, int64_t update_id, json_object *update);
+/* Called once per queued call when it is done: ok = 1 delivered, 0 dropped. */
+typedef void (*tg_sent_fn)(void *ud, const char *method, int ok);
+
+struct tg_opts {
+    const char *api_base;       /* "https://api.telegram.org" */
+    const char *token;
+    int poll_timeout_s;         /* getUpdates timeout; the transfer gets 15 s more */
+    int64_t offset;             /* first offset to send (last handled update_id + 1), 0 = none */
+    tg_update_fn on_update;
+    tg_sent_fn on_sent;         /* may be NULL */
+    void *ud;
+};
+
+/* A client bound to loop and the curl glue c (both outlive it). NULL with err. */
+struct tg_client *tg_new(struct ev_loop *loop, cev *c, const struct tg_opts *o, char *err, size_t errlen);
+/* Start long polling. */
+void tg_start(struct tg_client *tg);
+/* Stop polling: no new getUpdates, and the answer of one in flight is ignored
+ * (its updates stay unconfirmed and come again after a restart). Queued sends
+ * keep going while the loop runs. */
+void tg_stop(struct tg_client *tg);
+/* Free everything; transfers still in flight are orphaned and ignored when
+ * curlev completes or cancels them. */
+void tg_free(struct tg_client *tg);
+
+/* Queue html (Telegram HTML; split into chunks of at most TG_CHUNK_MAX bytes)
+ * for chat_id; markup (reply_markup JSON, may be NULL or "") goes with the last
+ * chunk. 0, or -1 when nothing could be queued (logged). */
+int tg_send(struct tg_client *tg, int64_t chat_id, const char *html, const char *markup);
+/* editMessageText of one of our messages (text at most TG_CHUNK_MAX bytes). */
+int tg_edit(struct tg_client *tg, int64_t chat_id, int64_t message_id, const char *html, const char *markup);
+/* answerCallbackQuery; text may be NULL (just stops the button's spinner). */
+int tg_answer_callback(struct tg_client *tg, const char *query_id, const char *text);
+/* setMyCommands; commands is a JSON array of {command, description}, taken. */
+int tg_set_commands(struct tg_client *tg, json_object *commands);
+
+/* Calls queued or in flight (for tests and /metrics). */
+size_t tg_queue_len(const struct tg_client *tg);
+
+/*
+ * tg_split: cut html into chunks of at most limit bytes each, preferably at line
+ * boundaries, else at a space, else between two characters; never inside a tag,
+ * an entity or a UTF-8 sequence. An element open at a cut (<pre>, <code>, <b>,
+ * <i>, any tag) is closed at the chunk's end and reopened at the next chunk's
+ * start. Chunks without visible text are dropped. 0, or -1 (out of memory).
+ */
+struct tg_chunks {
+    char **v;
+    size_t n;
+};
+int tg_split(const char *html, size_t limit, struct tg_chunks *out);
+void tg_chunks_free(struct tg_chunks *c);
+
+/* Telegram HTML to plain text: tags removed, &lt; &gt; &amp; &quot; &#N; &#xH;
+ * decoded (unknown entities kept as written). Appends to out. */
+void tg_html_to_plain(const char *html, struct sbuf *out);
+
+#endif
