@@ -54,8 +54,11 @@ static void on_stop_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct app *a = w->data;
     (void)revents;
-    /* In-flight requests (suspended for a group commit) finish first. */
-    if (http_pending(a->http) == 0 || ev_now(loop) >= a->stop_deadline) {
+    /* In-flight requests (suspended for a group commit) and queued chat
+     * replies finish first, within the 2-second promise. */
+    if ((http_pending(a->http) == 0 && chat_pending(a) == 0) || ev_now(loop) >= a->stop_deadline) {
+        if (chat_pending(a))
+            LOG_W("app", "%zu chat message(s) not sent before the stop deadline", chat_pending(a));
         ev_timer_stop(loop, w);
         ev_break(loop, EVBREAK_ALL);
     }
@@ -111,7 +114,7 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     if (!(a->curl = cev_new(a->loop, err, errlen)))
         return -1;
 
-    if (reg_init(&a->reg, a, err, errlen) || eng_init(a, err, errlen) || jrn_init(a, err, errlen))
+    if (eng_init(a, err, errlen) || reg_init(&a->reg, a, err, errlen) || jrn_init(a, err, errlen))
         return -1;
 
     app_add_route(a, "GET", "/healthz", on_healthz, a);
@@ -165,9 +168,9 @@ void app_free(struct app *a)
     jrn_free(a);                /* answers what is still queued (503) */
     if (a->http)
         http_stop(a->http);
-    eng_free(a);
     if (a->reg.app)
-        reg_shutdown(&a->reg);  /* every plugin's shutdown(), databases closed */
+        reg_shutdown(&a->reg);  /* every plugin's shutdown() (may use the API), databases closed */
+    eng_free(a);
     metrics_free(a);
     if (a->curl)
         cev_free(a->curl);

@@ -390,6 +390,19 @@ void chat_app_stop(struct app *a)
     if (cs->tg)
         tg_stop(cs->tg);
     console_stop(cs->con);
+    /* Send what is waiting to be coalesced now: the stop waits for the queue. */
+    if (ev_is_active(&cs->notify_timer)) {
+        ev_timer_stop(a->loop, &cs->notify_timer);
+        notify_flush(cs);
+    }
+}
+
+size_t chat_pending(struct app *a)
+{
+    struct chat_state *cs = a->chat;
+    if (!cs)
+        return 0;
+    return cs->n_notes + (cs->tg ? tg_queue_len(cs->tg) : 0);
 }
 
 void chat_app_free(struct app *a)

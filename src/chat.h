@@ -18,6 +18,8 @@ struct chat_state;
 int chat_app_start(struct app *a, char *err, size_t errlen);
 /* Stop taking new commands (the daemon is stopping). */
 void chat_app_stop(struct app *a);
+/* Replies and notifications not yet sent (the stop waits for them, briefly). */
+size_t chat_pending(struct app *a);
 /* Release everything; a->chat becomes NULL. */
 void chat_app_free(struct app *a);
 

@@ -130,30 +130,29 @@ int eng_init(struct app *a, char *err, size_t errlen)
     a->eng = e;
     if (!(e->brk = paper_new(&a->cfg, err, errlen)))
         return -1;
+    return 0;
+}
+
+void eng_adopt(struct app *a, struct plugin *p)
+{
+    struct engine *e = E(a);
     struct ldg_trade t[256];
-    for (size_t i = 0; i < a->reg.n; i++) {
-        struct plugin *p = a->reg.v[i];
-        if (!p->ldg)
-            continue;
-        e->realized += ldg_realized(p->ldg);
-        int n = ldg_open_trades(p->ldg, t, 256);
-        if (n == 256)
-            LOG_W("engine", "%s has more than 256 open trades; only 256 are watched", p->id);
-        for (int j = 0; j < n; j++) {
-            struct epos ep = {.trade_id = t[j].id, .ticket = t[j].order_id, .side = t[j].side,
-                              .lot = t[j].lot, .entry = t[j].entry, .sl = t[j].sl, .tp = t[j].tp,
-                              .open_ms = t[j].entry_ms};
-            snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
-            snprintf(ep.symbol, sizeof ep.symbol, "%s", t[j].symbol);
-            if (add_pos(e, &ep)) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-        }
+    e->realized += ldg_realized(p->ldg);
+    int n = ldg_open_trades(p->ldg, t, 256);
+    if (n == 256)
+        LOG_W("engine", "%s has more than 256 open trades; only 256 are watched", p->id);
+    for (int j = 0; j < n; j++) {
+        struct epos ep = {.trade_id = t[j].id, .ticket = t[j].order_id, .side = t[j].side,
+                          .lot = t[j].lot, .entry = t[j].entry, .sl = t[j].sl, .tp = t[j].tp,
+                          .open_ms = t[j].entry_ms};
+        snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
+        snprintf(ep.symbol, sizeof ep.symbol, "%s", t[j].symbol);
+        if (add_pos(e, &ep))
+            LOG_E("engine", "out of memory: %s trade #%lld is not watched", p->id, (long long)t[j].id);
     }
     paper_set_realized(e->brk, e->realized);
-    LOG_I("engine", "%zu open trade(s) restored; realised profit %.2f", e->npos, e->realized);
-    return 0;
+    if (n > 0)
+        LOG_I("engine", "%s: %d open trade(s) restored", p->id, n);
 }
 
 void eng_free(struct app *a)

@@ -27,7 +27,10 @@ struct eng_result {
     char reason[200];
 };
 
-int eng_init(struct app *a, char *err, size_t errlen);     /* sets a->eng */
+int eng_init(struct app *a, char *err, size_t errlen);     /* sets a->eng; before reg_init */
+/* Take over a plugin's open trades and realised profit from its ledger (once,
+ * when its database is opened). */
+void eng_adopt(struct app *a, struct plugin *p);
 void eng_free(struct app *a);
 
 /* Dispatch a journaled signal to every plugin it names (all when plugin is "")

@@ -4,6 +4,7 @@
 #include "registry.h"
 #include "app.h"
 #include "log.h"
+#include "engine.h"
 #include "service_api.h"
 
 #include <ctype.h>
@@ -243,13 +244,13 @@ static void call_disabled(struct registry *r, struct plugin *p)
     }
 }
 
+/* Shut a build down. Hooks it raises while shutting down are not delivered to
+ * it (its state is gone); the caller drains them to whatever build is current. */
 static void unload(struct registry *r, struct plugin *p)
 {
-    if (p->def && p->def->shutdown) {
-        HOOK_BEGIN(r);
+    r->depth++;
+    if (p->def && p->def->shutdown)
         p->def->shutdown(p->state);
-        HOOK_END(r);
-    }
     if (p->host)
         p->host->live = 0;
     p->host = NULL;
@@ -258,6 +259,7 @@ static void unload(struct registry *r, struct plugin *p)
     if (p->dl)
         dlclose(p->dl);
     p->dl = NULL;
+    r->depth--;
 }
 
 static const char *cache_dir(struct registry *r, char *buf, size_t len)
@@ -349,12 +351,24 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     void *dl, *state;
     const zx_plugin_def *def;
     zx_host *host;
-    if (!p->ldg && ldg_open(r->app->cfg.plugin_system.data_dir, p->id, &p->ldg, err, errlen)) {
+    if (!valid_id(p->id)) {
+        snprintf(err, errlen, "directory name is not a plugin id ([a-z0-9_], 1..63 characters)");
         fail_plugin(p, err);
         return -1;
     }
+    if (!p->ldg) {
+        if (ldg_open(r->app->cfg.plugin_system.data_dir, p->id, &p->ldg, err, errlen)) {
+            fail_plugin(p, err);
+            return -1;
+        }
+        eng_adopt(r->app, p);   /* its open trades, before its init can ask for them */
+    }
+    /* Hooks raised by init wait until the build is in place. */
+    r->depth++;
     if (start_build(r, p, &dl, &def, &host, &state, err, errlen)) {
+        r->depth--;
         fail_plugin(p, err);
+        drain(r);
         return -1;
     }
     p->dl = dl;
@@ -367,6 +381,8 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     LOG_I("registry", "plugin %s %s loaded, %s", p->id, def->version, reg_state_name(p->st));
     if (want_enabled)
         call_enabled(r, p);
+    r->depth--;
+    drain(r);
     return 0;
 }
 
@@ -393,10 +409,7 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
         p->cfg = cfg_plugin(&a->cfg, p->id);
         r->v[r->n++] = p;
         char e[256];
-        if (!valid_id(p->id))
-            fail_plugin(p, "directory name is not a plugin id ([a-z0-9_], 1..63 characters)");
-        else
-            bring_up(r, p, persisted_enabled(r, p->id, cfg_plugin_enabled(&a->cfg, p->id)), e, sizeof e);
+        bring_up(r, p, persisted_enabled(r, p->id, cfg_plugin_enabled(&a->cfg, p->id)), e, sizeof e);
     }
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
@@ -406,14 +419,17 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
 
 void reg_shutdown(struct registry *r)
 {
+    /* Every build shuts down while every plugin record still exists: a
+     * shutdown hook may call the API, which looks the others up. */
+    r->depth++;
+    for (size_t i = 0; i < r->n; i++)
+        unload(r, r->v[i]);
     for (size_t i = 0; i < r->n; i++) {
-        struct plugin *p = r->v[i];
-        unload(r, p);
-        ldg_close(p->ldg);
-        free(p);
+        ldg_close(r->v[i]->ldg);
+        free(r->v[i]);
     }
     free(r->v);
-    while (r->q_head) {
+    while (r->q_head) {     /* raised during shutdown: nobody left to hear them */
         struct reg_event *e = r->q_head;
         r->q_head = e->next;
         free(e);
@@ -503,15 +519,24 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     const zx_plugin_def *def;
     zx_host *host;
     snprintf(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
-    if (!p->ldg && ldg_open(r->app->cfg.plugin_system.data_dir, p->id, &p->ldg, err, errlen))
-        return -1;
+    if (!p->def) {      /* failed or never loaded: a reload is a fresh start */
+        int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
+        if (bring_up(r, p, want, err, errlen))
+            return -1;
+        snprintf(new_v, vlen, "%s", p->def->version);
+        *ms = mono_ms() - t0;
+        return 0;
+    }
+    /* Hooks raised by the new init or the old shutdown wait for the swap. */
+    r->depth++;
     if (start_build(r, p, &dl, &def, &host, &state, err, errlen)) {
+        r->depth--;
+        drain(r);
         LOG_W("registry", "reload of %s refused, %s keeps running: %s", p->id, old_v, err);
         return -1;
     }
-    int was_enabled = p->st == PLG_ENABLED ||
-                      (p->st == PLG_FAILED && persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id)));
-    if (p->st == PLG_ENABLED)
+    int was_enabled = p->st == PLG_ENABLED;
+    if (was_enabled)
         call_disabled(r, p);
     unload(r, p);
     p->dl = dl;
@@ -523,6 +548,8 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     p->st = was_enabled ? PLG_ENABLED : PLG_DISABLED;
     if (was_enabled)
         call_enabled(r, p);
+    r->depth--;
+    drain(r);
     snprintf(new_v, vlen, "%s", def->version);
     *ms = mono_ms() - t0;
     LOG_I("registry", "plugin %s reloaded %s -> %s in %.2f ms", p->id, old_v, new_v, *ms);

@@ -1,0 +1,4 @@
+/* tp_ok2 — tp_ok under the id tp_ok2: a second good plugin (plugin.c is tp_ok's, see there). */
+const char tp_id[] = "tp_ok2";
+const char tp_version[] = "1.0.0";
+const int tp_init_rc = 0;

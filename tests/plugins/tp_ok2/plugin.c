@@ -1,0 +1,1 @@
+../tp_ok/plugin.c

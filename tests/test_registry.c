@@ -1,0 +1,1022 @@
+/* test_registry — the plugin lifecycle of SPEC section 8 on real shared objects:
+ * discovery, the load checks (ABI, entry symbol, id), init failure, hook order,
+ * verdicts through the engine, lot rules, pause, persisted states, hot reload
+ * (new version, broken build, stale handles, 1000 cycles), the ATTACH ban.
+ *
+ * Each test builds a private plugin directory in a temp dir by copying test
+ * plugins from $ZEPIX_BUILD/testplugins/<name>/plugin.so (tests/plugins/<name>)
+ * and wires a struct app the way app_init does (config, host database,
+ * registry, engine), without the listener. Teardown is app_free(), the daemon's
+ * own. The plugins report their counters through the "stats" comment (see
+ * tests/plugins/tp_ok/plugin.c); what the host logs is read by capturing stderr.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "engine.h"
+#include "ledger.h"
+#include "log.h"
+#include "registry.h"
+#include "signal.h"
+#include "store.h"
+#include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TR_ASAN 1
+#endif
+#endif
+#ifndef TR_ASAN
+#define TR_ASAN 0
+#endif
+
+#define assert_contains(hay, needle)                                                      \
+    do {                                                                                  \
+        const char *h_ = (hay), *n_ = (needle);                                           \
+        if (!h_ || !strstr(h_, n_))                                                       \
+            fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);           \
+    } while (0)
+
+#define assert_not_contains(hay, needle)                                                  \
+    do {                                                                                  \
+        const char *h_ = (hay), *n_ = (needle);                                           \
+        if (h_ && strstr(h_, n_))                                                         \
+            fail_msg("\"%.2000s\" contains \"%s\"", h_, n_);                              \
+    } while (0)
+
+struct fx {
+    char tmp[64];
+    char pdir[128], ddir[128];
+    char log_path[160];
+    struct app a;
+    struct ev_loop *loop;
+    int up;
+    int64_t sig_id;
+    int saved_stderr;                   /* >= 0 while stderr is captured */
+};
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+/* snprintf that fails the test instead of truncating. */
+__attribute__((format(printf, 3, 4)))
+static void fmt(char *buf, size_t len, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(buf, len, f, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len)
+        fail_msg("path too long: %s", buf);
+}
+
+/* The build directory: $ZEPIX_BUILD, else the one this binary sits in
+ * ($BUILD/tests/test_registry). */
+static const char *build_dir(void)
+{
+    static char dir[PATH_MAX];
+    const char *env = getenv("ZEPIX_BUILD");
+    if (dir[0])
+        return dir;
+    if (env && *env) {
+        snprintf(dir, sizeof dir, "%s", env);
+        return dir;
+    }
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0) {
+        snprintf(dir, sizeof dir, "build");
+        return dir;
+    }
+    dir[n] = '\0';
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    return dir;
+}
+
+static void copy_file(const char *src, const char *dst)
+{
+    char buf[65536], tmp[PATH_MAX + 8];
+    FILE *in = fopen(src, "rb");
+    if (!in)
+        fail_msg("cannot read %s (%s): build the test plugins with `make tests-bin`", src, strerror(errno));
+    fmt(tmp, sizeof tmp, "%s.tmp", dst);
+    FILE *out = fopen(tmp, "wb");
+    assert_non_null(out);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    /* A new inode, like a linker writing its output: the old mapping stays intact. */
+    assert_int_equal(rename(tmp, dst), 0);
+}
+
+/* Put build tests/plugins/<name> at <plugin_dir>/<dir>/plugin.so. */
+static void install(struct fx *f, const char *name, const char *dir)
+{
+    char src[PATH_MAX], d[PATH_MAX], dst[PATH_MAX + 16];
+    fmt(src, sizeof src, "%s/testplugins/%s/plugin.so", build_dir(), name);
+    fmt(d, sizeof d, "%s/%s", f->pdir, dir);
+    if (mkdir(d, 0755) != 0 && errno != EEXIST)
+        fail_msg("mkdir %s: %s", d, strerror(errno));
+    fmt(dst, sizeof dst, "%s/plugin.so", d);
+    copy_file(src, dst);
+}
+
+/* Wire the app as app_init does (minus listener, chat, journal); plugins is the
+ * JSON object text of "plugins". */
+static void up(struct fx *f, const char *plugins)
+{
+    char json[4096], err[512];
+    fmt(json, sizeof json,
+             "{\"plugin_system\": {\"plugin_dir\": \"%s\", \"data_dir\": \"%s\"},"
+             " \"plugins\": %s,"
+             " \"broker\": {\"kind\": \"paper\", \"paper\": {\"balance\": 10000, \"spread_pips\": 0}},"
+             " \"symbols\": {\"EURUSD\": {\"pip_size\": 0.0001, \"contract_size\": 100000}}}",
+             f->pdir, f->ddir, plugins);
+    memset(&f->a, 0, sizeof f->a);
+    if (cfg_parse("test.json", json, &f->a.cfg, err, sizeof err))
+        fail_msg("config: %s", err);
+    f->a.loop = f->loop;
+    f->a.started_mono = ev_now(f->loop);
+    f->a.started_ms = app_now_ms();
+    if (store_host_open(f->a.cfg.plugin_system.data_dir, &f->a.db, err, sizeof err))
+        fail_msg("store_host_open: %s", err);
+    char v[8];
+    f->a.paused = store_kv_get(f->a.db, "paused", v, sizeof v) == 0 && strcmp(v, "1") == 0;
+    /* The daemon's order (app_init): the engine first, so plugin inits may use it. */
+    if (eng_init(&f->a, err, sizeof err))
+        fail_msg("eng_init: %s", err);
+    if (reg_init(&f->a.reg, &f->a, err, sizeof err))
+        fail_msg("reg_init: %s", err);
+    f->up = 1;
+}
+
+/* Tear down with the daemon's own app_free(). */
+static void down(struct fx *f)
+{
+    if (f->up)
+        app_free(&f->a);
+    f->up = 0;
+}
+
+static void restart(struct fx *f, const char *plugins)
+{
+    down(f);
+    up(f, plugins);
+}
+
+static void capture_begin(struct fx *f)
+{
+    fflush(stderr);
+    f->saved_stderr = dup(2);
+    int fd = open(f->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+}
+
+/* Stop capturing; returns what was logged (static buffer). */
+static const char *capture_end(struct fx *f)
+{
+    static char buf[1 << 16];
+    fflush(stderr);
+    if (f->saved_stderr >= 0) {
+        dup2(f->saved_stderr, 2);
+        close(f->saved_stderr);
+        f->saved_stderr = -1;
+    }
+    buf[0] = '\0';
+    FILE *in = fopen(f->log_path, "r");
+    if (in) {
+        size_t n = fread(buf, 1, sizeof buf - 1, in);
+        buf[n] = '\0';
+        fclose(in);
+    }
+    return buf;
+}
+
+static size_t dispatch(struct fx *f, const char *text, struct eng_result *res, size_t max)
+{
+    sig_parsed s;
+    char err[256];
+    if (sig_parse_text(text, strlen(text), &s, err, sizeof err))
+        fail_msg("signal \"%s\": %s", text, err);
+    return eng_dispatch(&f->a, &s, ++f->sig_id, "test", res, max);
+}
+
+/* A signal for exactly one plugin; its one result. */
+static struct eng_result send1(struct fx *f, const char *text)
+{
+    struct eng_result res[8];
+    size_t n = dispatch(f, text, res, 8);
+    assert_int_equal(n, 1);
+    return res[0];
+}
+
+/* The counters of a tp_ok-family plugin (a close signal is never paused). */
+static struct eng_result stats(struct fx *f, const char *id)
+{
+    char text[128];
+    snprintf(text, sizeof text, "%s close EURUSD comment=stats", id);
+    struct eng_result r = send1(f, text);
+    assert_string_equal(r.status, "rejected");
+    return r;
+}
+
+static struct plugin *must_find(struct fx *f, const char *id)
+{
+    struct plugin *p = reg_find(&f->a.reg, id);
+    if (!p)
+        fail_msg("plugin %s not registered", id);
+    return p;
+}
+
+/* lot_size, direction, status and signal_id of a trade row, straight from SQLite. */
+struct row {
+    double lot;
+    char direction[8], status[8];
+    int64_t signal_id;
+};
+
+static struct row trade_row(struct plugin *p, int64_t id)
+{
+    struct row r = {0};
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(ldg_db(p->ldg),
+                                        "SELECT lot_size, direction, status, signal_id FROM trades WHERE id = ?1",
+                                        -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, id);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    r.lot = sqlite3_column_double(s, 0);
+    snprintf(r.direction, sizeof r.direction, "%s", (const char *)sqlite3_column_text(s, 1));
+    snprintf(r.status, sizeof r.status, "%s", (const char *)sqlite3_column_text(s, 2));
+    r.signal_id = sqlite3_column_int64(s, 3);
+    sqlite3_finalize(s);
+    return r;
+}
+
+static int reload(struct fx *f, struct plugin *p, char *old_v, char *new_v, char *err, size_t errlen)
+{
+    double ms = -1;
+    old_v[0] = new_v[0] = '\0';
+    return reg_reload(&f->a.reg, p, old_v, new_v, 32, &ms, err, errlen);
+}
+
+static long rss_kb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *in = fopen("/proc/self/statm", "r");
+    if (!in)
+        return -1;
+    if (fscanf(in, "%ld %ld", &pages, &rss) != 2)
+        rss = -1;
+    fclose(in);
+    return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+#define TP_OK_CFG "{\"tp_ok\": {\"enabled\": true, \"max_lot_size\": 0.5}}"
+
+/* ---- fixture ------------------------------------------------------------------- */
+
+static int setup(void **st)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f || !tu_tmpdir(f->tmp, sizeof f->tmp))
+        return -1;
+    snprintf(f->pdir, sizeof f->pdir, "%s/plugins", f->tmp);
+    snprintf(f->ddir, sizeof f->ddir, "%s/data", f->tmp);
+    snprintf(f->log_path, sizeof f->log_path, "%s/captured.log", f->tmp);
+    if (mkdir(f->pdir, 0755))
+        return -1;
+    f->loop = ev_loop_new(EVFLAG_AUTO);
+    f->saved_stderr = -1;
+    log_set_level(LG_INFO);
+    *st = f;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    struct fx *f = *st;
+    if (f->saved_stderr >= 0)       /* failed while capturing: show what was logged */
+        fputs(capture_end(f), stderr);
+    down(f);
+    ev_loop_destroy(f->loop);
+    tu_rmdir(f->tmp);
+    free(f);
+    log_set_level(LG_INFO);
+    return 0;
+}
+
+/* ---- loading ------------------------------------------------------------------- */
+
+static void test_wrong_abi_is_refused_with_a_reason_naming_the_abi(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_badabi", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_int_equal(p->st, PLG_FAILED);
+    assert_null(p->def);
+    assert_contains(p->reason, "ABI");
+    assert_contains(p->reason, "999");
+    assert_int_equal(reg_count_state(&f->a.reg, PLG_ENABLED), 0);
+}
+
+static void test_missing_entry_symbol_is_refused(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_noentry", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_int_equal(p->st, PLG_FAILED);
+    assert_contains(p->reason, "zx_plugin_entry");
+}
+
+static void test_id_not_matching_its_directory_is_refused(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_wrongid", "tp_wrongid");
+    up(f, "{\"tp_wrongid\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_wrongid");
+    assert_int_equal(p->st, PLG_FAILED);
+    assert_contains(p->reason, "someone_else");
+    assert_contains(p->reason, "tp_wrongid");
+}
+
+static void test_not_a_shared_object_is_refused(void **st)
+{
+    struct fx *f = *st;
+    char path[PATH_MAX];
+    install(f, "tp_ok", "tp_ok");
+    fmt(path, sizeof path, "%s/tp_ok/plugin.so", f->pdir);
+    FILE *o = fopen(path, "w");
+    assert_non_null(o);
+    fputs("not an ELF file\n", o);
+    fclose(o);
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_int_equal(p->st, PLG_FAILED);
+    assert_contains(p->reason, "cannot load");
+}
+
+static void test_init_failure_fails_that_plugin_and_the_others_run_on(void **st)
+{
+    struct fx *f = *st;
+    struct eng_result res[8];
+    install(f, "tp_initfail", "tp_ok2");
+    install(f, "tp_ok", "tp_ok");
+    up(f, "{\"tp_ok\": {\"enabled\": true}, \"tp_ok2\": {\"enabled\": true}}");
+    struct plugin *bad = must_find(f, "tp_ok2"), *good = must_find(f, "tp_ok");
+    assert_int_equal(bad->st, PLG_FAILED);
+    assert_contains(bad->reason, "init failed");
+    assert_null(bad->def);
+    assert_null(bad->dl);
+    assert_int_equal(good->st, PLG_ENABLED);
+    assert_int_equal(reg_count_state(&f->a.reg, PLG_ENABLED), 1);
+    assert_int_equal(reg_count_state(&f->a.reg, PLG_FAILED), 1);
+
+    assert_int_equal(dispatch(f, "buy EURUSD price=1.1", res, 8), 2);
+    assert_string_equal(res[0].plugin, "tp_ok");
+    assert_string_equal(res[0].status, "executed");
+    assert_true(res[0].trade_id > 0);
+    assert_string_equal(res[1].plugin, "tp_ok2");
+    assert_string_equal(res[1].status, "skipped");
+    assert_contains(res[1].reason, "init failed");
+}
+
+static void test_discovery_skips_underscore_dirs_and_dirs_without_plugin_so(void **st)
+{
+    struct fx *f = *st;
+    char path[PATH_MAX];
+    install(f, "tp_ok", "tp_ok");
+    install(f, "tp_ok2", "_tp_ok2");              /* a template or parked plugin */
+    install(f, "tp_ok2", ".tp_ok2");              /* hidden */
+    fmt(path, sizeof path, "%s/empty", f->pdir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    fmt(path, sizeof path, "%s/src_only", f->pdir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    fmt(path, sizeof path, "%s/src_only/plugin.c", f->pdir);
+    FILE *o = fopen(path, "w");
+    assert_non_null(o);
+    fclose(o);
+    fmt(path, sizeof path, "%s/dir_so", f->pdir);   /* plugin.so that is a directory */
+    assert_int_equal(mkdir(path, 0755), 0);
+    fmt(path, sizeof path, "%s/dir_so/plugin.so", f->pdir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    fmt(path, sizeof path, "%s/plugin.so", f->pdir);  /* a stray file, not a directory */
+    o = fopen(path, "w");
+    assert_non_null(o);
+    fclose(o);
+
+    up(f, TP_OK_CFG);
+    assert_int_equal(f->a.reg.n, 1);
+    assert_string_equal(f->a.reg.v[0]->id, "tp_ok");
+    assert_null(reg_find(&f->a.reg, "_tp_ok2"));
+    assert_null(reg_find(&f->a.reg, "empty"));
+    assert_null(reg_find(&f->a.reg, "src_only"));
+}
+
+static void test_plugins_come_in_id_order(void **st)
+{
+    struct fx *f = *st;
+    struct eng_result res[8];
+    install(f, "tp_ok2", "tp_ok2");
+    install(f, "tp_ok", "tp_ok");
+    install(f, "tp_attach", "tp_attach");
+    up(f, "{\"tp_ok\": {\"enabled\": true}, \"tp_ok2\": {\"enabled\": true},"
+          " \"tp_attach\": {\"enabled\": true}}");
+    assert_int_equal(f->a.reg.n, 3);
+    assert_string_equal(f->a.reg.v[0]->id, "tp_attach");
+    assert_string_equal(f->a.reg.v[1]->id, "tp_ok");
+    assert_string_equal(f->a.reg.v[2]->id, "tp_ok2");
+    for (size_t i = 0; i < 3; i++)
+        assert_ptr_equal(reg_find(&f->a.reg, f->a.reg.v[i]->id), f->a.reg.v[i]);
+
+    assert_int_equal(dispatch(f, "all buy EURUSD price=1.1 comment=reject", res, 8), 3);
+    assert_string_equal(res[0].plugin, "tp_attach");
+    assert_string_equal(res[1].plugin, "tp_ok");
+    assert_string_equal(res[2].plugin, "tp_ok2");
+    /* Results are capped by max, in the same order. */
+    assert_int_equal(dispatch(f, "buy EURUSD price=1.1 comment=reject", res, 2), 2);
+    assert_string_equal(res[1].plugin, "tp_ok");
+}
+
+static void test_enabled_hook_runs_once_at_load(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct eng_result r = stats(f, "tp_ok");
+    assert_contains(r.reason, "version=1.0.0 enabled=1 disabled=0 signals=1 orders=0");
+}
+
+/* ---- verdicts, lots, pause ----------------------------------------------------- */
+
+static void test_rejecting_plugin_gives_rejected_with_its_reason(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=reject");
+    assert_string_equal(r.plugin, "tp_ok");
+    assert_string_equal(r.status, "rejected");
+    assert_string_equal(r.reason, "told to reject");
+    assert_int_equal(r.trade_id, 0);
+    assert_int_equal(eng_open_count(&f->a), 0);
+}
+
+static void test_lot_multiplier_doubles_the_default_lot(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=double");
+    assert_string_equal(r.status, "executed");
+    assert_true(r.trade_id > 0);
+    struct plugin *p = must_find(f, "tp_ok");
+    struct ldg_trade t;
+    assert_int_equal(ldg_get(p->ldg, r.trade_id, &t), 0);
+    assert_true(fabs(t.lot - 0.02) < 1e-9);
+    struct row row = trade_row(p, r.trade_id);
+    assert_true(fabs(row.lot - 0.02) < 1e-9);
+    assert_string_equal(row.direction, "BUY");
+    assert_string_equal(row.status, "OPEN");
+    assert_int_equal(row.signal_id, f->sig_id);
+    /* on_order_placed followed the fill. */
+    assert_contains(stats(f, "tp_ok").reason, "orders=1");
+}
+
+static void test_default_lot_from_config_is_multiplied(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, "{\"tp_ok\": {\"enabled\": true, \"default_lot\": 0.1}}");
+    struct eng_result r = send1(f, "tp_ok sell EURUSD price=1.1 comment=double");
+    assert_string_equal(r.status, "executed");
+    struct row row = trade_row(must_find(f, "tp_ok"), r.trade_id);
+    assert_true(fabs(row.lot - 0.2) < 1e-9);
+    assert_string_equal(row.direction, "SELL");
+}
+
+static void test_max_lot_size_caps_the_executed_lot(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 lot=1 comment=double");
+    assert_string_equal(r.status, "executed");
+    struct row row = trade_row(must_find(f, "tp_ok"), r.trade_id);
+    assert_true(fabs(row.lot - 0.5) < 1e-9);
+    /* Also without a multiplier. */
+    r = send1(f, "tp_ok buy EURUSD price=1.1 lot=0.7");
+    assert_true(fabs(trade_row(must_find(f, "tp_ok"), r.trade_id).lot - 0.5) < 1e-9);
+}
+
+static void test_handled_places_its_own_order_and_the_result_carries_its_trade_id(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    capture_begin(f);
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=self");
+    const char *log = capture_end(f);
+    assert_string_equal(r.status, "handled");
+    assert_true(r.trade_id > 0);
+    char want[64];
+    snprintf(want, sizeof want, "placed trade %lld", (long long)r.trade_id);
+    assert_string_equal(r.reason, want);
+    struct row row = trade_row(must_find(f, "tp_ok"), r.trade_id);
+    assert_true(fabs(row.lot - 0.03) < 1e-9);
+    assert_int_equal(row.signal_id, f->sig_id);     /* tied to the signal behind it */
+    assert_int_equal(eng_open_count(&f->a), 1);
+    /* on_order_placed was delivered after on_signal_received returned, not inside it. */
+    assert_not_contains(log, "re-entered");
+    assert_contains(stats(f, "tp_ok").reason, "orders=1");
+}
+
+static void test_disabled_plugin_is_skipped_and_hooks_run(void **st)
+{
+    struct fx *f = *st;
+    char err[256];
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_int_equal(reg_disable(&f->a.reg, p, err, sizeof err), 0);
+    assert_int_equal(p->st, PLG_DISABLED);
+    assert_int_equal(reg_disable(&f->a.reg, p, err, sizeof err), -1);
+    assert_contains(err, "already disabled");
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    assert_string_equal(r.status, "skipped");
+    assert_contains(r.reason, "disabled");
+    assert_int_equal(eng_open_count(&f->a), 0);
+    /* Orders through the API are refused too. */
+    zx_order_req req = {.side = ZX_BUY, .symbol = "EURUSD", .lot = 0.01};
+    zx_order o;
+    assert_int_equal(f->a.reg.api.place_order(p->host, &req, &o, err, sizeof err), -1);
+    assert_contains(err, "disabled");
+
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), 0);
+    assert_int_equal(p->st, PLG_ENABLED);
+    assert_contains(stats(f, "tp_ok").reason, "enabled=2 disabled=1");
+}
+
+static void test_paused_skips_opening_but_closing_still_runs(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    assert_string_equal(r.status, "executed");
+    int64_t id = r.trade_id;
+
+    f->a.paused = 1;
+    r = send1(f, "tp_ok buy EURUSD price=1.1");
+    assert_string_equal(r.status, "skipped");
+    assert_contains(r.reason, "paused");
+    r = send1(f, "tp_ok sell EURUSD price=1.1");
+    assert_string_equal(r.status, "skipped");
+    assert_int_equal(eng_open_count(&f->a), 1);
+
+    r = send1(f, "tp_ok close EURUSD price=1.1");
+    assert_string_equal(r.status, "executed");
+    assert_int_equal(r.trade_id, id);
+    assert_int_equal(eng_open_count(&f->a), 0);
+    assert_string_equal(trade_row(must_find(f, "tp_ok"), id).status, "CLOSED");
+}
+
+static void test_enable_disable_is_persisted_across_restarts(void **st)
+{
+    struct fx *f = *st;
+    char err[256];
+    const char *cfg = "{\"tp_ok\": {\"enabled\": true}, \"tp_ok2\": {\"enabled\": false}}";
+    install(f, "tp_ok", "tp_ok");
+    install(f, "tp_ok2", "tp_ok2");
+    up(f, cfg);
+    assert_int_equal(must_find(f, "tp_ok")->st, PLG_ENABLED);
+    assert_int_equal(must_find(f, "tp_ok2")->st, PLG_DISABLED);
+    /* An open trade survives the restart as well. */
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    assert_string_equal(r.status, "executed");
+
+    assert_int_equal(reg_disable(&f->a.reg, must_find(f, "tp_ok"), err, sizeof err), 0);
+    assert_int_equal(reg_enable(&f->a.reg, must_find(f, "tp_ok2"), err, sizeof err), 0);
+    restart(f, cfg);
+    assert_int_equal(must_find(f, "tp_ok")->st, PLG_DISABLED);
+    assert_int_equal(must_find(f, "tp_ok2")->st, PLG_ENABLED);
+    zx_position pos[4];
+    assert_int_equal(eng_positions(&f->a, must_find(f, "tp_ok"), pos, 4), 1);
+    assert_int_equal(pos[0].trade_id, r.trade_id);
+
+    assert_int_equal(reg_enable(&f->a.reg, must_find(f, "tp_ok"), err, sizeof err), 0);
+    assert_int_equal(reg_disable(&f->a.reg, must_find(f, "tp_ok2"), err, sizeof err), 0);
+    restart(f, cfg);
+    assert_int_equal(must_find(f, "tp_ok")->st, PLG_ENABLED);
+    assert_int_equal(must_find(f, "tp_ok2")->st, PLG_DISABLED);
+}
+
+/* ---- hot reload ----------------------------------------------------------------- */
+
+static void test_reload_to_a_new_version_keeps_trades_and_refuses_the_stale_handle(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    assert_string_equal(r.status, "executed");
+    int64_t trade = r.trade_id;
+    zx_host *old_host = p->host;
+    assert_string_equal(p->def->version, "1.0.0");
+
+    install(f, "tp_v2", "tp_ok");
+    double ms = -1;
+    assert_int_equal(reg_reload(&f->a.reg, p, old_v, new_v, sizeof old_v, &ms, err, sizeof err), 0);
+    assert_string_equal(old_v, "1.0.0");
+    assert_string_equal(new_v, "2.0.0");
+    assert_true(ms >= 0);
+    assert_ptr_equal(must_find(f, "tp_ok"), p);
+    assert_string_equal(p->def->version, "2.0.0");
+    assert_int_equal(p->st, PLG_ENABLED);
+    assert_ptr_not_equal(p->host, old_host);
+    /* The new build's own counters: enabled once, nothing else yet. */
+    assert_contains(stats(f, "tp_ok").reason, "version=2.0.0 enabled=1 disabled=0 signals=1 orders=0");
+
+    /* The open trade carried over: visible to the engine and to the new build. */
+    zx_position pos[4];
+    assert_int_equal(eng_positions(&f->a, p, pos, 4), 1);
+    assert_int_equal(pos[0].trade_id, trade);
+    assert_int_equal(f->a.reg.api.open_trades(p->host, pos, 4), 1);
+    assert_int_equal(pos[0].trade_id, trade);
+
+    /* The old build's handle is refused, never dereferenced into the new build. */
+    zx_order_req req = {.side = ZX_BUY, .symbol = "EURUSD", .lot = 0.01};
+    zx_order o;
+    capture_begin(f);
+    int rc = f->a.reg.api.place_order(old_host, &req, &o, err, sizeof err);
+    int n = f->a.reg.api.open_trades(old_host, pos, 4);
+    sqlite3 *db = f->a.reg.api.db(old_host);
+    int crc = f->a.reg.api.close_trade(old_host, trade, 0, NULL, 0);
+    const char *log = capture_end(f);
+    assert_int_equal(rc, -1);
+    assert_string_equal(err, "invalid host handle");
+    assert_int_equal(n, -1);
+    assert_null(db);
+    assert_int_equal(crc, -1);
+    assert_contains(log, "place_order refused: stale");
+    assert_contains(log, "close_trade refused: stale");
+    assert_int_equal(eng_open_count(&f->a), 1);
+
+    /* The new build closes the trade the old one opened. */
+    r = send1(f, "tp_ok close EURUSD price=1.1");
+    assert_string_equal(r.status, "executed");
+    assert_int_equal(r.trade_id, trade);
+}
+
+static void test_a_foreign_handle_is_refused(void **st)
+{
+    struct fx *f = *st;
+    char err[64] = "";
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    zx_host fake = {.magic = 0x7a787068u, .live = 1, .p = must_find(f, "tp_ok")};
+    zx_order_req req = {.side = ZX_BUY, .symbol = "EURUSD", .lot = 0.01};
+    capture_begin(f);
+    int rc = f->a.reg.api.place_order(&fake, &req, NULL, err, sizeof err);
+    int rc2 = f->a.reg.api.place_order(NULL, &req, NULL, NULL, 0);
+    const char *log = capture_end(f);
+    assert_int_equal(rc, -1);
+    assert_int_equal(rc2, -1);
+    assert_string_equal(err, "invalid host handle");
+    assert_contains(log, "place_order refused: unknown");
+    assert_int_equal(eng_open_count(&f->a), 0);
+}
+
+static void test_reload_to_a_broken_build_keeps_the_old_version_serving(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    static const struct { const char *build, *reason; } broken[] = {
+        {"tp_badabi", "ABI 999"},
+        {"tp_noentry", "zx_plugin_entry"},
+        {"tp_initfail", "does not match its directory"},   /* id tp_ok2 */
+    };
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    zx_host *host = p->host;
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        install(f, broken[i].build, "tp_ok");
+        err[0] = '\0';
+        assert_int_equal(reload(f, p, old_v, new_v, err, sizeof err), -1);
+        assert_contains(err, broken[i].reason);
+        assert_string_equal(p->def->version, "1.0.0");
+        assert_int_equal(p->st, PLG_ENABLED);
+        assert_ptr_equal(p->host, host);
+        assert_string_equal(p->reason, "");
+        struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=double");
+        assert_string_equal(r.status, "executed");
+        assert_true(fabs(trade_row(p, r.trade_id).lot - 0.02) < 1e-9);
+    }
+    /* Still the first build's state: nothing was disabled or re-enabled. */
+    assert_contains(stats(f, "tp_ok").reason, "version=1.0.0 enabled=1 disabled=0 signals=4 orders=3");
+}
+
+static void test_reload_of_an_init_failing_build_keeps_the_old_one(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_ok2", "tp_ok2");
+    up(f, "{\"tp_ok2\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_ok2");
+    install(f, "tp_initfail", "tp_ok2");
+    assert_int_equal(reload(f, p, old_v, new_v, err, sizeof err), -1);
+    assert_contains(err, "init failed");
+    assert_int_equal(p->st, PLG_ENABLED);
+    assert_string_equal(send1(f, "tp_ok2 buy EURUSD price=1.1").status, "executed");
+}
+
+static void test_reload_keeps_a_disabled_plugin_disabled(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_ok", "tp_ok");
+    up(f, "{\"tp_ok\": {\"enabled\": false}}");
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_int_equal(p->st, PLG_DISABLED);
+    install(f, "tp_v2", "tp_ok");
+    assert_int_equal(reload(f, p, old_v, new_v, err, sizeof err), 0);
+    assert_int_equal(p->st, PLG_DISABLED);
+    assert_string_equal(p->def->version, "2.0.0");
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1").status, "skipped");
+}
+
+#define RELOAD_CYCLES 1000
+
+static void test_a_thousand_reloads_do_not_grow(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_ok", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1").status, "executed");
+    log_set_level(LG_WARN);             /* a few INFO lines per reload otherwise */
+    /* Warm up allocator and loader caches before measuring. */
+    for (int i = 0; i < 20; i++) {
+        install(f, i % 2 ? "tp_ok" : "tp_v2", "tp_ok");
+        assert_int_equal(reload(f, p, old_v, new_v, err, sizeof err), 0);
+    }
+    long rss0 = rss_kb();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < RELOAD_CYCLES; i++) {
+        const char *build = i % 2 ? "tp_ok" : "tp_v2";
+        install(f, build, "tp_ok");
+        if (reload(f, p, old_v, new_v, err, sizeof err))
+            fail_msg("reload %d failed: %s", i, err);
+        assert_string_equal(new_v, i % 2 ? "1.0.0" : "2.0.0");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long rss1 = rss_kb();
+    log_set_level(LG_INFO);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    print_message("      %d reloads in %.2f s (%.3f ms each), RSS %ld -> %ld kB\n", RELOAD_CYCLES, s,
+                  s * 1000 / RELOAD_CYCLES, rss0, rss1);
+    assert_true(s < 10.0);
+    /* Host handles are kept by design (32 bytes each); anything else would show up
+     * here. Under ASan the quarantine holds freed memory: LeakSanitizer judges. */
+    if (!TR_ASAN && rss0 > 0 && rss1 > 0 && rss1 - rss0 > 4096)
+        fail_msg("RSS grew by %ld kB over %d reloads", rss1 - rss0, RELOAD_CYCLES);
+    assert_int_equal(p->st, PLG_ENABLED);
+    assert_int_equal(eng_open_count(&f->a), 1);
+    assert_string_equal(send1(f, "tp_ok close EURUSD price=1.1").status, "executed");
+    /* No private copy left behind: the cache directory is empty. */
+    char cache[PATH_MAX];
+    fmt(cache, sizeof cache, "%s/.plugin-cache", f->ddir);
+    assert_int_equal(rmdir(cache), 0);
+}
+
+/* ---- isolation, recovery --------------------------------------------------------- */
+
+static void test_attach_from_a_plugin_is_refused(void **st)
+{
+    struct fx *f = *st;
+    char cfg[512], path[PATH_MAX];
+    fmt(path, sizeof path, "%s/stolen.db", f->tmp);
+    fmt(cfg, sizeof cfg, "{\"tp_attach\": {\"enabled\": true, \"attach_path\": \"%s\"}}", path);
+    install(f, "tp_attach", "tp_attach");
+    up(f, cfg);
+    struct plugin *p = must_find(f, "tp_attach");
+    assert_int_equal(p->st, PLG_ENABLED);
+    struct eng_result r = send1(f, "tp_attach buy EURUSD price=1.1");
+    assert_string_equal(r.status, "rejected");
+    assert_contains(r.reason, "attach=");
+    int rc = atoi(r.reason + strlen("attach="));
+    assert_int_not_equal(rc, SQLITE_OK);
+    assert_int_not_equal(rc, -1);          /* init did run the statement */
+    assert_int_equal(access(path, F_OK), -1);
+    /* Nothing attached to the plugin's handle. */
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(ldg_db(p->ldg), "PRAGMA database_list", -1, &s, NULL), SQLITE_OK);
+    int dbs = 0;
+    while (sqlite3_step(s) == SQLITE_ROW)
+        dbs++;
+    sqlite3_finalize(s);
+    assert_int_equal(dbs, 1);
+}
+
+static void test_enabling_a_failed_plugin_after_fixing_its_file_loads_it(void **st)
+{
+    struct fx *f = *st;
+    char err[256];
+    install(f, "tp_initfail", "tp_ok2");
+    up(f, "{\"tp_ok2\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_ok2");
+    assert_int_equal(p->st, PLG_FAILED);
+    /* Still broken: enabling says why and it stays failed. */
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), -1);
+    assert_contains(err, "init failed");
+    assert_int_equal(p->st, PLG_FAILED);
+
+    install(f, "tp_ok2", "tp_ok2");
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), 0);
+    assert_int_equal(p->st, PLG_ENABLED);
+    assert_string_equal(p->reason, "");
+    assert_non_null(p->def);
+    struct eng_result r = send1(f, "tp_ok2 buy EURUSD price=1.1 comment=double");
+    assert_string_equal(r.status, "executed");
+    assert_true(fabs(trade_row(p, r.trade_id).lot - 0.02) < 1e-9);
+}
+
+static void test_reload_repairs_a_failed_plugin(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_badabi", "tp_ok");
+    up(f, TP_OK_CFG);
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_int_equal(p->st, PLG_FAILED);
+    install(f, "tp_v2", "tp_ok");
+    assert_int_equal(reload(f, p, old_v, new_v, err, sizeof err), 0);
+    assert_string_equal(old_v, "(not loaded)");
+    assert_string_equal(new_v, "2.0.0");
+    assert_int_equal(p->st, PLG_ENABLED);      /* the configured state */
+    assert_string_equal(p->reason, "");
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1").status, "executed");
+}
+
+/* ---- regressions: each test below failed before the fix it names -------------- */
+
+/* Was a bug, registry.c:246-261 unload(): shutdown() runs inside HOOK_BEGIN/HOOK_END and
+ * the drain at HOOK_END delivers the order/position events that shutdown raised to
+ * the same build -- p->def and p->state are cleared only afterwards -- so the
+ * plugin's hooks run on the state its shutdown just freed. */
+static void test_no_hook_runs_after_shutdown_on_reload(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_ok", "tp_ok");
+    up(f, "{\"tp_ok\": {\"enabled\": true, \"close_on_shutdown\": true}}");
+    struct plugin *p = must_find(f, "tp_ok");
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1").status, "executed");
+    install(f, "tp_v2", "tp_ok");
+    capture_begin(f);
+    int rc = reload(f, p, old_v, new_v, err, sizeof err);
+    const char *log = capture_end(f);
+    assert_int_equal(rc, 0);
+    assert_int_equal(eng_open_count(&f->a), 0);    /* the old build closed its trade */
+    assert_not_contains(log, "hook after shutdown");
+    assert_not_contains(log, "foreign state");
+}
+
+/* Was a bug, registry.c:283-297 start_build(): events raised by a reload's init (an order
+ * placed from init) are drained at HOOK_END while p->def is already the new build
+ * but p->state is still the old build's: the new build's on_order_placed runs on
+ * the other build's state (and the new build never hears of its order). */
+static void test_events_from_a_reloads_init_reach_the_new_builds_state(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_ok", "tp_ok");
+    up(f, "{\"tp_ok\": {\"enabled\": true, \"order_in_init\": true}}");
+    struct plugin *p = must_find(f, "tp_ok");
+    /* A quote for EURUSD, so the order from init can fill. */
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1 comment=reject").status, "rejected");
+    install(f, "tp_v2", "tp_ok");
+    capture_begin(f);
+    int rc = reload(f, p, old_v, new_v, err, sizeof err);
+    const char *log = capture_end(f);
+    assert_int_equal(rc, 0);
+    assert_contains(log, "order from init: 0");
+    assert_int_equal(eng_open_count(&f->a), 1);
+    assert_not_contains(log, "foreign state");
+    assert_not_contains(log, "hook after shutdown");
+    assert_contains(stats(f, "tp_ok").reason, "version=2.0.0 enabled=1 disabled=0 signals=1 orders=1");
+}
+
+/* Was a bug, app.c:114 app_init(): reg_init() runs every plugin's init before eng_init()
+ * has set a->eng, so an init that asks for its open trades (or a quote, the
+ * account, symbol_info) makes eng_positions() dereference NULL: SIGSEGV at start. */
+static void test_init_may_ask_for_its_open_trades_at_start(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    capture_begin(f);
+    up(f, "{\"tp_ok\": {\"enabled\": true, \"trades_in_init\": true}}");
+    const char *log = capture_end(f);
+    assert_contains(log, "open trades at init: 0");
+}
+
+/* Was a bug, app.c:168-170 app_free(): eng_free() runs before reg_shutdown(), so a plugin
+ * whose shutdown() uses the engine through the API (open_trades, close_trade,
+ * quote...) dereferences a->eng == NULL: SIGSEGV on every daemon exit. */
+static void test_shutdown_hook_may_use_the_api_at_exit(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    up(f, "{\"tp_ok\": {\"enabled\": true, \"close_on_shutdown\": true}}");
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1").status, "executed");
+    down(f);    /* app_free(): must not crash */
+}
+
+/* Was a bug, registry.c:407-415 reg_shutdown(): each plugin is freed right after its own
+ * shutdown, while the later ones have yet to shut down. Any API call from a later
+ * plugin's shutdown -- even api->log, as _template, combined_v3 and
+ * price_action_v6 do -- runs reg_check_host() (registry.c:212-213), which reads
+ * r->v[i]->host of the plugins already freed: heap-use-after-free on every exit
+ * with two or more loaded plugins (ASan aborts; silent without it). drain() ->
+ * reg_find() after an event from a later shutdown reads them the same way. */
+static void test_shutdown_may_use_the_api_while_other_plugins_shut_down(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_ok", "tp_ok");
+    install(f, "tp_ok2", "tp_ok2");
+    up(f, "{\"tp_ok\": {\"enabled\": true, \"log_on_shutdown\": true},"
+          " \"tp_ok2\": {\"enabled\": true, \"log_on_shutdown\": true}}");
+    capture_begin(f);
+    down(f);    /* app_free(): under ASan, heap-use-after-free in reg_check_host */
+    const char *log = capture_end(f);
+    assert_contains(log, "tp_ok 1.0.0 shutdown after 0 signal(s)");
+    assert_contains(log, "tp_ok2 1.0.0 shutdown after 0 signal(s)");
+    assert_not_contains(log, "refused");
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_wrong_abi_is_refused_with_a_reason_naming_the_abi),
+        T(test_missing_entry_symbol_is_refused),
+        T(test_id_not_matching_its_directory_is_refused),
+        T(test_not_a_shared_object_is_refused),
+        T(test_init_failure_fails_that_plugin_and_the_others_run_on),
+        T(test_discovery_skips_underscore_dirs_and_dirs_without_plugin_so),
+        T(test_plugins_come_in_id_order),
+        T(test_enabled_hook_runs_once_at_load),
+        T(test_rejecting_plugin_gives_rejected_with_its_reason),
+        T(test_lot_multiplier_doubles_the_default_lot),
+        T(test_default_lot_from_config_is_multiplied),
+        T(test_max_lot_size_caps_the_executed_lot),
+        T(test_handled_places_its_own_order_and_the_result_carries_its_trade_id),
+        T(test_disabled_plugin_is_skipped_and_hooks_run),
+        T(test_paused_skips_opening_but_closing_still_runs),
+        T(test_enable_disable_is_persisted_across_restarts),
+        T(test_reload_to_a_new_version_keeps_trades_and_refuses_the_stale_handle),
+        T(test_a_foreign_handle_is_refused),
+        T(test_reload_to_a_broken_build_keeps_the_old_version_serving),
+        T(test_reload_of_an_init_failing_build_keeps_the_old_one),
+        T(test_reload_keeps_a_disabled_plugin_disabled),
+        T(test_a_thousand_reloads_do_not_grow),
+        T(test_attach_from_a_plugin_is_refused),
+        T(test_enabling_a_failed_plugin_after_fixing_its_file_loads_it),
+        T(test_reload_repairs_a_failed_plugin),
+        T(test_no_hook_runs_after_shutdown_on_reload),
+        T(test_events_from_a_reloads_init_reach_the_new_builds_state),
+        T(test_init_may_ask_for_its_open_trades_at_start),
+        T(test_shutdown_hook_may_use_the_api_at_exit),
+        T(test_shutdown_may_use_the_api_while_other_plugins_shut_down),
+    };
+#undef T
+    if (getenv("TR_FILTER"))       /* e.g. TR_FILTER='test_reload*' */
+        cmocka_set_test_filter(getenv("TR_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
