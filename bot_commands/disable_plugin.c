@@ -1,10 +1,28 @@
 /*
- * /disable_plugin — placeholder until its module lands (SPEC section 7). Never blocks.
+ * /disable_plugin ID — stop a plugin from taking signals: call its hook and
+ * persist the state. Its open trades stay open and keep their SL/TP. Never
+ * blocks beyond one local SQLite write.
  */
+#include "app.h"
+#include "args.h"
 #include "commands.h"
+#include "registry.h"
 #include "sbuf.h"
 
 void cmd_disable_plugin(struct cmd_ctx *c)
 {
-    sbuf_puts(c->out, "<b>/disable_plugin</b> is not available yet");
+    char w[2][CMD_WORD_MAX], err[300];
+    if (cmd_words(c->args, w, 1) != 1) {
+        cmd_usage(c);
+        return;
+    }
+    struct plugin *p = cmd_plugin(c, w[0]);
+    if (!p)
+        return;
+    if (reg_disable(&c->app->reg, p, err, sizeof err)) {
+        sbuf_puts(c->out, "❌ ");
+        sbuf_html(c->out, err);
+        return;
+    }
+    sbuf_htmlf(c->out, "⏹ %s disabled (persisted). Its open trades stay open; /positions %s", p->id, p->id);
 }

@@ -1,10 +1,28 @@
 /*
- * /enable_plugin — placeholder until its module lands (SPEC section 7). Never blocks.
+ * /enable_plugin ID — enable a plugin (a failed one is loaded again), call its
+ * hook, persist the state. Never blocks beyond one local SQLite write (and a
+ * dlopen of a local file when a failed plugin is loaded again).
  */
+#include "app.h"
+#include "args.h"
 #include "commands.h"
+#include "registry.h"
 #include "sbuf.h"
 
 void cmd_enable_plugin(struct cmd_ctx *c)
 {
-    sbuf_puts(c->out, "<b>/enable_plugin</b> is not available yet");
+    char w[2][CMD_WORD_MAX], err[300];
+    if (cmd_words(c->args, w, 1) != 1) {
+        cmd_usage(c);
+        return;
+    }
+    struct plugin *p = cmd_plugin(c, w[0]);
+    if (!p)
+        return;
+    if (reg_enable(&c->app->reg, p, err, sizeof err)) {
+        sbuf_puts(c->out, "❌ ");
+        sbuf_html(c->out, err);
+        return;
+    }
+    sbuf_htmlf(c->out, "✅ %s %s enabled (persisted).", p->id, p->def ? p->def->version : "");
 }

@@ -1,10 +1,71 @@
 /*
- * /positions — placeholder until its module lands (SPEC section 7). Never blocks.
+ * /positions [ID] — open trades (of one plugin or all) with the current price
+ * and floating profit, from the engine's in-memory positions. Never blocks.
  */
+#include "app.h"
+#include "args.h"
 #include "commands.h"
+#include "engine.h"
+#include "registry.h"
 #include "sbuf.h"
+
+#include <stdlib.h>
+
+#define POS_MAX 100
+
+/* One plugin's open trades; adds their floating profit to *total. */
+static int list(struct cmd_ctx *c, struct plugin *p, zx_position *pos, double *total)
+{
+    int n = eng_positions(c->app, p, pos, POS_MAX);
+    if (n <= 0)
+        return 0;
+    sbuf_htmlf(c->out, "%s\n", p->id);
+    for (int i = 0; i < n; i++) {
+        sbuf_htmlf(c->out, " #%-4lld %-4s %5.2f %-7s @%.5g\n", (long long)pos[i].trade_id,
+                   pos[i].side == ZX_BUY ? "BUY" : "SELL", pos[i].lot, pos[i].symbol, pos[i].entry_price);
+        if (pos[i].current_price > 0) {
+            sbuf_htmlf(c->out, "       now %.5g %+.1fp %+.2f\n", pos[i].current_price, pos[i].profit_pips,
+                       pos[i].profit_money);
+            *total += pos[i].profit_money;
+        } else {
+            sbuf_puts(c->out, "       no quote yet\n");
+        }
+    }
+    return n;
+}
 
 void cmd_positions(struct cmd_ctx *c)
 {
-    sbuf_puts(c->out, "<b>/positions</b> is not available yet");
+    char w[2][CMD_WORD_MAX];
+    int nw = cmd_words(c->args, w, 1), n = 0;
+    struct plugin *only = NULL;
+    double total = 0;
+    if (nw > 1) {
+        cmd_usage(c);
+        return;
+    }
+    if (nw == 1 && !(only = cmd_plugin(c, w[0])))
+        return;
+    zx_position *pos = calloc(POS_MAX, sizeof *pos);
+    if (!pos) {
+        sbuf_puts(c->out, "Out of memory.");
+        return;
+    }
+    struct sbuf body;
+    sbuf_init(&body);
+    struct sbuf *out = c->out;
+    c->out = &body;
+    for (size_t i = 0; i < c->app->reg.n; i++)
+        if (!only || c->app->reg.v[i] == only)
+            n += list(c, c->app->reg.v[i], pos, &total);
+    c->out = out;
+    if (n == 0) {
+        sbuf_puts(c->out, only ? "No open trades for this plugin." : "No open trades.");
+    } else {
+        sbuf_printf(c->out, "<b>%d open trade%s</b>, floating %+.2f\n<pre>", n, n == 1 ? "" : "s", total);
+        sbuf_puts(c->out, sbuf_str(&body));
+        sbuf_puts(c->out, "</pre>");
+    }
+    sbuf_free(&body);
+    free(pos);
 }

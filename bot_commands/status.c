@@ -4,6 +4,9 @@
  */
 #include "app.h"
 #include "commands.h"
+#include "engine.h"
+#include "journal.h"
+#include "registry.h"
 #include "sbuf.h"
 
 #include <inttypes.h>
@@ -35,10 +38,23 @@ void cmd_status(struct cmd_ctx *c)
     sbuf_html(c->out, cfg->webhook.listen);
     sbuf_html(c->out, cfg->webhook.path);
     sbuf_puts(c->out, "</code>\n");
-    /* TODO(registry): "Plugins: N enabled / M loaded" once the registry lands. */
-    sbuf_puts(c->out, "Plugins: (not available yet)\n");
-    /* TODO(journal): "Today: N signals, M trades" once the journal lands. */
-    sbuf_puts(c->out, "Today: (not available yet)\n");
+    struct registry *r = &a->reg;
+    sbuf_printf(c->out, "Plugins: %zu enabled / %zu loaded", reg_count_state(r, PLG_ENABLED),
+                r->n - reg_count_state(r, PLG_FAILED));
+    if (reg_count_state(r, PLG_FAILED))
+        sbuf_printf(c->out, ", <b>%zu failed</b> (/plugins)", reg_count_state(r, PLG_FAILED));
+    /* "Today" is the UTC day: the daily reset has its own report (/daily). */
+    int64_t midnight = app_now_ms() / 86400000 * 86400000;
+    int64_t trades = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        int n = r->v[i]->ldg ? ldg_count_opened_since(r->v[i]->ldg, midnight) : 0;
+        trades += n > 0 ? n : 0;
+    }
+    sbuf_printf(c->out, "\nToday (UTC): %lld signals, %lld trades opened, %zu open now\n",
+                (long long)jrn_count_since(a, midnight), (long long)trades, eng_open_count(a));
+    double bal, eq;
+    if (eng_account(a, &bal, &eq) == 0)
+        sbuf_printf(c->out, "Account: balance %.2f, equity %.2f\n", bal, eq);
     sbuf_puts(c->out, a->paused ? "Trading: <b>PAUSED</b> (no new trades; /resume)"
                                 : "Trading: active");
 }

@@ -19,12 +19,13 @@ static const char *const ledger_migrations[] = {
     "CREATE INDEX trades_open ON trades(status) WHERE status <> 'CLOSED';"
     "CREATE INDEX trades_signal ON trades(signal_id);"
     "CREATE INDEX trades_exit ON trades(exit_ms) WHERE status = 'CLOSED';"
+    "CREATE INDEX trades_entry ON trades(entry_ms);"
     "CREATE TABLE performance (date TEXT PRIMARY KEY, total_trades INTEGER, win_count INTEGER,"
     "  loss_count INTEGER, total_profit REAL, max_drawdown REAL);",
 };
 
 enum { S_INSERT, S_GET, S_SHRINK, S_CLOSE_ALL, S_INSERT_PART, S_SLTP, S_OPEN, S_LAST, S_SIGNAL,
-       S_REALIZED, S_STATS, S_PERF, S_COUNT };
+       S_REALIZED, S_STATS, S_PERF, S_OPENED_SINCE, S_COUNT };
 
 static const char *const sql[S_COUNT] = {
     [S_INSERT] = "INSERT INTO trades (order_id, symbol, direction, lot_size, entry_price, sl_price,"
@@ -54,6 +55,7 @@ static const char *const sql[S_COUNT] = {
     [S_REALIZED] = "SELECT coalesce(sum(profit_dollars), 0) FROM trades WHERE status = 'CLOSED'",
     [S_STATS] = "SELECT profit_dollars FROM trades WHERE status = 'CLOSED' AND exit_ms >= ?1"
                 " AND exit_ms < ?2 ORDER BY exit_ms, id",
+    [S_OPENED_SINCE] = "SELECT count(*) FROM trades WHERE entry_ms >= ?1 AND parent_id IS NULL",
     [S_PERF] = "INSERT OR REPLACE INTO performance (date, total_trades, win_count, loss_count,"
                " total_profit, max_drawdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -342,6 +344,15 @@ int ldg_count_for_signal(ledger *l, int64_t signal_id)
 {
     sqlite3_stmt *s = stmt(l, S_SIGNAL);
     sqlite3_bind_int64(s, 1, signal_id);
+    int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_reset(s);
+    return n;
+}
+
+int ldg_count_opened_since(ledger *l, int64_t since_ms)
+{
+    sqlite3_stmt *s = stmt(l, S_OPENED_SINCE);
+    sqlite3_bind_int64(s, 1, since_ms);
     int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
     sqlite3_reset(s);
     return n;

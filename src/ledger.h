@@ -60,6 +60,7 @@ int ldg_get(ledger *l, int64_t id, struct ldg_trade *t);           /* 0, 1 not f
 int ldg_open_trades(ledger *l, struct ldg_trade *out, int max);     /* count, -1 */
 int ldg_last_trades(ledger *l, struct ldg_trade *out, int n);       /* newest first */
 int ldg_count_for_signal(ledger *l, int64_t signal_id);            /* trades of that signal, -1 */
+int ldg_count_opened_since(ledger *l, int64_t since_ms);           /* trades opened since, -1 */
 double ldg_realized(ledger *l);                                     /* sum over closed rows */
 int ldg_stats(ledger *l, int64_t from_ms, int64_t to_ms, struct ldg_stats *out);
 int ldg_put_performance(ledger *l, const char *date, const struct ldg_stats *s);

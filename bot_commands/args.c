@@ -1,0 +1,43 @@
+/*
+ * args — see args.h.
+ */
+#include "args.h"
+#include "app.h"
+#include "commands.h"
+#include "registry.h"
+#include "sbuf.h"
+
+#include <ctype.h>
+#include <string.h>
+
+int cmd_words(const char *args, char words[][CMD_WORD_MAX], int max)
+{
+    int n = 0;
+    const char *p = args;
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            return n;
+        if (n == max)
+            return max + 1;
+        size_t k = 0;
+        while (*p && !isspace((unsigned char)*p)) {
+            if (k + 1 < CMD_WORD_MAX)
+                words[n][k++] = *p;
+            p++;
+        }
+        words[n++][k] = '\0';
+    }
+}
+
+struct plugin *cmd_plugin(struct cmd_ctx *c, const char *id)
+{
+    struct plugin *p = reg_find(&c->app->reg, id);
+    if (!p) {
+        sbuf_puts(c->out, "Unknown plugin <code>");
+        sbuf_html(c->out, id);
+        sbuf_puts(c->out, "</code>. /plugins lists them.");
+    }
+    return p;
+}

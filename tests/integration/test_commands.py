@@ -1,0 +1,153 @@
+"""Every plugin and trading command from a phone (the fake Bot API), against the
+real daemon with test plugins: /plugins and its buttons, enable/disable
+persisted, hot reload (and a broken build refused), /signal on the webhook's
+path (idempotent on redelivery), /trades, /positions, /close, /status."""
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+
+from fake_telegram import FakeTelegram  # noqa: E402
+from zx import BUILD, Daemon, plugin_dir  # noqa: E402
+
+TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
+ADMIN = 111
+ENV = {"no_proxy": "*", "NO_PROXY": "*"}
+
+
+class Commands(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="zepix-cmd-")
+        self.pdir = plugin_dir(self.tmp, {"passthru": "passthru", "tp_ok": "tp_ok"})
+        self.srv = FakeTelegram(token=TOKEN).start()
+        self.cfg = {"telegram": {"token": TOKEN, "api_base": self.srv.base_url,
+                                 "admin_chat_ids": [ADMIN], "poll_timeout_s": 2},
+                    "plugin_system": {"plugin_dir": self.pdir},
+                    "plugins": {"passthru": {"enabled": True}, "tp_ok": {"enabled": False}}}
+        self.d = Daemon(self.cfg, tmp=self.tmp, env=ENV).start()
+
+    def tearDown(self):
+        code, _ = self.d.stop()
+        self.d.cleanup()
+        self.srv.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(code, 0)
+
+    def ask(self, text, timeout=5.0):
+        since = self.srv.last_seq()
+        self.srv.push_message(ADMIN, text)
+        return self.srv.wait_messages(ADMIN, 1, timeout=timeout, since=since)[0]
+
+    def last_markup(self):
+        msgs = self.srv.sent("sendMessage")
+        return msgs[-1]["args"].get("reply_markup")
+
+    def trades(self, plugin="passthru"):
+        con = sqlite3.connect(os.path.join(self.tmp, "data", "zepix_%s.db" % plugin))
+        rows = con.execute("SELECT id, direction, lot_size, status, close_reason FROM trades ORDER BY id").fetchall()
+        con.close()
+        return rows
+
+    def test_plugins_lists_states_with_buttons(self):
+        reply = self.ask("/plugins")
+        self.assertIn("1 enabled of 2", reply)
+        self.assertRegex(reply, r"passthru\s+1\.0\.0\s+enabled")
+        self.assertRegex(reply, r"tp_ok\s+1\.0\.0\s+disabled")
+        buttons = [b["callback_data"] for row in self.last_markup()["inline_keyboard"] for b in row]
+        self.assertIn("cmd:/disable_plugin passthru", buttons)
+        self.assertIn("cmd:/enable_plugin tp_ok", buttons)
+        self.assertIn("cmd:/reload_plugin tp_ok", buttons)
+
+    def test_enable_button_enables_and_the_state_survives_a_restart(self):
+        since = self.srv.last_seq()
+        self.srv.push_callback(ADMIN, "cmd:/enable_plugin tp_ok")
+        reply = self.srv.wait_messages(ADMIN, 1, since=since)[0]
+        self.assertIn("tp_ok 1.0.0 enabled", reply)
+        self.assertIn("disabled", self.ask("/disable_plugin passthru"))
+        self.assertIn("already disabled", self.ask("/disable_plugin passthru"))
+        self.d.stop()
+        self.d = self.d.again().start()
+        reply = self.ask("/plugins")
+        self.assertRegex(reply, r"passthru\s+1\.0\.0\s+disabled")
+        self.assertRegex(reply, r"tp_ok\s+1\.0\.0\s+enabled")
+
+    def test_reload_swaps_version_and_a_broken_build_is_refused(self):
+        shutil.copy(os.path.join(BUILD, "testplugins", "tp_v2", "plugin.so"),
+                    os.path.join(self.pdir, "tp_ok", "plugin.so"))
+        reply = self.ask("/reload_plugin tp_ok")
+        self.assertRegex(reply, r"tp_ok reloaded: 1\.0\.0 → 2\.0\.0 in \d+\.\d ms")
+        shutil.copy(os.path.join(BUILD, "testplugins", "tp_badabi", "plugin.so"),
+                    os.path.join(self.pdir, "tp_ok", "plugin.so"))
+        reply = self.ask("/reload_plugin tp_ok")
+        self.assertIn("refused; 2.0.0 keeps running", reply)
+        self.assertIn("ABI 999", reply)
+        self.assertRegex(self.ask("/plugins"), r"tp_ok\s+2\.0\.0\s+disabled")
+
+    def test_signal_from_chat_executes_once_even_if_redelivered(self):
+        reply = self.ask("/signal passthru buy EURUSD price=1.1 lot=0.3")
+        self.assertIn("passthru: executed #1", reply)
+        self.assertEqual(self.trades(), [(1, "BUY", 0.3, "OPEN", None)])
+        con = sqlite3.connect(os.path.join(self.tmp, "data", "zepix.db"))
+        src, ext = con.execute("SELECT source, ext_id FROM signals").fetchone()
+        con.close()
+        self.assertEqual(src, "telegram")
+        self.assertTrue(ext.startswith("tg:"))
+        # The same Telegram update delivered again (as after a crash) is a duplicate.
+        upd = int(ext[3:])
+        since = self.srv.last_seq()
+        self.srv.push_update({"update_id": upd + 1000, "message": {
+            "message_id": 99, "date": int(time.time()), "chat": {"id": ADMIN, "type": "private"},
+            "from": {"id": ADMIN, "is_bot": False, "first_name": "op"},
+            "text": "/signal passthru buy EURUSD price=1.1 lot=0.3 id=%s" % ext}})
+        reply = self.srv.wait_messages(ADMIN, 1, since=since)[0]
+        self.assertIn("duplicate", reply)
+        self.assertEqual(len(self.trades()), 1)
+
+    def test_bad_signal_is_explained(self):
+        self.assertIn("sl", self.ask("/signal buy EURUSD price=1.1 sl=1.2"))
+        self.assertIn("unknown plugin", self.ask("/signal nobody buy EURUSD"))
+        self.assertIn("Usage: /signal", self.ask("/signal"))
+
+    def test_trades_positions_and_close(self):
+        self.ask("/signal passthru buy EURUSD price=1.1 lot=0.1")
+        self.ask("/signal passthru sell EURUSD price=1.1 lot=0.2")
+        self.d.post_json("/price", {"secret": "test-secret", "symbol": "EURUSD", "bid": 1.1010, "ask": 1.1011})
+        pos = self.ask("/positions")
+        self.assertIn("2 open trades", pos)
+        self.assertIn("+10.0p +10.00", pos)       # the buy: (1.1010 - 1.1000) x 0.1 x 100000
+        self.assertIn("-11.0p -22.00", pos)       # the sell closes at the ask 1.1011: -0.0011 x 0.2 x 100000
+        self.assertIn("floating -12.00", pos)
+        self.assertIn("#1 closed", self.ask("/close passthru 1"))
+        self.assertIn("not an open trade", self.ask("/close passthru 1"))
+        self.assertIn("1 of 1 closed", self.ask("/close passthru all"))
+        self.assertEqual([r[3] for r in self.trades()], ["CLOSED", "CLOSED"])
+        trades = self.ask("/trades passthru 5")
+        self.assertIn("Last 2 trades of passthru", trades)
+        self.assertIn("manual", trades)
+        self.assertIn("Usage: /trades", self.ask("/trades"))
+        self.assertIn("Unknown plugin", self.ask("/trades nobody"))
+        self.assertIn("No open trades", self.ask("/positions passthru"))
+
+    def test_close_works_while_paused_and_opening_does_not(self):
+        self.ask("/signal passthru buy EURUSD price=1.1")
+        self.ask("/pause")
+        self.assertIn("skipped (trading paused)", self.ask("/signal passthru buy EURUSD price=1.1"))
+        self.assertIn("#1 closed", self.ask("/close passthru 1"))
+
+    def test_status_counts_today(self):
+        self.ask("/signal passthru buy EURUSD price=1.1")
+        st = self.ask("/status")
+        self.assertIn("Plugins: 1 enabled / 2 loaded", st)
+        self.assertIn("1 signals, 1 trades opened, 1 open now", st)
+        self.assertIn("Broker: paper", st)
+        self.assertIn("balance 10000.00", st)
+
+
+if __name__ == "__main__":
+    unittest.main()
