@@ -3,6 +3,7 @@ real daemon with test plugins: /plugins and its buttons, enable/disable
 persisted, hot reload (and a broken build refused), /signal on the webhook's
 path (idempotent on redelivery), /trades, /positions, /close, /status."""
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -40,9 +41,13 @@ class Commands(unittest.TestCase):
         self.assertEqual(code, 0)
 
     def ask(self, text, timeout=5.0):
+        """The reply to text (trade notifications, which may arrive meanwhile, skipped)."""
         since = self.srv.last_seq()
         self.srv.push_message(ADMIN, text)
-        return self.srv.wait_messages(ADMIN, 1, timeout=timeout, since=since)[0]
+        note = re.compile(r"^\w+ closed #\d+ (BUY|SELL) ")
+        rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and r["args"].get("chat_id") == ADMIN
+                                 and not note.match(r["args"].get("text", "")), timeout=timeout, since=since)
+        return rec["args"]["text"]
 
     def last_markup(self):
         msgs = self.srv.sent("sendMessage")
