@@ -258,8 +258,10 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
     if (e->cur == p && !e->cur_first_trade)
         e->cur_first_trade = t.id;
     metrics_order(a, p->id, 1);
-    LOG_I("engine", "%s opened #%lld %s %.2f %s at %.5f", p->id, (long long)t.id,
-          req->side == ZX_BUY ? "BUY" : "SELL", fill.lot, req->symbol, fill.price);
+    char note[200];
+    snprintf(note, sizeof note, "%s opened #%lld %s %.2f %s at %.5f", p->id, (long long)t.id,
+             req->side == ZX_BUY ? "BUY" : "SELL", fill.lot, req->symbol, fill.price);
+    chat_notify(a, note);       /* logs it too */
     reg_post_order(&a->reg, p, out);
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "registry.h"
 #include "app.h"
 #include "log.h"
+#include "chat.h"
 #include "engine.h"
 #include "service_api.h"
 
@@ -340,9 +341,13 @@ static int persist_enabled(struct registry *r, const char *id, int en)
 
 static void fail_plugin(struct plugin *p, const char *why)
 {
+    char note[400];
     p->st = PLG_FAILED;
     snprintf(p->reason, sizeof p->reason, "%s", why);
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
+    snprintf(note, sizeof note, "⚠️ plugin %s failed: %.300s", p->id, why);
+    if (g_reg && g_reg->app)
+        chat_notify(g_reg->app, note);
 }
 
 /* Bring a discovered (or failed) plugin up to its wanted state. */
