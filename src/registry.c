@@ -644,6 +644,27 @@ void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d)
     HOOK_END(r);
 }
 
+/* The persisted state of id in data_dir/zepix.db (read-only): 1, 0, or -1 unknown. */
+static int saved_state(const char *data_dir, const char *id)
+{
+    char path[1100];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+    snprintf(path, sizeof path, "%s/zepix.db", data_dir);
+    if (access(path, R_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        goto done;
+    if (sqlite3_prepare_v2(db, "SELECT enabled FROM plugin_state WHERE plugin_id = ?1", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int(s, 0);
+    }
+done:
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
 int reg_list(const char *plugin_dir, const char *data_dir, json_object *plugins_cfg, FILE *out)
 {
     char **ids, err[512], cdir[600];
@@ -673,8 +694,10 @@ int reg_list(const char *plugin_dir, const char *data_dir, json_object *plugins_
         } else {
             int enabled = plugins_cfg && json_object_object_get_ex(plugins_cfg, ids[i], &pc) &&
                           json_object_object_get_ex(pc, "enabled", &en) && json_object_get_boolean(en);
-            fprintf(out, "%-20s %-28.28s %-10.10s %-4u %s\n", ids[i], def->name, def->version,
-                    def->abi_version, enabled ? "enabled (config)" : "disabled (config)");
+            int chat = saved_state(data_dir, ids[i]);   /* a state set from chat wins */
+            fprintf(out, "%-20s %-28.28s %-10.10s %-4u %s (%s)\n", ids[i], def->name, def->version,
+                    def->abi_version, (chat >= 0 ? chat : enabled) ? "enabled" : "disabled",
+                    chat >= 0 ? "set from chat" : "config");
             dlclose(dl);
         }
         free(ids[i]);
