@@ -41,3 +41,13 @@ struct plugin *cmd_plugin(struct cmd_ctx *c, const char *id)
     }
     return p;
 }
+
+struct plugin *cmd_only_plugin(struct cmd_ctx *c)
+{
+    char w[2][CMD_WORD_MAX];
+    if (cmd_words(c->args, w, 1) != 1) {
+        cmd_usage(c);
+        return NULL;
+    }
+    return cmd_plugin(c, w[0]);
+}

@@ -19,4 +19,8 @@ int cmd_words(const char *args, char words[][CMD_WORD_MAX], int max);
 /* The plugin named id, or NULL after writing "Unknown plugin ..." to c->out. */
 struct plugin *cmd_plugin(struct cmd_ctx *c, const char *id);
 
+/* For commands taking exactly "ID": the plugin, or NULL after writing the
+ * usage line or "Unknown plugin ..." to c->out. */
+struct plugin *cmd_only_plugin(struct cmd_ctx *c);
+
 #endif

@@ -11,12 +11,8 @@
 
 void cmd_enable_plugin(struct cmd_ctx *c)
 {
-    char w[2][CMD_WORD_MAX], err[300];
-    if (cmd_words(c->args, w, 1) != 1) {
-        cmd_usage(c);
-        return;
-    }
-    struct plugin *p = cmd_plugin(c, w[0]);
+    char err[300];
+    struct plugin *p = cmd_only_plugin(c);
     if (!p)
         return;
     if (reg_enable(&c->app->reg, p, err, sizeof err)) {

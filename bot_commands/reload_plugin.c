@@ -15,13 +15,9 @@
 
 void cmd_reload_plugin(struct cmd_ctx *c)
 {
-    char w[2][CMD_WORD_MAX], err[300], old_v[32], new_v[32];
+    char err[300], old_v[32], new_v[32];
     double ms = 0;
-    if (cmd_words(c->args, w, 1) != 1) {
-        cmd_usage(c);
-        return;
-    }
-    struct plugin *p = cmd_plugin(c, w[0]);
+    struct plugin *p = cmd_only_plugin(c);
     if (!p)
         return;
     if (reg_reload(&c->app->reg, p, old_v, new_v, sizeof old_v, &ms, err, sizeof err)) {

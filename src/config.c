@@ -285,7 +285,7 @@ static int v_plugin_system(struct vctx *v, json_object *root, struct config *c)
     return 0;
 }
 
-static int valid_plugin_id(const char *id)
+int cfg_valid_plugin_id(const char *id)
 {
     size_t n = strlen(id);
     if (n == 0 || n > 63)
@@ -306,7 +306,7 @@ static int v_plugins(struct vctx *v, json_object *root, struct config *c)
     json_object_object_foreach(p, id, val) {
         char full[128];
         snprintf(full, sizeof full, "plugins.%s", id);
-        if (!valid_plugin_id(id))
+        if (!cfg_valid_plugin_id(id))
             return fail(v, full, "expected a plugin id of [a-z0-9_], 1..63 characters");
         if (!json_object_is_type(val, json_type_object))
             return fail(v, full, "expected an object, got %s", shown(val));

@@ -101,4 +101,7 @@ struct cfg_symbol cfg_symbol_get(const struct config *cfg, const char *name);
 
 int cfg_is_admin(const struct config *cfg, int64_t chat_id);
 
+/* A plugin id: [a-z0-9_], 1..63 characters (also its directory's name). */
+int cfg_valid_plugin_id(const char *id);
+
 #endif

@@ -40,17 +40,6 @@ const char *reg_state_name(enum plg_state st)
     return names[st];
 }
 
-static int valid_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 63)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)id[i]) || isdigit((unsigned char)id[i]) || id[i] == '_'))
-            return 0;
-    return 1;
-}
-
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -356,7 +345,7 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     void *dl, *state;
     const zx_plugin_def *def;
     zx_host *host;
-    if (!valid_id(p->id)) {
+    if (!cfg_valid_plugin_id(p->id)) {
         snprintf(err, errlen, "directory name is not a plugin id ([a-z0-9_], 1..63 characters)");
         fail_plugin(p, err);
         return -1;
@@ -685,7 +674,7 @@ int reg_list(const char *plugin_dir, const char *data_dir, json_object *plugins_
         char dir[1200];
         json_object *pc = NULL, *en = NULL;
         snprintf(dir, sizeof dir, "%s/%s", plugin_dir, ids[i]);
-        if (!valid_id(ids[i])) {
+        if (!cfg_valid_plugin_id(ids[i])) {
             fprintf(out, "%-20s %-28s %-10s %-4s failed: directory name is not a plugin id\n", ids[i], "-", "-", "-");
             failed++;
         } else if (load_build(dir, ids[i], cdir, (uint64_t)i, &dl, &def, err, sizeof err)) {
