@@ -9,7 +9,6 @@
 #include "app.h"
 #include "commands.h"
 #include "journal.h"
-#include "log.h"
 #include "registry.h"
 #include "sbuf.h"
 #include "signal.h"
@@ -72,9 +71,9 @@ void cmd_signal(struct cmd_ctx *c)
     }
     if (!s.id[0] && c->update_id)
         snprintf(s.id, sizeof s.id, "tg:%lld", (long long)c->update_id);
-    char typed[600];
-    snprintf(typed, sizeof typed, "/signal %.580s", c->args);
-    log_redact(typed, raw, sizeof raw);    /* a secret typed in chat stays out of the journal */
+    char kept[580];
+    sig_redact_body(c->args, strlen(c->args), kept, sizeof kept);  /* no secret= in the journal */
+    snprintf(raw, sizeof raw, "/signal %s", kept);
     struct cmd_pending *p = cmd_defer(c);
     if (!p) {
         sbuf_puts(c->out, "❌ out of memory; the signal was not executed.");

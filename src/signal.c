@@ -710,7 +710,35 @@ static json_object *sig_json_load(const char *body, size_t len, char *msg)
     return NULL;
 }
 
-static int sig_json(json_object *obj, sig_parsed *out, char *msg)
+/* How many keys of the object body spell field f (any case). json-c keeps the
+ * last of duplicated keys silently; a body that says "action" twice must be
+ * refused, not half-read. Only string tokens are lexed: every unescaped '"'
+ * outside a string starts one, and a string followed by ':' is a key. Keys
+ * written with \u escapes are not recognised (json-c would decode them). */
+static int sig_key_count(const char *body, size_t len, int f)
+{
+    const char *name = sig_field_names[f];
+    size_t nl = strlen(name);
+    int count = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] != '"')
+            continue;
+        size_t start = ++i;
+        while (i < len && body[i] != '"')
+            i += body[i] == '\\' ? 2 : 1;
+        if (i >= len)
+            break;
+        size_t k = i + 1;
+        while (k < len && sig_is_blank(body[k]))
+            k++;
+        if (k < len && body[k] == ':' && sig_ieq(body + start, i - start, name))
+            count++;
+        (void)nl;
+    }
+    return count;
+}
+
+static int sig_json(json_object *obj, const char *body, size_t len, sig_parsed *out, char *msg)
 {
     char show[SIG_SHOW_MAX + 4];
     struct json_object_iterator it = json_object_iter_begin(obj);
@@ -725,7 +753,7 @@ static int sig_json(json_object *obj, sig_parsed *out, char *msg)
         if (f < 0)
             return sig_fail(msg, "%s: unknown field (fields: secret plugin action symbol "
                             "price sl tp lot id comment)", sig_show(show, key, kn));
-        if (seen & (1u << f))
+        if ((seen & (1u << f)) || sig_key_count(body, len, f) > 1)
             return sig_fail(msg, "%s: given twice", sig_field_names[f]);
         seen |= 1u << f;
         if (sig_json_field(out, f, json_object_iter_peek_value(&it), msg) != 0)
@@ -769,7 +797,7 @@ int sig_parse_json(const char *body, size_t len, sig_parsed *out, char *err, siz
     memset(out, 0, sizeof *out);
     obj = sig_json_load(body != NULL ? body : "", len, msg);
     if (obj != NULL)
-        rc = sig_json(obj, out, msg);
+        rc = sig_json(obj, body, len, out, msg);
     if (rc != 0)
         sig_json_failed(obj, out, msg);
     json_object_put(obj);
@@ -805,4 +833,60 @@ int sig_action_parse(const char *word, zx_action *out)
     if (word == NULL)
         return -1;
     return sig_action_span(word, strlen(word), out);
+}
+
+/* ---- redaction ---- */
+
+int sig_redact_body(const char *body, size_t len, char *out, size_t outlen)
+{
+    size_t i = 0, o = 0;
+    if (outlen == 0)
+        return -1;
+    while (i < len && sig_is_blank(body[i]))
+        i++;
+    if (i < len && body[i] == '{') {
+        char msg[SIG_MSG_MAX];
+        json_object *obj = sig_json_load(body, len, msg);
+        if (!obj) {
+            snprintf(out, outlen, "(unparsable JSON body, %zu bytes, not kept)", len);
+            return 0;
+        }
+        /* Every key spelling "secret", whatever its case or escapes. */
+        for (int again = 1; again;) {
+            again = 0;
+            json_object_object_foreach(obj, key, val) {
+                (void)val;
+                if (sig_ieq(key, strlen(key), "secret")) {
+                    json_object_object_del(obj, key);
+                    again = 1;
+                    break;
+                }
+            }
+        }
+        snprintf(out, outlen, "%s", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+        json_object_put(obj);
+        return 0;
+    }
+    /* Text: the value of every secret= word becomes ***. */
+    for (i = 0; i < len && o + 1 < outlen;) {
+        int word_start = i == 0 || sig_is_blank(body[i - 1]);
+        if (word_start && len - i >= 7 && sig_ieq(body + i, 7, "secret=")) {
+            for (const char *r = "secret=***"; *r && o + 1 < outlen; r++)
+                out[o++] = *r;
+            i += 7;
+            if (i < len && body[i] == '"') {
+                for (i++; i < len && body[i] != '"'; i++)
+                    ;
+                i++;
+            } else {
+                while (i < len && !sig_is_blank(body[i]))
+                    i++;
+            }
+            continue;
+        }
+        out[o++] = body[i] == '\0' ? '?' : body[i];
+        i++;
+    }
+    out[o] = '\0';
+    return 0;
 }

@@ -37,6 +37,11 @@ int sig_parse_json(const char *body, size_t len, sig_parsed *out, char *err, siz
 /* JSON when the first non-blank byte is '{', the text grammar otherwise. */
 int sig_parse_body(const char *body, size_t len, sig_parsed *out, char *err, size_t errlen);
 
+/* A copy of a webhook body fit to keep: a JSON body re-serialised without any
+ * key spelling "secret" (any case, any escapes), a text body with every
+ * secret= value replaced by ***. Always NUL-terminates out. 0, or -1. */
+int sig_redact_body(const char *body, size_t len, char *out, size_t outlen);
+
 /* "buy", "sell", "close", "close_long", "close_short" ("?" otherwise). */
 const char *sig_action_name(zx_action a);
 

@@ -106,7 +106,7 @@ static void on_signal(void *ud, http_req *req)
     }
     p->a = a;
     p->req = req;
-    log_redact(body, raw, sizeof raw);  /* the secret never reaches the journal */
+    sig_redact_body(body, len, raw, sizeof raw);    /* the secret never reaches the journal */
     if (jrn_submit(a, &s, "webhook", raw, on_journaled, p, err, sizeof err)) {
         free(p);
         refuse(a, req, 503, "failed", err);

@@ -827,9 +827,54 @@ static void test_action_parse_rejects_unknown_words(void **state)
     assert_int_equal(a, ZX_SELL);
 }
 
+static void test_duplicated_json_key_is_refused_not_half_read(void **state)
+{
+    static const char body[] = "{\"action\":\"buy\",\"symbol\":\"EURUSD\",\"action\":\"sell\"}";
+    sig_parsed s;
+    char err[256];
+    (void)state;
+    assert_int_equal(sig_parse_json(body, strlen(body), &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "action: given twice"));
+}
+
+static void test_key_inside_a_string_value_is_not_a_duplicate(void **state)
+{
+    static const char body[] = "{\"action\":\"buy\",\"symbol\":\"EURUSD\","
+                               "\"comment\":\"say \\\"action\\\": now\"}";
+    sig_parsed s;
+    char err[256];
+    (void)state;
+    assert_int_equal(sig_parse_json(body, strlen(body), &s, err, sizeof err), 0);
+    assert_string_equal(s.comment, "say \"action\": now");
+}
+
+static void test_redacted_json_body_has_no_secret_in_any_spelling(void **state)
+{
+    static const char body[] = "{\"secret\":\"te\\u0073t\",\"action\":\"buy\",\"symbol\":\"EURUSD\"}";
+    char out[256];
+    (void)state;
+    assert_int_equal(sig_redact_body(body, strlen(body), out, sizeof out), 0);
+    assert_null(strstr(out, "secret"));
+    assert_null(strstr(out, "u0073"));
+    assert_non_null(strstr(out, "\"action\":\"buy\""));
+}
+
+static void test_redacted_text_body_hides_secret_values(void **state)
+{
+    static const char body[] = "combined_v3 buy EURUSD secret=hunter22 price=1.1 SECRET=\"a b\" id=x";
+    char out[256];
+    (void)state;
+    assert_int_equal(sig_redact_body(body, strlen(body), out, sizeof out), 0);
+    assert_string_equal(out, "combined_v3 buy EURUSD secret=*** price=1.1 secret=*** id=x");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_duplicated_json_key_is_refused_not_half_read),
+        cmocka_unit_test(test_key_inside_a_string_value_is_not_a_duplicate),
+        cmocka_unit_test(test_redacted_json_body_has_no_secret_in_any_spelling),
+        cmocka_unit_test(test_redacted_text_body_hides_secret_values),
         cmocka_unit_test(test_text_minimal_buy_is_parsed),
         cmocka_unit_test(test_text_every_field_is_parsed),
         cmocka_unit_test(test_text_all_means_every_plugin),
