@@ -10,7 +10,7 @@
 CC      ?= cc
 BUILD   ?= build
 SAN     ?=
-PKGS    := libcurl json-c sqlite3 libmicrohttpd
+PKGS    := libcurl json-c sqlite3 libmicrohttpd cairo fontconfig
 # pkg-config runs lazily (=), so `make test` can install it first.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lev -ldl -lm
@@ -102,9 +102,10 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
 
-bench: deps
+bench:
+	@scripts/install-deps.sh --bench
 	@$(MAKE) --no-print-directory all $(TPLUGIN_SOS)
-	@scripts/bench/run.sh
+	@ZEPIX_BUILD=$(BUILD) scripts/bench/run.sh
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZERS)

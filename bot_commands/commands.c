@@ -27,6 +27,7 @@ const struct bot_command bot_commands[] = {
     {"pause", "", "stop opening new trades (closing still works)", cmd_pause},
     {"resume", "", "resume opening new trades", cmd_resume},
     {"daily", "", "today's report so far", cmd_daily},
+    {"chart", "[ID] [today|week|month|all]", "equity curve as a picture", cmd_chart},   /* not in SPEC 7 */
 };
 const size_t bot_commands_count = sizeof bot_commands / sizeof bot_commands[0];
 
@@ -103,6 +104,7 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"plugins", "Plugins"}, {"enable_plugin", "Plugins"}, {"disable_plugin", "Plugins"},
     {"reload_plugin", "Plugins"},
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
+    {"chart", "Reports"},
     {"signal", "Trading"}, {"close", "Trading"}, {"pause", "Trading"}, {"resume", "Trading"},
 };
 static const char *const group_order[] = {"General", "Plugins", "Reports", "Trading", "Other"};

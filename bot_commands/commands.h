@@ -69,6 +69,12 @@ int cmd_buttons(struct cmd_ctx *c, const char *const *labels, const char *const 
 struct cmd_pending *cmd_defer(struct cmd_ctx *c);
 void cmd_finish(struct cmd_pending *p, const char *html, const char *markup);
 
+/* Reply with a photo (src/chat.c): len bytes of PNG (copied) with a caption
+ * (Telegram HTML, at most 1024 characters of text), queued at once, so it
+ * arrives before the text reply in c->out (if any). The console gets the
+ * caption and a note. */
+void cmd_reply_photo(struct cmd_ctx *c, const void *png, size_t len, const char *caption_html);
+
 /*
  * Router helpers (src/chat.c), exposed for tests.
  *
@@ -100,6 +106,7 @@ void cmd_close(struct cmd_ctx *c);
 void cmd_pause(struct cmd_ctx *c);
 void cmd_resume(struct cmd_ctx *c);
 void cmd_daily(struct cmd_ctx *c);
+void cmd_chart(struct cmd_ctx *c);
 
 /* The command list of /help and /start, grouped, one line per command. */
 void cmd_write_help(struct sbuf *out);

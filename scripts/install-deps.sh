@@ -20,11 +20,14 @@ need libcurl4-openssl-dev have_pc libcurl
 need libjson-c-dev   have_pc json-c
 need libsqlite3-dev  have_pc sqlite3
 need libmicrohttpd-dev have_pc libmicrohttpd
+need libcairo2-dev   have_pc cairo
+need libfontconfig-dev have_pc fontconfig
 need libcmocka-dev   have_pc cmocka
 need python3         command -v python3
 need sqlite3         command -v sqlite3
 need tzdata          test -f /usr/share/zoneinfo/Asia/Kolkata
 need ca-certificates test -d /etc/ssl/certs
+if [ "${1:-}" = --bench ]; then need wrk command -v wrk; fi   # make bench: the HTTP load generator
 
 if [ -z "$missing" ]; then
     echo "install-deps: all build and test dependencies present"

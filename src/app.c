@@ -2,10 +2,12 @@
  * app — see app.h.
  */
 #include "app.h"
+#include "chart.h"
 #include "chat.h"
 #include "engine.h"
 #include "journal.h"
 #include "metrics.h"
+#include "scheduler.h"
 #include "webhook.h"
 #include "log.h"
 #include "store.h"
@@ -144,6 +146,8 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
 
     if (chat_app_start(a, err, errlen))
         return -1;
+    if (sched_start(a, err, errlen))    /* last: a missed reset reports through chat */
+        return -1;
 
     ev_signal_init(&a->sigint, on_signal, SIGINT);
     ev_signal_init(&a->sigterm, on_signal, SIGTERM);
@@ -164,6 +168,7 @@ int app_run(struct app *a)
 
 void app_free(struct app *a)
 {
+    sched_free(a);
     chat_app_free(a);
     jrn_free(a);                /* answers what is still queued (503) */
     if (a->http)
@@ -181,6 +186,7 @@ void app_free(struct app *a)
     if (a->db)
         sqlite3_close(a->db);
     cfg_free(&a->cfg);
+    chart_cleanup();            /* cairo's and fontconfig's caches (daily reset, /chart) */
     log_clear_secrets();
     memset(a, 0, sizeof *a);
 }

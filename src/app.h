@@ -31,6 +31,7 @@ struct app {
     struct engine *eng;                 /* trades and the broker (engine.c) */
     struct journal *jrn;                /* the signal journal (journal.c) */
     struct metrics *metrics;            /* counters (metrics.c) */
+    struct scheduler *sched;            /* the daily reset (scheduler.c) */
     struct http_route routes[APP_MAX_ROUTES];
     size_t n_routes;
     double started_mono;                /* ev_now at start, seconds */

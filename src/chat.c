@@ -327,6 +327,54 @@ void chat_notify(struct app *a, const char *text)
     }
 }
 
+/* ---- broadcasts and photos (daily reset report) -------------------------------- */
+
+void chat_broadcast(struct app *a, const char *html)
+{
+    struct chat_state *cs = a->chat;
+    if (!cs || !html[0])
+        return;
+    if (cs->con)
+        console_print(cs->con, html);
+    for (size_t i = 0; cs->tg && i < cs->app->cfg.telegram.n_admins; i++)
+        tg_send(cs->tg, cs->app->cfg.telegram.admin_chat_ids[i], html, NULL);
+}
+
+/* A terminal cannot show the picture: its caption and a note instead. */
+static void console_photo(struct chat_state *cs, size_t len, const char *caption_html)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, caption_html);
+    sbuf_printf(&b, "\n(chart: a %zu-byte PNG, shown in Telegram only)", len);
+    console_print(cs->con, sbuf_str(&b));
+    sbuf_free(&b);
+}
+
+void chat_broadcast_photo(struct app *a, const void *png, size_t len, const char *caption_html)
+{
+    struct chat_state *cs = a->chat;
+    if (!cs)
+        return;
+    if (cs->con)
+        console_photo(cs, len, caption_html);
+    for (size_t i = 0; cs->tg && i < cs->app->cfg.telegram.n_admins; i++)
+        tg_send_photo(cs->tg, cs->app->cfg.telegram.admin_chat_ids[i], png, len, caption_html);
+}
+
+void cmd_reply_photo(struct cmd_ctx *c, const void *png, size_t len, const char *caption_html)
+{
+    struct chat_state *cs = c->chat;
+    if (!cs)
+        return;
+    if (strcmp(c->source, "console") == 0) {
+        if (cs->con)
+            console_photo(cs, len, caption_html);
+    } else if (cs->tg) {
+        tg_send_photo(cs->tg, c->chat_id, png, len, caption_html);
+    }
+}
+
 /* ---- lifecycle ----------------------------------------------------------------- */
 
 static int start_telegram(struct chat_state *cs, char *err, size_t errlen)

@@ -1,7 +1,7 @@
 /*
  * chat — the operator's control plane: the Telegram Bot API client and the
  * console feed one command router; replies go back to where the command came
- * from. app.c calls only the three functions below; everything else about chat
+ * from. app.c calls only the lifecycle functions below; everything else about chat
  * (telegram.c, console.c, bot_commands/) hangs off struct chat_state.
  */
 #ifndef ZEPIX_CHAT_H
@@ -26,5 +26,12 @@ void chat_app_free(struct app *a);
 /* Push a notification to every admin chat (and the console), plain text; the
  * chat layer escapes, rate-limits and coalesces. */
 void chat_notify(struct app *a, const char *text);
+
+/* One message (Telegram HTML, split when long) to every admin chat and the
+ * console, sent as it is: not coalesced with notifications. */
+void chat_broadcast(struct app *a, const char *html);
+/* A PNG (len bytes, copied) with a caption (Telegram HTML, at most 1024
+ * characters of text) to every admin chat; the console gets the caption. */
+void chat_broadcast_photo(struct app *a, const void *png, size_t len, const char *caption_html);
 
 #endif

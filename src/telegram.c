@@ -36,6 +36,8 @@ struct tg_msg {                 /* one queued Bot API call */
     int in_flight;
     int plain_done;             /* resent once as plain text already */
     int failures;
+    void *photo;                /* sendPhoto: the PNG, owned; params become form fields */
+    size_t photo_len;
 };
 
 struct tg_call {                /* curlev's ud; outlives the client when orphaned */
@@ -159,6 +161,24 @@ static int start_call(struct tg_client *tg, const char *method, json_object *par
         params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     struct cev_request rq = {.method = "POST", .url = url, .body = body, .body_len = len,
                              .timeout_ms = timeout_ms};
+    /* sendPhoto (tg_send_photo): multipart/form-data, one field per parameter
+     * plus the PNG as a file part (curlev copies every part). */
+    struct cev_part parts[8];
+    size_t n_parts = 0;
+    if (m && m->photo) {
+        json_object_object_foreach(params, key, val) {
+            if (n_parts + 1 < sizeof parts / sizeof parts[0]) {
+                const char *v = json_object_get_string(val);
+                parts[n_parts++] = (struct cev_part){.name = key, .data = v, .len = strlen(v)};
+            }
+        }
+        parts[n_parts++] = (struct cev_part){.name = "photo", .data = m->photo, .len = m->photo_len,
+                                             .filename = "chart.png", .type = "image/png"};
+        rq.body = NULL;
+        rq.body_len = 0;
+        rq.parts = parts;
+        rq.n_parts = n_parts;
+    }
     call->tg = tg;
     call->msg = m;
     if (cev_start(tg->curl, &rq, on_done, call, err, sizeof err)) {
@@ -306,6 +326,7 @@ static void msg_free(struct tg_msg *m)
 {
     if (m) {
         json_object_put(m->params);
+        free(m->photo);
         free(m);
     }
 }
@@ -337,19 +358,23 @@ static struct tg_chat *chat_get(struct tg_client *tg, int64_t id)
     return &n[tg->n_chats++];
 }
 
-/* Take params (also on failure). */
-static int enqueue(struct tg_client *tg, const char *method, int64_t chat_id, json_object *params)
+/* Take params and photo (also on failure). */
+static int enqueue_photo(struct tg_client *tg, const char *method, int64_t chat_id, json_object *params,
+                         void *photo, size_t photo_len)
 {
     struct tg_msg *m = NULL;
     if (!params || tg->qlen >= TG_QUEUE_MAX || !(m = calloc(1, sizeof *m))) {
         LOG_W("telegram", "%s to chat %" PRId64 " dropped: %s", method, chat_id,
               params && tg->qlen >= TG_QUEUE_MAX ? "send queue full" : "out of memory");
         json_object_put(params);
+        free(photo);
         return -1;
     }
     snprintf(m->method, sizeof m->method, "%s", method);
     m->chat_id = chat_id;
     m->params = params;
+    m->photo = photo;
+    m->photo_len = photo_len;
     struct tg_msg **pp = &tg->head;
     while (*pp)
         pp = &(*pp)->next;
@@ -358,6 +383,12 @@ static int enqueue(struct tg_client *tg, const char *method, int64_t chat_id, js
     if (tg->started)
         pump_soon(tg);
     return 0;
+}
+
+/* Take params (also on failure). */
+static int enqueue(struct tg_client *tg, const char *method, int64_t chat_id, json_object *params)
+{
+    return enqueue_photo(tg, method, chat_id, params, NULL, 0);
 }
 
 static void pump(struct tg_client *tg)
@@ -407,17 +438,19 @@ arm:
     }
 }
 
-/* A 400 "can't parse entities": send the same chunk once more as plain text. */
+/* A 400 "can't parse entities": send the same chunk (or photo caption) once
+ * more as plain text. */
 static int make_plain(struct tg_msg *m)
 {
     json_object *text, *mode;
+    const char *key = m->photo ? "caption" : "text";
     if (m->plain_done || !json_object_object_get_ex(m->params, "parse_mode", &mode) ||
-        !json_object_object_get_ex(m->params, "text", &text))
+        !json_object_object_get_ex(m->params, key, &text))
         return -1;
     struct sbuf b;
     sbuf_init(&b);
     tg_html_to_plain(json_object_get_string(text), &b);
-    json_object_object_add(m->params, "text", json_object_new_string_len(sbuf_str(&b), (int)b.len));
+    json_object_object_add(m->params, key, json_object_new_string_len(sbuf_str(&b), (int)b.len));
     json_object_object_del(m->params, "parse_mode");
     sbuf_free(&b);
     m->plain_done = 1;
@@ -625,6 +658,53 @@ int tg_answer_callback(struct tg_client *tg, const char *query_id, const char *t
             json_object_object_add(p, "text", json_object_new_string(text));
     }
     return enqueue(tg, "answerCallbackQuery", 0, p);
+}
+
+/* UTF-8 characters in s (Telegram counts UTF-16 units; the same below U+10000). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+int tg_send_photo(struct tg_client *tg, int64_t chat_id, const void *png, size_t len, const char *caption_html)
+{
+    json_object *p = json_object_new_object();
+    void *copy = len ? malloc(len) : NULL;
+    struct sbuf plain;
+    if (!p || !copy) {
+        json_object_put(p);
+        free(copy);
+        LOG_E("telegram", "sendPhoto to chat %" PRId64 " dropped: %s", chat_id, len ? "out of memory" : "no photo");
+        return -1;
+    }
+    memcpy(copy, png, len);
+    json_object_object_add(p, "chat_id", json_object_new_int64(chat_id));
+    sbuf_init(&plain);
+    tg_html_to_plain(caption_html ? caption_html : "", &plain);
+    if (utf8_chars(sbuf_str(&plain)) <= TG_CAPTION_MAX) {
+        if (caption_html && caption_html[0]) {
+            json_object_object_add(p, "caption", json_object_new_string(caption_html));
+            json_object_object_add(p, "parse_mode", json_object_new_string("HTML"));
+        }
+    } else {                    /* too long for HTML: plain text, cut on a character */
+        size_t k = 0, chars = 0;
+        const char *s = sbuf_str(&plain);
+        while (s[k] && chars < TG_CAPTION_MAX - 1) {
+            k++;
+            while (((unsigned char)s[k] & 0xC0) == 0x80)
+                k++;
+            chars++;
+        }
+        plain.s[k] = '\0';
+        plain.len = k;
+        sbuf_puts(&plain, "…");
+        json_object_object_add(p, "caption", json_object_new_string(sbuf_str(&plain)));
+    }
+    sbuf_free(&plain);
+    return enqueue_photo(tg, "sendPhoto", chat_id, p, copy, len);
 }
 
 int tg_set_commands(struct tg_client *tg, json_object *commands)

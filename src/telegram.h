@@ -1,7 +1,7 @@
 /*
  * telegram — a Telegram Bot API client on curlev: getUpdates long polling (one
  * request in flight at a time), and a rate-limited send queue for sendMessage,
- * editMessageText, answerCallbackQuery and setMyCommands.
+ * sendPhoto, editMessageText, answerCallbackQuery and setMyCommands.
  *
  * Never blocks the loop: every call is an asynchronous curlev transfer, every
  * wait is an ev_timer. Survives network errors, 5xx and garbage answers with
@@ -62,6 +62,12 @@ void tg_free(struct tg_client *tg);
  * for chat_id; markup (reply_markup JSON, may be NULL or "") goes with the last
  * chunk. 0, or -1 when nothing could be queued (logged). */
 int tg_send(struct tg_client *tg, int64_t chat_id, const char *html, const char *markup);
+/* sendPhoto (multipart/form-data through libcurl's mime API): len bytes of
+ * PNG (copied) to chat_id with caption_html (Telegram HTML; a caption over
+ * TG_CAPTION_MAX characters of visible text goes as plain text, cut to fit).
+ * Queued and rate-limited like messages. 0, or -1 when nothing was queued. */
+#define TG_CAPTION_MAX 1024
+int tg_send_photo(struct tg_client *tg, int64_t chat_id, const void *png, size_t len, const char *caption_html);
 /* editMessageText of one of our messages (text at most TG_CHUNK_MAX bytes). */
 int tg_edit(struct tg_client *tg, int64_t chat_id, int64_t message_id, const char *html, const char *markup);
 /* answerCallbackQuery; text may be NULL (just stops the button's spinner). */
