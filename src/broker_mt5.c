@@ -7,9 +7,10 @@
  *                    "ticket","magic","comment"}]}
  *
  * Extensions the EA may send (optional, documented in docs/commands.md):
- * results[].profit (money of a close), closed[].deal (the closing deal's
- * ticket: a deal is applied once), closed[].volume (lots closed; 0 or absent =
- * all), closed[].reason.
+ * results[].profit and results[].deal (money and deal ticket of a close),
+ * closed[].deal (the closing deal's ticket: a deal is applied once, also when
+ * it is the deal of a close result), closed[].volume (lots closed; 0 or
+ * absent = all), closed[].reason.
  *
  * Ownership: the poll body's json-c objects are freed before the handler
  * returns; the held request belongs to the listener (http.h) and is kept only
@@ -431,6 +432,15 @@ static void read_results(struct mt5 *m, json_object *results)
             LOG_E("mt5", "result of request %lld not applied: %s", (long long)id, sqlite3_errmsg(m->a->db));
             free(payload);
             continue;
+        }
+        if (strcmp(op, "close") == 0 && inum(r, "deal") > 0) {
+            /* Its deal may come again in closed[]: it is this close, applied here. */
+            sqlite3_stmt *d = mstmt(m, M_DEAL);
+            sqlite3_bind_int64(d, 1, inum(r, "deal"));
+            sqlite3_bind_int64(d, 2, inum(r, "ticket"));
+            sqlite3_bind_int64(d, 3, app_now_ms());
+            sqlite3_step(d);
+            sqlite3_reset(d);
         }
         json_object *pl = payload ? json_tokener_parse(payload) : NULL, *ok = member(r, "ok", json_type_boolean);
         struct broker_result br = {
