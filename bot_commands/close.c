@@ -22,7 +22,10 @@ static void close_one(struct cmd_ctx *c, struct plugin *p, int64_t id, int *ok)
         sbuf_htmlf(c->out, "❌ #%lld: %s\n", (long long)id, err);
         return;
     }
-    sbuf_htmlf(c->out, "✅ #%lld closed\n", (long long)id);
+    if (eng_broker_async(c->app))
+        sbuf_htmlf(c->out, "✅ #%lld close sent to the terminal\n", (long long)id);
+    else
+        sbuf_htmlf(c->out, "✅ #%lld closed\n", (long long)id);
     (*ok)++;
 }
 

@@ -34,6 +34,11 @@ void cmd_status(struct cmd_ctx *c)
     uptime(c->out, up < 0 ? 0 : up);
     sbuf_puts(c->out, "\nBroker: ");
     sbuf_html(c->out, cfg->broker.kind);
+    char line[200];
+    if (eng_broker_describe(a, line, sizeof line) == 0) {
+        sbuf_puts(c->out, "\n");
+        sbuf_html(c->out, line);
+    }
     sbuf_puts(c->out, "\nWebhook: <code>http://");
     sbuf_html(c->out, cfg->webhook.listen);
     sbuf_html(c->out, cfg->webhook.path);

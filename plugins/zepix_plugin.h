@@ -104,7 +104,10 @@ typedef struct zx_api {
     size_t size;                /* sizeof(zx_api) in the host */
 
     /* Open a market order for this plugin. On success *out (if not NULL) holds
-     * the fill and the trade is recorded in the plugin's trades table. */
+     * the fill and the trade is recorded in the plugin's trades table. With
+     * the mt5 broker the order is only sent: out->order_id is 0 and price an
+     * estimate; on_order_placed brings the fill. close_trade and modify_trade
+     * likewise send a request; on_position_update reports the close. */
     int (*place_order)(zx_host *h, const zx_order_req *req, zx_order *out,
                        char *err, size_t errlen);
     /* Close an open trade of this plugin; lot 0 = the whole trade, else a

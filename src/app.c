@@ -73,6 +73,7 @@ void app_stop(struct app *a)
     a->stopping = 1;
     LOG_I("app", "stopping: no new webhooks, finishing in-flight work");
     http_set_draining(a->http, 1);
+    eng_quiesce(a);             /* a held MT5 poll is answered now */
     chat_app_stop(a);
     a->stop_deadline = ev_now(a->loop) + 1.5;
     ev_timer_init(&a->stop_timer, on_stop_tick, 0., 0.01);

@@ -1,7 +1,10 @@
 /*
- * broker — the interface every broker implements: the paper broker now, the
- * MetaTrader 5 bridge later. The engine calls it; nothing else does (plugins
- * reach it only through the service API).
+ * broker — the interface every broker implements: the paper broker
+ * (synchronous: place/close/modify fill at once) and the MetaTrader 5 bridge
+ * (asynchronous: submit queues a request, the terminal's result arrives later
+ * and the broker hands it to the engine, engine.h "asynchronous brokers").
+ * The engine calls it; nothing else does (plugins reach it only through the
+ * service API).
  *
  * Conventions: side is ZX_BUY or ZX_SELL; lots are > 0; prices are > 0; sl/tp
  * 0 = none. A buy opens at the ask and closes at the bid; a sell the reverse.
@@ -21,8 +24,58 @@ struct broker_fill {
     int64_t time_ms;
 };
 
+/* One request to an asynchronous broker. tag is "zx:<plugin>:<trade id>". */
+struct broker_request {
+    const char *op;             /* "open" | "close" | "modify" */
+    const char *plugin;
+    int64_t trade_id;
+    const char *symbol;
+    zx_action side;             /* open: the order's side; close/modify: the position's */
+    double volume;              /* open, close: lots */
+    double sl, tp;              /* open, modify: 0 = none */
+    int64_t ticket;             /* close, modify: the broker's position */
+};
+
+/* What an asynchronous broker reports back (engine.h, eng_broker_result and
+ * eng_broker_sync). Strings are borrowed for the duration of the call. */
+struct broker_result {
+    const char *op, *plugin;    /* of the request */
+    int64_t trade_id;
+    int ok;
+    int64_t ticket;             /* open: the position's ticket */
+    double price, volume;       /* fill or close price; lots filled or closed */
+    double profit;              /* close: money from the broker; NAN = not given */
+    double sl, tp;              /* modify: the levels requested */
+    const char *error;          /* !ok: the broker's reason */
+};
+
+struct broker_position {        /* an open position as the broker sees it */
+    int64_t ticket;
+    char symbol[32];
+    zx_action side;
+    double volume, price_open, sl, tp, profit;
+    char comment[64];           /* "zx:<plugin>:<trade id>" for ours */
+};
+
+struct broker_closed {          /* a (partly) closed position */
+    int64_t ticket;
+    double price, profit;       /* close price; money from the broker */
+    double volume;              /* lots closed; 0 = all of it */
+    int64_t time_ms;            /* 0 = now */
+    char reason[16];            /* "sl", "tp", "terminal" ... */
+};
+
 struct broker_ops {
     const char *kind;           /* "paper", "mt5" */
+    /* 0: place/close/modify fill at once. 1: they are not used; submit queues
+     * a request and the outcome arrives later (engine.h, eng_broker_result). */
+    int async;
+    /* Can orders be taken now? 0, or -1 with the reason ("terminal offline").
+     * NULL = always. */
+    int (*ready)(void *self, char *err, size_t errlen);
+    /* Asynchronous brokers: queue rq; 0 with *request_id set, or -1 with err. */
+    int (*submit)(void *self, const struct broker_request *rq, int64_t *request_id, char *err,
+                  size_t errlen);
     int (*place)(void *self, const char *symbol, zx_action side, double lot, double sl, double tp,
                  const char *comment, struct broker_fill *out, char *err, size_t errlen);
     /* Close lot lots of the position ticket (side is the position's side). */

@@ -348,9 +348,14 @@ static int v_broker(struct vctx *v, json_object *root, struct config *c)
         return -1;
     c->broker.mt5_poll_hold_ms = (int)hold;
     c->broker.mt5_stale_after_s = (int)stale;
-    if (strcmp(c->broker.kind, "paper") != 0)
-        return fail(v, "broker.kind", "expected \"paper\" (the mt5 bridge is not built yet), got \"%s\"",
-                    c->broker.kind);
+    if (strcmp(c->broker.kind, "paper") != 0 && strcmp(c->broker.kind, "mt5") != 0)
+        return fail(v, "broker.kind", "expected \"paper\" or \"mt5\", got \"%s\"", c->broker.kind);
+    if (hold >= stale * 1000)
+        return fail(v, "broker.mt5.poll_hold_ms", "expected less than stale_after_s (%ld s), or a held poll "
+                    "makes the terminal look offline, got %ld", stale, hold);
+    if (strcmp(c->broker.kind, "mt5") == 0 && !c->broker.mt5_secret[0])
+        return fail(v, "broker.mt5.secret", "expected a non-empty secret (the EA's InpSecret) when "
+                    "broker.kind is \"mt5\"");
     return 0;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "engine.h"
 #include "app.h"
+#include "broker_mt5.h"
 #include "broker_paper.h"
 #include "chat.h"
 #include "log.h"
@@ -24,6 +25,11 @@ struct epos {                       /* one open trade, mirrored from its ledger 
     double lot, entry, sl, tp;
     int64_t open_ms;
     double last_price;              /* 0 until a quote valued it */
+    /* Asynchronous brokers: */
+    int pending;                    /* sent, no fill yet (ticket 0, entry an estimate) */
+    int closing;                    /* a close request is on its way */
+    char close_reason[16];          /* of that close */
+    double term_profit;             /* the broker's last reported profit; NAN = none */
 };
 
 struct engine {
@@ -62,6 +68,14 @@ static void value(struct app *a, const struct epos *p, double price, double *pip
     pnl_conversion(p->symbol, price, quote_mid, E(a), &f);
     *pips = pnl_pips(&s, p->side, p->entry, price);
     *money = pnl_money(&s, p->side, p->entry, price, p->lot, f);
+}
+
+static struct epos *find_ticket(struct engine *e, int64_t ticket)
+{
+    for (size_t i = 0; i < e->npos; i++)
+        if (ticket > 0 && e->pos[i].ticket == ticket && !e->pos[i].pending)
+            return &e->pos[i];
+    return NULL;
 }
 
 static struct epos *find_pos(struct engine *e, const char *plugin, int64_t trade_id)
@@ -128,8 +142,26 @@ int eng_init(struct app *a, char *err, size_t errlen)
         return -1;
     }
     a->eng = e;
-    if (!(e->brk = paper_new(&a->cfg, err, errlen)))
+    if (strcmp(a->cfg.broker.kind, "mt5") == 0)
+        e->brk = mt5_new(a, err, errlen);
+    else
+        e->brk = paper_new(&a->cfg, err, errlen);
+    return e->brk ? 0 : -1;
+}
+
+static int is_async(struct engine *e) { return e->brk->ops->async; }
+
+void eng_quiesce(struct app *a)
+{
+    if (E(a) && E(a)->brk)
+        mt5_quiesce(E(a)->brk);
+}
+
+int eng_broker_describe(struct app *a, char *out, size_t len)
+{
+    if (!mt5_is(E(a)->brk))
         return -1;
+    mt5_describe(E(a)->brk, out, len);
     return 0;
 }
 
@@ -144,7 +176,8 @@ void eng_adopt(struct app *a, struct plugin *p)
     for (int j = 0; j < n; j++) {
         struct epos ep = {.trade_id = t[j].id, .ticket = t[j].order_id, .side = t[j].side,
                           .lot = t[j].lot, .entry = t[j].entry, .sl = t[j].sl, .tp = t[j].tp,
-                          .open_ms = t[j].entry_ms};
+                          .open_ms = t[j].entry_ms, .term_profit = NAN,
+                          .pending = strcmp(t[j].broker_state, "pending") == 0};
         snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
         snprintf(ep.symbol, sizeof ep.symbol, "%s", t[j].symbol);
         if (add_pos(e, &ep))
@@ -168,6 +201,7 @@ void eng_free(struct app *a)
 }
 
 const char *eng_broker_kind(struct app *a) { return E(a)->brk->ops->kind; }
+int eng_broker_async(struct app *a) { return is_async(E(a)); }
 size_t eng_open_count(struct app *a) { return E(a)->npos; }
 
 static double plugin_number(struct plugin *p, const char *key, double def)
@@ -177,6 +211,60 @@ static double plugin_number(struct plugin *p, const char *key, double def)
         (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
         return json_object_get_double(v);
     return def;
+}
+
+/* Asynchronous broker: record the trade as pending and send the order; the
+ * fill (ticket, price, lots) and on_order_placed come with the result. */
+static int open_async(struct app *a, struct plugin *p, const zx_order_req *req, double lot,
+                      const char *comment, zx_order *out, char *err, size_t errlen)
+{
+    struct engine *e = E(a);
+    double bid, ask, est = 0;
+    char e2[256];
+    if (e->brk->ops->quote(e->brk->self, req->symbol, &bid, &ask, NULL) == 0)
+        est = req->side == ZX_BUY ? ask : bid;
+    struct ldg_trade t = {.side = req->side, .lot = lot, .entry = est, .sl = req->sl, .tp = req->tp,
+                          .entry_ms = app_now_ms(), .signal_id = e->cur == p ? e->cur_signal : 0};
+    snprintf(t.symbol, sizeof t.symbol, "%s", req->symbol);
+    snprintf(t.comment, sizeof t.comment, "%s", comment);
+    snprintf(t.broker_state, sizeof t.broker_state, "pending");
+    if (ldg_insert_open(p->ldg, &t, e2, sizeof e2)) {
+        snprintf(err, errlen, "could not record the trade (%s); nothing was sent", e2);
+        metrics_order(a, p->id, 0);
+        return -1;
+    }
+    struct broker_request rq = {.op = "open", .plugin = p->id, .trade_id = t.id, .symbol = req->symbol,
+                                .side = req->side, .volume = lot, .sl = req->sl, .tp = req->tp};
+    int64_t rid;
+    if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen)) {
+        char why[200];
+        snprintf(why, sizeof why, "rejected: %.180s", err);
+        ldg_reject(p->ldg, t.id, why, app_now_ms());
+        metrics_order(a, p->id, 0);
+        return -1;
+    }
+    struct epos ep = {.trade_id = t.id, .side = req->side, .lot = lot, .entry = est, .sl = req->sl,
+                      .tp = req->tp, .open_ms = t.entry_ms, .pending = 1, .term_profit = NAN};
+    snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
+    snprintf(ep.symbol, sizeof ep.symbol, "%s", req->symbol);
+    if (add_pos(e, &ep))
+        LOG_E("engine", "out of memory: trade %s#%lld is not watched", p->id, (long long)t.id);
+    memset(out, 0, sizeof *out);
+    out->trade_id = t.id;
+    out->signal_id = t.signal_id;
+    out->side = req->side;
+    snprintf(out->symbol, sizeof out->symbol, "%s", req->symbol);
+    out->lot = lot;
+    out->price = est;
+    out->sl = req->sl;
+    out->tp = req->tp;
+    out->time_ms = t.entry_ms;
+    if (e->cur == p && !e->cur_first_trade)
+        e->cur_first_trade = t.id;
+    metrics_order(a, p->id, 1);
+    LOG_I("engine", "%s #%lld %s %.2f %s sent to the %s broker (request %lld)", p->id, (long long)t.id,
+          req->side == ZX_BUY ? "BUY" : "SELL", lot, req->symbol, e->brk->ops->kind, (long long)rid);
+    return 0;
 }
 
 int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order *out, char *err,
@@ -216,6 +304,12 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
     }
     char comment[128];
     snprintf(comment, sizeof comment, "%s", req->comment ? req->comment : "");
+    if (e->brk->ops->ready && e->brk->ops->ready(e->brk->self, err, errlen)) {
+        metrics_order(a, p->id, 0);
+        return -1;
+    }
+    if (is_async(e))
+        return open_async(a, p, req, lot, comment, out, err, errlen);
     if (e->brk->ops->place(e->brk->self, req->symbol, req->side, lot, req->sl, req->tp, comment, &fill,
                            err, errlen)) {
         metrics_order(a, p->id, 0);
@@ -266,26 +360,23 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
     return 0;
 }
 
-/* Close (part of) a cached position at the broker and in the ledger. */
-static int close_pos(struct app *a, struct plugin *p, struct epos *ep, double lot, const char *reason,
-                     char *err, size_t errlen)
+/* Record the close of qty lots (all when qty <= 0 or within half a hundredth
+ * of the position) at price; money NAN = compute it. ep may be freed. */
+static int record_close(struct app *a, struct plugin *p, struct epos *ep, double qty, double price,
+                        double money, int64_t time_ms, const char *reason, char *err, size_t errlen)
 {
     struct engine *e = E(a);
-    struct broker_fill fill;
-    double pips, money;
-    int full = lot <= 0 || lot >= ep->lot - 0.005;
-    double qty = full ? ep->lot : round_lot(lot);
-    if (!full && qty < MIN_LOT) {
-        snprintf(err, errlen, "lot: a partial close needs at least %.2f", MIN_LOT);
-        return -1;
-    }
-    if (e->brk->ops->close(e->brk->self, ep->ticket, ep->symbol, ep->side, qty, &fill, err, errlen))
-        return -1;
+    double pips, computed;
+    int full = qty <= 0 || qty >= ep->lot - 0.005;
+    if (full)
+        qty = ep->lot;
     struct epos part = *ep;
     part.lot = qty;
-    value(a, &part, fill.price, &pips, &money);
-    if (ldg_record_close(p->ldg, ep->trade_id, full ? 0 : qty, fill.price, pips, money, fill.time_ms,
-                         reason, err, errlen)) {
+    value(a, &part, price, &pips, &computed);
+    if (!isfinite(money))
+        money = computed;
+    if (ldg_record_close(p->ldg, ep->trade_id, full ? 0 : qty, price, pips, money, time_ms, reason, err,
+                         errlen)) {
         LOG_E("engine", "%s: trade #%lld closed at the broker but not recorded: %s", p->id,
               (long long)ep->trade_id, err);
         return -1;
@@ -295,24 +386,72 @@ static int close_pos(struct app *a, struct plugin *p, struct epos *ep, double lo
         paper_set_realized(e->brk, e->realized);
     zx_position pos;
     to_position(&part, &pos);
-    pos.current_price = fill.price;
+    pos.current_price = price;
     pos.profit_pips = pips;
     pos.profit_money = money;
     pos.closed = 1;
     pos.close_reason = reason;
     LOG_I("engine", "%s closed #%lld %.2f %s at %.5f (%s): %.1f pips, %.2f", p->id,
-          (long long)ep->trade_id, qty, ep->symbol, fill.price, reason, pips, money);
+          (long long)ep->trade_id, qty, ep->symbol, price, reason, pips, money);
     char note[200];
     snprintf(note, sizeof note, "%s closed #%lld %s %.2f %s (%s): %+.2f", p->id, (long long)ep->trade_id,
              ep->side == ZX_BUY ? "BUY" : "SELL", qty, ep->symbol, reason, money);
-    if (full)
+    if (full) {
         del_pos(e, ep);
-    else
+    } else {
         ep->lot -= qty;
+        ep->term_profit = NAN;
+    }
     update_floating(a);
     reg_post_position(&a->reg, p, &pos);
     chat_notify(a, note);
     return 0;
+}
+
+/* Asynchronous broker: send the close; the result records it. */
+static int close_async(struct app *a, struct plugin *p, struct epos *ep, double qty, const char *reason,
+                       char *err, size_t errlen)
+{
+    struct engine *e = E(a);
+    int64_t rid;
+    if (ep->pending) {
+        snprintf(err, errlen, "trade %lld is not filled yet (waiting for the terminal)", (long long)ep->trade_id);
+        return -1;
+    }
+    if (ep->closing) {
+        snprintf(err, errlen, "a close of trade %lld is already on its way to the terminal",
+                 (long long)ep->trade_id);
+        return -1;
+    }
+    if (e->brk->ops->ready && e->brk->ops->ready(e->brk->self, err, errlen))
+        return -1;
+    struct broker_request rq = {.op = "close", .plugin = p->id, .trade_id = ep->trade_id, .symbol = ep->symbol,
+                                .side = ep->side, .volume = qty, .ticket = ep->ticket};
+    if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen))
+        return -1;
+    ep->closing = 1;
+    snprintf(ep->close_reason, sizeof ep->close_reason, "%s", reason);
+    return 0;
+}
+
+/* Close (part of) a cached position at the broker and in the ledger (an
+ * asynchronous broker: send the close; ep then stays until the result). */
+static int close_pos(struct app *a, struct plugin *p, struct epos *ep, double lot, const char *reason,
+                     char *err, size_t errlen)
+{
+    struct engine *e = E(a);
+    struct broker_fill fill;
+    int full = lot <= 0 || lot >= ep->lot - 0.005;
+    double qty = full ? ep->lot : round_lot(lot);
+    if (!full && qty < MIN_LOT) {
+        snprintf(err, errlen, "lot: a partial close needs at least %.2f", MIN_LOT);
+        return -1;
+    }
+    if (is_async(e))
+        return close_async(a, p, ep, qty, reason, err, errlen);
+    if (e->brk->ops->close(e->brk->self, ep->ticket, ep->symbol, ep->side, qty, &fill, err, errlen))
+        return -1;
+    return record_close(a, p, ep, full ? 0 : qty, fill.price, NAN, fill.time_ms, reason, err, errlen);
 }
 
 int eng_close(struct app *a, struct plugin *p, int64_t trade_id, double lot, const char *reason,
@@ -355,6 +494,18 @@ int eng_modify(struct app *a, struct plugin *p, int64_t trade_id, double sl, dou
             return -1;
         }
     }
+    if (is_async(e)) {
+        int64_t rid;
+        if (ep->pending) {
+            snprintf(err, errlen, "trade %lld is not filled yet (waiting for the terminal)", (long long)trade_id);
+            return -1;
+        }
+        if (e->brk->ops->ready && e->brk->ops->ready(e->brk->self, err, errlen))
+            return -1;
+        struct broker_request rq = {.op = "modify", .plugin = p->id, .trade_id = trade_id, .symbol = ep->symbol,
+                                    .side = ep->side, .sl = nsl, .tp = ntp, .ticket = ep->ticket};
+        return e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen);   /* applied with the result */
+    }
     if (e->brk->ops->modify(e->brk->self, ep->ticket, nsl, ntp, err, errlen))
         return -1;
     if (ldg_update_sltp(p->ldg, trade_id, nsl, ntp)) {
@@ -376,7 +527,7 @@ int eng_positions(struct app *a, struct plugin *p, zx_position *out, int max)
             continue;
         to_position(ep, &out[n]);
         double bid, ask;
-        if (e->brk->ops->quote(e->brk->self, ep->symbol, &bid, &ask, NULL) == 0) {
+        if (!ep->pending && e->brk->ops->quote(e->brk->self, ep->symbol, &bid, &ask, NULL) == 0) {
             out[n].current_price = ep->side == ZX_BUY ? bid : ask;
             value(a, ep, out[n].current_price, &out[n].profit_pips, &out[n].profit_money);
         }
@@ -390,6 +541,10 @@ int eng_on_quote(struct app *a, const char *symbol, double bid, double ask, char
     struct engine *e = E(a);
     if (paper_is(e->brk) && paper_set_quote(e->brk, symbol, bid, ask, app_now_ms(), err, errlen))
         return -1;
+    if (mt5_is(e->brk) && mt5_set_quote(e->brk, symbol, bid, ask)) {
+        snprintf(err, errlen, "bid/ask: need bid > 0 and ask >= bid");
+        return -1;
+    }
     /* Closing reorders the cache: walk a snapshot of the affected trades. */
     size_t n = 0;
     struct { char plugin[64]; int64_t id; } *todo = malloc((e->npos ? e->npos : 1) * sizeof *todo);
@@ -403,11 +558,14 @@ int eng_on_quote(struct app *a, const char *symbol, double bid, double ask, char
     for (size_t i = 0; i < n; i++) {
         struct epos *ep = find_pos(e, todo[i].plugin, todo[i].id);
         struct plugin *p = reg_find(&a->reg, todo[i].plugin);
-        if (!ep || !p)
+        if (!ep || !p || ep->pending)
             continue;
         double px = ep->side == ZX_BUY ? bid : ask;
         const char *hit = NULL;
-        if (ep->sl > 0 && (ep->side == ZX_BUY ? px <= ep->sl : px >= ep->sl))
+        /* An asynchronous broker holds the SL/TP itself and reports the close. */
+        if (is_async(e))
+            hit = NULL;
+        else if (ep->sl > 0 && (ep->side == ZX_BUY ? px <= ep->sl : px >= ep->sl))
             hit = "sl";
         else if (ep->tp > 0 && (ep->side == ZX_BUY ? px >= ep->tp : px <= ep->tp))
             hit = "tp";
@@ -508,11 +666,17 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
         }
         if (!first)
             first = id;
-        closed++;       /* ep was replaced by the last entry: look at index i again */
+        closed++;
+        /* A close sent to an asynchronous broker leaves the entry: go on. Otherwise
+         * ep was replaced by the last entry: look at index i again. */
+        if (i < e->npos && e->pos[i].trade_id == id && strcmp(e->pos[i].plugin, p->id) == 0)
+            i++;
     }
     char why[200];
     if (failed)
         snprintf(why, sizeof why, "closed %d, %d failed: %.150s", closed, failed, err);
+    else if (closed && is_async(e))
+        snprintf(why, sizeof why, "close sent for %d trade%s", closed, closed == 1 ? "" : "s");
     else if (closed)
         snprintf(why, sizeof why, "closed %d trade%s", closed, closed == 1 ? "" : "s");
     else
@@ -595,4 +759,184 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
         e->cur_signal = 0;
     }
     return n;
+}
+
+/* ---- asynchronous brokers report back ---- */
+
+static void open_result(struct app *a, struct plugin *p, struct epos *ep, const struct broker_result *r)
+{
+    struct engine *e = E(a);
+    char note[400];
+    if (r->ok && r->ticket > 0 && r->price > 0) {
+        double lot = r->volume > 0 ? r->volume : ep->lot;
+        if (ldg_fill(p->ldg, ep->trade_id, r->ticket, r->price, lot) < 0)
+            LOG_E("engine", "%s: the fill of #%lld is not recorded: %s", p->id, (long long)ep->trade_id,
+                  sqlite3_errmsg(ldg_db(p->ldg)));
+        ep->pending = 0;
+        ep->ticket = r->ticket;
+        ep->entry = r->price;
+        ep->lot = lot;
+        zx_order o = {.trade_id = ep->trade_id, .order_id = r->ticket, .side = ep->side, .lot = lot,
+                      .price = r->price, .sl = ep->sl, .tp = ep->tp, .time_ms = app_now_ms()};
+        snprintf(o.symbol, sizeof o.symbol, "%s", ep->symbol);
+        struct ldg_trade t;
+        if (ldg_get(p->ldg, ep->trade_id, &t) == 0)
+            o.signal_id = t.signal_id;
+        snprintf(note, sizeof note, "%s opened #%lld %s %.2f %s at %.5f (ticket %lld)", p->id,
+                 (long long)ep->trade_id, ep->side == ZX_BUY ? "BUY" : "SELL", lot, ep->symbol, r->price,
+                 (long long)r->ticket);
+        chat_notify(a, note);
+        reg_post_order(&a->reg, p, &o);
+        return;
+    }
+    char why[200];
+    snprintf(why, sizeof why, "rejected: %.180s", r->ok ? "no ticket or price in the result" : r->error);
+    if (ldg_reject(p->ldg, ep->trade_id, why, app_now_ms()) < 0)
+        LOG_E("engine", "%s: the rejection of #%lld is not recorded: %s", p->id, (long long)ep->trade_id,
+              sqlite3_errmsg(ldg_db(p->ldg)));
+    zx_position pos;
+    to_position(ep, &pos);
+    pos.closed = 1;
+    pos.close_reason = "rejected";
+    snprintf(note, sizeof note, "%s order #%lld %s %.2f %s %s", p->id, (long long)ep->trade_id,
+             ep->side == ZX_BUY ? "BUY" : "SELL", ep->lot, ep->symbol, why);
+    del_pos(e, ep);
+    reg_post_position(&a->reg, p, &pos);
+    chat_notify(a, note);
+}
+
+void eng_broker_result(struct app *a, const struct broker_result *r)
+{
+    struct engine *e = E(a);
+    struct plugin *p = reg_find(&a->reg, r->plugin);
+    struct epos *ep = p ? find_pos(e, p->id, r->trade_id) : NULL;
+    char note[400], err[256];
+    if (!p || !p->ldg || !ep) {
+        LOG_W("engine", "result of %s for %s #%lld: no such open trade, ignored", r->op, r->plugin,
+              (long long)r->trade_id);
+        return;
+    }
+    if (strcmp(r->op, "open") == 0) {
+        if (ep->pending)
+            open_result(a, p, ep, r);
+        return;
+    }
+    if (ep->pending)
+        return;
+    if (strcmp(r->op, "close") == 0) {
+        char reason[16];
+        snprintf(reason, sizeof reason, "%s", ep->close_reason[0] ? ep->close_reason : "manual");
+        ep->closing = 0;
+        ep->close_reason[0] = '\0';
+        if (r->ok && r->price > 0) {
+            record_close(a, p, ep, r->volume, r->price, r->profit, app_now_ms(), reason, err, sizeof err);
+            return;
+        }
+        snprintf(note, sizeof note, "%s: the close of #%lld failed in the terminal: %.200s", p->id,
+                 (long long)r->trade_id, r->ok ? "no price in the result" : r->error);
+        chat_notify(a, note);
+    } else if (strcmp(r->op, "modify") == 0) {
+        if (r->ok) {
+            if (ldg_update_sltp(p->ldg, ep->trade_id, r->sl, r->tp))
+                LOG_E("engine", "%s: SL/TP of #%lld not recorded: %s", p->id, (long long)ep->trade_id,
+                      sqlite3_errmsg(ldg_db(p->ldg)));
+            ep->sl = r->sl;
+            ep->tp = r->tp;
+            return;
+        }
+        snprintf(note, sizeof note, "%s: the SL/TP change of #%lld failed in the terminal: %.200s", p->id,
+                 (long long)r->trade_id, r->error);
+        chat_notify(a, note);
+    }
+}
+
+static const struct broker_position *find_bpos(const struct broker_position *pos, int n, int64_t ticket)
+{
+    for (int i = 0; i < n; i++)
+        if (pos[i].ticket == ticket)
+            return &pos[i];
+    return NULL;
+}
+
+/* The price a position would close at now: the quote, else the last one seen. */
+static double close_price(struct engine *e, const struct epos *ep)
+{
+    double bid, ask;
+    if (e->brk->ops->quote(e->brk->self, ep->symbol, &bid, &ask, NULL) == 0)
+        return ep->side == ZX_BUY ? bid : ask;
+    return ep->last_price > 0 ? ep->last_price : ep->entry;
+}
+
+/* A pending trade whose result never came, but whose position (tagged with
+ * its comment) is there: fill it from the position. */
+static void fill_from_positions(struct app *a, const struct broker_position *pos, int npos)
+{
+    struct engine *e = E(a);
+    for (int i = 0; i < npos; i++) {
+        char plugin[64];
+        long long id;
+        int used = 0;
+        if (sscanf(pos[i].comment, "zx:%63[a-z0-9_]:%lld%n", plugin, &id, &used) != 2 || pos[i].comment[used])
+            continue;
+        struct epos *ep = find_pos(e, plugin, id);
+        struct plugin *p = reg_find(&a->reg, plugin);
+        if (!ep || !ep->pending || !p || find_ticket(e, pos[i].ticket))
+            continue;
+        struct broker_result r = {.op = "open", .plugin = plugin, .trade_id = id, .ok = 1,
+                                  .ticket = pos[i].ticket, .price = pos[i].price_open,
+                                  .volume = pos[i].volume, .profit = NAN};
+        LOG_W("engine", "%s #%lld filled from the terminal's positions (its result was not seen)", plugin, id);
+        open_result(a, p, ep, &r);
+    }
+}
+
+void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
+                     const struct broker_closed *closed, int nclosed)
+{
+    struct engine *e = E(a);
+    char err[256];
+    for (int i = 0; i < nclosed; i++) {
+        struct epos *ep = find_ticket(e, closed[i].ticket);
+        struct plugin *p = ep ? reg_find(&a->reg, ep->plugin) : NULL;
+        if (!p || !p->ldg)
+            continue;
+        record_close(a, p, ep, closed[i].volume, closed[i].price, closed[i].profit,
+                     closed[i].time_ms ? closed[i].time_ms : app_now_ms(), closed[i].reason, err, sizeof err);
+    }
+    if (npos < 0)
+        return;
+    fill_from_positions(a, pos, npos);
+    /* Closing reorders the cache: walk a snapshot of the filled trades. */
+    size_t n = 0;
+    struct { char plugin[64]; int64_t id; } *todo = malloc((e->npos ? e->npos : 1) * sizeof *todo);
+    if (!todo)
+        return;
+    for (size_t i = 0; i < e->npos; i++)
+        if (!e->pos[i].pending && e->pos[i].ticket > 0) {
+            memcpy(todo[n].plugin, e->pos[i].plugin, sizeof todo[n].plugin);
+            todo[n++].id = e->pos[i].trade_id;
+        }
+    for (size_t i = 0; i < n; i++) {
+        struct epos *ep = find_pos(e, todo[i].plugin, todo[i].id);
+        struct plugin *p = reg_find(&a->reg, todo[i].plugin);
+        if (!ep || !p || !p->ldg)
+            continue;
+        const struct broker_position *bp = find_bpos(pos, npos, ep->ticket);
+        if (!bp) {                  /* gone: closed at the terminal */
+            record_close(a, p, ep, 0, close_price(e, ep), ep->term_profit, app_now_ms(), "terminal", err,
+                         sizeof err);
+            continue;
+        }
+        ep->term_profit = bp->profit;
+        if (fabs(bp->sl - ep->sl) > 1e-9 || fabs(bp->tp - ep->tp) > 1e-9) {
+            if (ldg_update_sltp(p->ldg, ep->trade_id, bp->sl, bp->tp) == 0) {
+                ep->sl = bp->sl;
+                ep->tp = bp->tp;
+            }
+        }
+        if (bp->volume > 0 && bp->volume < ep->lot - 0.005)   /* partly closed, deal not reported */
+            record_close(a, p, ep, ep->lot - bp->volume, close_price(e, ep), NAN, app_now_ms(), "terminal",
+                         err, sizeof err);
+    }
+    free(todo);
 }

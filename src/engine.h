@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "broker.h"
 #include "registry.h"
 #include "signal.h"
 
@@ -54,6 +55,29 @@ int eng_quote(struct app *a, const char *symbol, double *bid, double *ask);
 int eng_symbol_info(struct app *a, const char *symbol, double *pip_size, double *pip_value);
 int eng_account(struct app *a, double *balance, double *equity);
 const char *eng_broker_kind(struct app *a);
+/* 1 when the broker is asynchronous (mt5): eng_open records the trade as
+ * pending and returns once the order is sent; eng_close and eng_modify return
+ * once the request is sent. The terminal's result completes them later. */
+int eng_broker_async(struct app *a);
+/* A line about the broker's connection for /status; -1 when there is none. */
+int eng_broker_describe(struct app *a, char *out, size_t len);
+/* The daemon is stopping: let the broker answer what it holds. */
+void eng_quiesce(struct app *a);
+
+/* Asynchronous brokers report back (broker_mt5.c):
+ * eng_broker_result: the result of one request, applied once by the broker.
+ *   open ok: the pending trade gets the ticket, fill price and lots, then
+ *   on_order_placed; open failed: the trade is CLOSED "rejected: <error>",
+ *   profit 0. close: recorded with the broker's price and profit. modify: the
+ *   SL/TP requested become the trade's.
+ * eng_broker_sync: the broker's closed positions (closed with its price and
+ *   profit; volume < lot is a partial close) and its open positions (npos < 0:
+ *   no list was reported; a filled trade missing from the list is closed with
+ *   the last quote and the broker's last profit; SL/TP and volume follow the
+ *   broker's). */
+void eng_broker_result(struct app *a, const struct broker_result *r);
+void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
+                     const struct broker_closed *closed, int nclosed);
 
 /* Batch transactions over every plugin ledger (the journal's group commit). */
 void eng_batch_begin(struct app *a);

@@ -22,18 +22,23 @@ static const char *const ledger_migrations[] = {
     "CREATE INDEX trades_entry ON trades(entry_ms);"
     "CREATE TABLE performance (date TEXT PRIMARY KEY, total_trades INTEGER, win_count INTEGER,"
     "  loss_count INTEGER, total_profit REAL, max_drawdown REAL);",
+    /* 2: asynchronous brokers (mt5): NULL or 'filled' = the broker filled it;
+     * 'pending' = sent, no result yet (order_id NULL, entry_price an estimate);
+     * 'rejected' = the broker refused it (status CLOSED, profit 0, not a trade
+     * in the statistics). */
+    "ALTER TABLE trades ADD COLUMN broker_state TEXT;",
 };
 
 enum { S_INSERT, S_GET, S_SHRINK, S_CLOSE_ALL, S_INSERT_PART, S_SLTP, S_OPEN, S_LAST, S_SIGNAL,
-       S_REALIZED, S_STATS, S_PERF, S_OPENED_SINCE, S_COUNT };
+       S_REALIZED, S_STATS, S_PERF, S_OPENED_SINCE, S_FILL, S_REJECT, S_COUNT };
 
 static const char *const sql[S_COUNT] = {
     [S_INSERT] = "INSERT INTO trades (order_id, symbol, direction, lot_size, entry_price, sl_price,"
-                 " tp_price, entry_time, status, signal_id, comment, entry_ms)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'OPEN', ?9, ?10, ?11)",
+                  " tp_price, entry_time, status, signal_id, comment, entry_ms, broker_state)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'OPEN', ?9, ?10, ?11, ?12)",
     [S_GET] = "SELECT id, order_id, signal_id, parent_id, symbol, direction, lot_size, entry_price,"
               " sl_price, tp_price, exit_price, profit_pips, profit_dollars, entry_ms, exit_ms,"
-              " status, close_reason, comment FROM trades WHERE id = ?1",
+               " status, close_reason, comment, broker_state FROM trades WHERE id = ?1",
     [S_SHRINK] = "UPDATE trades SET lot_size = ?2, status = 'PARTIAL' WHERE id = ?1",
     [S_CLOSE_ALL] = "UPDATE trades SET status = 'CLOSED', exit_price = ?2, profit_pips = ?3,"
                     " profit_dollars = ?4, exit_time = ?5, exit_ms = ?6, close_reason = ?7"
@@ -47,15 +52,21 @@ static const char *const sql[S_COUNT] = {
     [S_SLTP] = "UPDATE trades SET sl_price = ?2, tp_price = ?3 WHERE id = ?1 AND status <> 'CLOSED'",
     [S_OPEN] = "SELECT id, order_id, signal_id, parent_id, symbol, direction, lot_size, entry_price,"
                " sl_price, tp_price, exit_price, profit_pips, profit_dollars, entry_ms, exit_ms,"
-               " status, close_reason, comment FROM trades WHERE status <> 'CLOSED' ORDER BY id",
+                " status, close_reason, comment, broker_state FROM trades WHERE status <> 'CLOSED' ORDER BY id",
     [S_LAST] = "SELECT id, order_id, signal_id, parent_id, symbol, direction, lot_size, entry_price,"
                " sl_price, tp_price, exit_price, profit_pips, profit_dollars, entry_ms, exit_ms,"
-               " status, close_reason, comment FROM trades ORDER BY id DESC LIMIT ?1",
+                " status, close_reason, comment, broker_state FROM trades ORDER BY id DESC LIMIT ?1",
     [S_SIGNAL] = "SELECT count(*) FROM trades WHERE signal_id = ?1",
     [S_REALIZED] = "SELECT coalesce(sum(profit_dollars), 0) FROM trades WHERE status = 'CLOSED'",
     [S_STATS] = "SELECT profit_dollars FROM trades WHERE status = 'CLOSED' AND exit_ms >= ?1"
-                " AND exit_ms < ?2 ORDER BY exit_ms, id",
-    [S_OPENED_SINCE] = "SELECT count(*) FROM trades WHERE entry_ms >= ?1 AND parent_id IS NULL",
+                " AND exit_ms < ?2 AND coalesce(broker_state, '') <> 'rejected' ORDER BY exit_ms, id",
+    [S_OPENED_SINCE] = "SELECT count(*) FROM trades WHERE entry_ms >= ?1 AND parent_id IS NULL"
+                       " AND coalesce(broker_state, '') <> 'rejected'",
+    [S_FILL] = "UPDATE trades SET order_id = ?2, entry_price = ?3, lot_size = ?4, broker_state = 'filled'"
+               " WHERE id = ?1 AND broker_state = 'pending'",
+    [S_REJECT] = "UPDATE trades SET status = 'CLOSED', broker_state = 'rejected', close_reason = ?2,"
+                 " profit_pips = 0, profit_dollars = 0, exit_time = ?3, exit_ms = ?4"
+                 " WHERE id = ?1 AND broker_state = 'pending'",
     [S_PERF] = "INSERT OR REPLACE INTO performance (date, total_trades, win_count, loss_count,"
                " total_profit, max_drawdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -99,7 +110,8 @@ int ldg_open(const char *data_dir, const char *plugin_id, ledger **out, char *er
         goto fail;
     sqlite3_db_config(l->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
     sqlite3_limit(l->db, SQLITE_LIMIT_ATTACHED, 0);
-    if (store_migrate(l->db, ledger_migrations, 1, e, sizeof e)) {
+    if (store_migrate(l->db, ledger_migrations,
+                      (int)(sizeof ledger_migrations / sizeof ledger_migrations[0]), e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);
         goto fail;
     }
@@ -192,7 +204,8 @@ int ldg_insert_open(ledger *l, struct ldg_trade *t, char *err, size_t errlen)
     char when[32];
     sqlite3_stmt *s = stmt(l, S_INSERT);
     ldg_format_time(t->entry_ms, when, sizeof when);
-    sqlite3_bind_int64(s, 1, t->order_id);
+    if (t->order_id)
+        sqlite3_bind_int64(s, 1, t->order_id);
     sqlite3_bind_text(s, 2, t->symbol, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 3, t->side == ZX_SELL ? "SELL" : "BUY", -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 4, t->lot);
@@ -204,6 +217,8 @@ int ldg_insert_open(ledger *l, struct ldg_trade *t, char *err, size_t errlen)
         sqlite3_bind_int64(s, 9, t->signal_id);
     sqlite3_bind_text(s, 10, t->comment, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 11, t->entry_ms);
+    if (t->broker_state[0])
+        sqlite3_bind_text(s, 12, t->broker_state, -1, SQLITE_TRANSIENT);
     if (step_done(l, s, err, errlen))
         return -1;
     t->id = sqlite3_last_insert_rowid(l->db);
@@ -240,6 +255,7 @@ static void row_to_trade(sqlite3_stmt *s, struct ldg_trade *t)
     snprintf(t->close_reason, sizeof t->close_reason, "%s",
              col_text(s, 16));
     snprintf(t->comment, sizeof t->comment, "%s", col_text(s, 17));
+    snprintf(t->broker_state, sizeof t->broker_state, "%s", col_text(s, 18));
 }
 
 int ldg_get(ledger *l, int64_t id, struct ldg_trade *t)
@@ -307,6 +323,32 @@ fail_db:
     snprintf(err, errlen, "trade ledger: %s", sqlite3_errmsg(l->db));
     ldg_rollback(l);
     return -1;
+}
+
+int ldg_fill(ledger *l, int64_t id, int64_t ticket, double price, double lot)
+{
+    sqlite3_stmt *s = stmt(l, S_FILL);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, ticket);
+    sqlite3_bind_double(s, 3, price);
+    sqlite3_bind_double(s, 4, lot);
+    if (step_done(l, s, NULL, 0))
+        return -1;
+    return sqlite3_changes(l->db) == 1 ? 0 : 1;
+}
+
+int ldg_reject(ledger *l, int64_t id, const char *reason, int64_t ms)
+{
+    char when[32];
+    sqlite3_stmt *s = stmt(l, S_REJECT);
+    ldg_format_time(ms, when, sizeof when);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, when, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, ms);
+    if (step_done(l, s, NULL, 0))
+        return -1;
+    return sqlite3_changes(l->db) == 1 ? 0 : 1;
 }
 
 int ldg_update_sltp(ledger *l, int64_t id, double sl, double tp)

@@ -9,6 +9,10 @@
  * shrinks the open trade's lot_size. Times are UTC text ("YYYY-MM-DD HH:MM:SS")
  * in the SPEC columns and milliseconds in entry_ms/exit_ms.
  *
+ * With an asynchronous broker (mt5) a trade is written when its order is sent
+ * (broker_state 'pending', order_id NULL) and filled or rejected when the
+ * terminal's result arrives.
+ *
  * Prepared statements, short indexed queries; runs on the loop thread.
  */
 #ifndef ZEPIX_LEDGER_H
@@ -29,8 +33,9 @@ struct ldg_trade {
     double exit, pips, money;           /* when closed */
     int64_t entry_ms, exit_ms;
     char status[8];                     /* OPEN | PARTIAL | CLOSED */
-    char close_reason[16];
+    char close_reason[96];
     char comment[128];
+    char broker_state[12];              /* "" (= filled) | pending | filled | rejected */
 };
 
 struct ldg_stats {
@@ -56,6 +61,11 @@ int ldg_insert_open(ledger *l, struct ldg_trade *t, char *err, size_t errlen);  
 int ldg_record_close(ledger *l, int64_t id, double lot, double exit, double pips, double money,
                      int64_t exit_ms, const char *reason, char *err, size_t errlen);
 int ldg_update_sltp(ledger *l, int64_t id, double sl, double tp);
+/* Asynchronous brokers. Fill a pending trade with the broker's ticket, price and
+ * lots; reject one (CLOSED, profit 0, close_reason = reason). 0 done, 1 the
+ * trade was not pending (already applied), -1 error. */
+int ldg_fill(ledger *l, int64_t id, int64_t ticket, double price, double lot);
+int ldg_reject(ledger *l, int64_t id, const char *reason, int64_t ms);
 int ldg_get(ledger *l, int64_t id, struct ldg_trade *t);           /* 0, 1 not found, -1 */
 int ldg_open_trades(ledger *l, struct ldg_trade *out, int max);     /* count, -1 */
 int ldg_last_trades(ledger *l, struct ldg_trade *out, int n);       /* newest first */

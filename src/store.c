@@ -24,6 +24,15 @@ static const char *const host_migrations[] = {
     "CREATE TABLE signal_results (signal_id INTEGER NOT NULL REFERENCES signals(id),"
     "  plugin TEXT NOT NULL, status TEXT NOT NULL, trade_id INTEGER, reason TEXT,"
     "  PRIMARY KEY (signal_id, plugin));",
+    /* 2: the MT5 bridge (broker_mt5.c). A request is pending until its result
+     * is applied (once: the state change is the guard); mt5_deals remembers the
+     * closing deals already applied. */
+    "CREATE TABLE mt5_requests (request_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  plugin TEXT NOT NULL, trade_id INTEGER NOT NULL, op TEXT NOT NULL, payload TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending',"       /* pending | done */
+    "  created_ms INTEGER NOT NULL, result TEXT, done_ms INTEGER);"
+    "CREATE INDEX mt5_requests_pending ON mt5_requests(state) WHERE state = 'pending';"
+    "CREATE TABLE mt5_deals (deal INTEGER PRIMARY KEY, ticket INTEGER, applied_ms INTEGER);",
 };
 
 int store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

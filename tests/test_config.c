@@ -182,6 +182,21 @@ static void test_unbuilt_modes_are_refused_clearly(void **st)
     expect_error("{\"plugin_system\":{\"isolation\":\"vm\"}}", "plugin_system.isolation", NULL);
 }
 
+static void test_mt5_needs_a_secret_and_a_hold_below_the_stale_time(void **st)
+{
+    struct config c;
+    (void)st;
+    expect_error("{\"broker\":{\"kind\":\"mt5\"}}", "broker.mt5.secret", NULL);
+    expect_error("{\"broker\":{\"kind\":\"mt5\",\"mt5\":{\"secret\":\"s\",\"poll_hold_ms\":5000,"
+                 "\"stale_after_s\":5}}}", "broker.mt5.poll_hold_ms", "stale_after_s");
+    assert_int_equal(cfg_parse("t.json", "{\"broker\":{\"kind\":\"mt5\",\"mt5\":{\"secret\":\"s\"}}}", &c,
+                               err, sizeof err), 0);
+    assert_string_equal(c.broker.kind, "mt5");
+    assert_int_equal(c.broker.mt5_poll_hold_ms, 1000);
+    assert_int_equal(c.broker.mt5_stale_after_s, 10);
+    cfg_free(&c);
+}
+
 static void test_missing_file_is_named(void **st)
 {
     (void)st;
@@ -207,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_environment_overrides_secrets),
         cmocka_unit_test(test_symbols_and_defaults),
         cmocka_unit_test(test_unbuilt_modes_are_refused_clearly),
+        cmocka_unit_test(test_mt5_needs_a_secret_and_a_hold_below_the_stale_time),
         cmocka_unit_test(test_missing_file_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,683 @@
+/*
+ * broker_mt5 — see broker_mt5.h. The wire format (SPEC section 10):
+ *
+ *   POST /mt5/poll {"secret","account":{...},"quotes":[...],"positions":[...],
+ *                   "closed":[...],"results":[...]}
+ *   -> {"requests":[{"request_id","op","symbol","side","volume","sl","tp",
+ *                    "ticket","magic","comment"}]}
+ *
+ * Extensions the EA may send (optional, documented in docs/commands.md):
+ * results[].profit and results[].deal (money and deal ticket of a close),
+ * closed[].deal (the closing deal's ticket: a deal is applied once, also when
+ * it is the deal of a close result), closed[].volume (lots closed; 0 or
+ * absent = all), closed[].reason.
+ *
+ * Ownership: the poll body's json-c objects are freed before the handler
+ * returns; the held request belongs to the listener (http.h) and is kept only
+ * until its http_reply.
+ */
+#include "broker_mt5.h"
+#include "app.h"
+#include "chat.h"
+#include "engine.h"
+#include "log.h"
+#include "sbuf.h"
+#include "webhook.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MT5_MAGIC_BASE 7700000      /* magic = base + FNV-1a(plugin id) % 100000 */
+#define MT5_MAX_REQUESTS 100        /* per answer; the rest go in the next one */
+#define MT5_MAX_ITEMS 1000          /* positions or closed deals read per poll */
+
+enum { M_INSERT, M_PENDING, M_FIND, M_DONE, M_DEAL, M_N };
+
+static const char *const msql[M_N] = {
+    [M_INSERT] = "INSERT INTO mt5_requests (plugin, trade_id, op, payload, created_ms)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [M_PENDING] = "SELECT request_id, payload FROM mt5_requests WHERE state = 'pending'"
+                  " ORDER BY request_id LIMIT ?1",
+    [M_FIND] = "SELECT plugin, trade_id, op, payload FROM mt5_requests"
+               " WHERE request_id = ?1 AND state = 'pending'",
+    [M_DONE] = "UPDATE mt5_requests SET state = 'done', result = ?2, done_ms = ?3"
+               " WHERE request_id = ?1 AND state = 'pending'",
+    [M_DEAL] = "INSERT OR IGNORE INTO mt5_deals (deal, ticket, applied_ms) VALUES (?1, ?2, ?3)",
+};
+
+struct mt5_quote {
+    char symbol[32];
+    double bid, ask;
+};
+
+struct mt5 {
+    struct broker base;             /* first: base.self points back here */
+    struct app *a;                  /* borrowed */
+    sqlite3_stmt *st[M_N];
+    struct mt5_quote *q;
+    size_t nq, capq;
+    int have_account;
+    int64_t login;
+    double balance, equity;
+    char currency[16];
+    int online;                     /* a poll within stale_after_s */
+    int told_offline;               /* the admins were told; tell them when it is back */
+    double last_poll;               /* ev_now of the last poll, 0 = none yet */
+    ev_timer stale;                 /* fires stale_after_s after the last poll */
+    http_req *held;                 /* the held poll, or NULL */
+    ev_timer hold;                  /* poll_hold_ms */
+    ev_timer wake;                  /* 0 s: answer the held poll after this iteration's commits */
+};
+
+static const struct broker_ops mt5_ops;
+
+static sqlite3_stmt *mstmt(struct mt5 *m, int i)
+{
+    sqlite3_reset(m->st[i]);
+    sqlite3_clear_bindings(m->st[i]);
+    return m->st[i];
+}
+
+int mt5_is(const struct broker *b) { return b && b->ops == &mt5_ops; }
+
+static uint32_t magic_of(const char *plugin)
+{
+    uint32_t h = 2166136261u;       /* FNV-1a */
+    for (; *plugin; plugin++)
+        h = (h ^ (unsigned char)*plugin) * 16777619u;
+    return MT5_MAGIC_BASE + h % 100000;
+}
+
+/* ---- quotes and account ---- */
+
+static struct mt5_quote *find_quote(struct mt5 *m, const char *symbol)
+{
+    for (size_t i = 0; i < m->nq; i++)
+        if (strcmp(m->q[i].symbol, symbol) == 0)
+            return &m->q[i];
+    return NULL;
+}
+
+int mt5_set_quote(struct broker *b, const char *symbol, double bid, double ask)
+{
+    struct mt5 *m = b->self;
+    if (!isfinite(bid) || !isfinite(ask) || bid <= 0 || ask < bid || strlen(symbol) > 31)
+        return -1;
+    struct mt5_quote *q = find_quote(m, symbol);
+    if (!q) {
+        if (m->nq == m->capq) {
+            size_t cap = m->capq ? m->capq * 2 : 16;
+            struct mt5_quote *n = realloc(m->q, cap * sizeof *n);
+            if (!n)
+                return -1;
+            m->q = n;
+            m->capq = cap;
+        }
+        q = &m->q[m->nq++];
+        snprintf(q->symbol, sizeof q->symbol, "%s", symbol);
+    }
+    q->bid = bid;
+    q->ask = ask;
+    return 0;
+}
+
+static int mt5_quote(void *self, const char *symbol, double *bid, double *ask, int64_t *time_ms)
+{
+    struct mt5_quote *q = find_quote(self, symbol);
+    if (!q)
+        return -1;
+    if (bid)
+        *bid = q->bid;
+    if (ask)
+        *ask = q->ask;
+    if (time_ms)
+        *time_ms = 0;
+    return 0;
+}
+
+static int mt5_account(void *self, double *balance, double *equity)
+{
+    struct mt5 *m = self;
+    if (!m->have_account)
+        return -1;
+    *balance = m->balance;
+    *equity = m->equity;
+    return 0;
+}
+
+void mt5_describe(const struct broker *b, char *out, size_t len)
+{
+    const struct mt5 *m = b->self;
+    double ago = m->last_poll > 0 ? ev_now(m->a->loop) - m->last_poll : -1;
+    if (!m->online && ago < 0)
+        snprintf(out, len, "MT5 terminal: OFFLINE (no poll since the start)");
+    else if (!m->online)
+        snprintf(out, len, "MT5 terminal: OFFLINE (no poll for %.0f s)", ago);
+    else if (m->have_account)
+        snprintf(out, len, "MT5 terminal: online (last poll %.1f s ago), account %lld %s", ago,
+                 (long long)m->login, m->currency);
+    else
+        snprintf(out, len, "MT5 terminal: online (last poll %.1f s ago)", ago);
+}
+
+/* ---- liveness ---- */
+
+static int mt5_ready(void *self, char *err, size_t errlen)
+{
+    struct mt5 *m = self;
+    if (m->online)
+        return 0;
+    if (m->last_poll > 0)
+        snprintf(err, errlen, "terminal offline: no poll from the MT5 terminal for %.0f s",
+                 ev_now(m->a->loop) - m->last_poll);
+    else
+        snprintf(err, errlen, "terminal offline: the MT5 terminal has not polled since the start");
+    return -1;
+}
+
+static void on_stale(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct mt5 *m = w->data;
+    (void)loop;
+    (void)revents;
+    m->online = 0;
+    if (!m->told_offline) {
+        char note[200];
+        m->told_offline = 1;
+        snprintf(note, sizeof note, "MT5 terminal offline: no poll for %d s; orders fail until it is back",
+                 m->a->cfg.broker.mt5_stale_after_s);
+        chat_notify(m->a, note);
+    }
+}
+
+static void alive(struct mt5 *m)
+{
+    m->last_poll = ev_now(m->a->loop);
+    ev_timer_again(m->a->loop, &m->stale);
+    if (m->online)
+        return;
+    m->online = 1;
+    if (m->told_offline) {
+        m->told_offline = 0;
+        chat_notify(m->a, "MT5 terminal back online: orders go through again");
+    } else {
+        LOG_I("mt5", "terminal connected");
+    }
+}
+
+/* ---- requests and the held poll ---- */
+
+/* The answer: every pending request, oldest first. */
+static void answer(struct mt5 *m, http_req *req)
+{
+    struct sbuf b;
+    sqlite3_stmt *s = mstmt(m, M_PENDING);
+    int n = 0, rc;
+    sbuf_init(&b);
+    sbuf_puts(&b, "{\"requests\":[");
+    sqlite3_bind_int(s, 1, MT5_MAX_REQUESTS);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *payload = (const char *)sqlite3_column_text(s, 1);
+        if (!payload || payload[0] != '{')
+            continue;
+        sbuf_printf(&b, "%s{\"request_id\":%lld,%s", n++ ? "," : "", (long long)sqlite3_column_int64(s, 0),
+                    payload + 1);
+    }
+    if (rc != SQLITE_DONE)
+        LOG_E("mt5", "reading pending requests: %s", sqlite3_errmsg(m->a->db));
+    sqlite3_reset(s);
+    sbuf_puts(&b, "]}");
+    if (n)
+        LOG_D("mt5", "poll answered with %d request(s)", n);
+    if (sbuf_failed(&b))
+        http_reply_error(req, 503, "out of memory");
+    else
+        http_reply_json(req, 200, sbuf_str(&b));
+    sbuf_free(&b);
+}
+
+static void release(struct mt5 *m)
+{
+    http_req *r = m->held;
+    if (!r)
+        return;
+    m->held = NULL;
+    ev_timer_stop(m->a->loop, &m->hold);
+    ev_timer_stop(m->a->loop, &m->wake);
+    answer(m, r);
+}
+
+static void on_release(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    release(w->data);
+}
+
+void mt5_quiesce(struct broker *b)
+{
+    if (mt5_is(b))
+        release(b->self);
+}
+
+static int mt5_submit(void *self, const struct broker_request *rq, int64_t *request_id, char *err,
+                      size_t errlen)
+{
+    struct mt5 *m = self;
+    char comment[96];
+    snprintf(comment, sizeof comment, "zx:%s:%lld", rq->plugin, (long long)rq->trade_id);
+    json_object *o = json_object_new_object();
+    if (!o) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_object_object_add(o, "op", json_object_new_string(rq->op));
+    json_object_object_add(o, "symbol", json_object_new_string(rq->symbol));
+    json_object_object_add(o, "side", json_object_new_string(rq->side == ZX_SELL ? "sell" : "buy"));
+    json_object_object_add(o, "volume", json_object_new_double(rq->volume));
+    json_object_object_add(o, "sl", json_object_new_double(rq->sl));
+    json_object_object_add(o, "tp", json_object_new_double(rq->tp));
+    json_object_object_add(o, "ticket", json_object_new_int64(rq->ticket));
+    json_object_object_add(o, "magic", json_object_new_int64(magic_of(rq->plugin)));
+    json_object_object_add(o, "comment", json_object_new_string(comment));
+    const char *payload = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    sqlite3_stmt *s = mstmt(m, M_INSERT);
+    sqlite3_bind_text(s, 1, rq->plugin, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, rq->trade_id);
+    sqlite3_bind_text(s, 3, rq->op, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, payload, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, app_now_ms());
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    json_object_put(o);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "cannot queue the request for the terminal: %s", sqlite3_errmsg(m->a->db));
+        return -1;
+    }
+    *request_id = sqlite3_last_insert_rowid(m->a->db);
+    LOG_I("mt5", "request %lld queued: %s %s #%lld", (long long)*request_id, rq->op, rq->plugin,
+          (long long)rq->trade_id);
+    /* Not released here: the signal's trades and this request commit at the
+     * end of this loop iteration (journal.c); the held poll goes right after. */
+    if (m->held && !ev_is_active(&m->wake))
+        ev_timer_start(m->a->loop, &m->wake);
+    return 0;
+}
+
+/* ---- reading a poll ---- */
+
+static json_object *member(json_object *o, const char *key, json_type type)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
+        return NULL;
+    return v;
+}
+
+/* A number (or numeric string) member; def when absent or unreadable. */
+static double num(json_object *o, const char *key, double def)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v))
+        return def;
+    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
+        return json_object_get_double(v);
+    if (json_object_is_type(v, json_type_string)) {
+        char *end;
+        const char *s = json_object_get_string(v);
+        double d = strtod(s, &end);
+        return end != s && !*end && isfinite(d) ? d : def;
+    }
+    return def;
+}
+
+static int64_t inum(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v))
+        return 0;
+    if (json_object_is_type(v, json_type_int))
+        return json_object_get_int64(v);
+    if (json_object_is_type(v, json_type_string))
+        return strtoll(json_object_get_string(v), NULL, 10);
+    return (int64_t)num(o, key, 0);
+}
+
+static const char *str(json_object *o, const char *key)
+{
+    json_object *v = member(o, key, json_type_string);
+    return v ? json_object_get_string(v) : "";
+}
+
+/* Upper-cased, exchange prefix dropped, [A-Z0-9._]{1,31}; 0 or -1. */
+static int symbol_of(const char *s, char *out, size_t outlen)
+{
+    const char *c = strrchr(s, ':');
+    if (c)
+        s = c + 1;
+    size_t n = strlen(s);
+    if (n == 0 || n > 31 || n >= outlen)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = (char)toupper((unsigned char)s[i]);
+        if (!(isupper((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '.' || ch == '_'))
+            return -1;
+        out[i] = ch;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static void read_account(struct mt5 *m, json_object *acc)
+{
+    if (!acc)
+        return;
+    double bal = num(acc, "balance", NAN), eq = num(acc, "equity", NAN);
+    if (!isfinite(bal) || !isfinite(eq))
+        return;
+    m->have_account = 1;
+    m->balance = bal;
+    m->equity = eq;
+    m->login = inum(acc, "login");
+    snprintf(m->currency, sizeof m->currency, "%s", str(acc, "currency"));
+}
+
+static void read_quotes(struct mt5 *m, json_object *quotes)
+{
+    size_t n = quotes ? json_object_array_length(quotes) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *q = json_object_array_get_idx(quotes, i);
+        char sym[32], err[200];
+        double bid = num(q, "bid", 0), ask = num(q, "ask", 0);
+        if (symbol_of(str(q, "symbol"), sym, sizeof sym) || mt5_set_quote(&m->base, sym, bid, ask)) {
+            LOG_W("mt5", "quote %zu ignored: needs a symbol, bid > 0 and ask >= bid", i);
+            continue;
+        }
+        if (eng_on_quote(m->a, sym, bid, ask, err, sizeof err))
+            LOG_W("mt5", "quote %s: %s", sym, err);
+    }
+}
+
+/* Apply each result whose request is still pending, exactly once. */
+static void read_results(struct mt5 *m, json_object *results)
+{
+    size_t n = results ? json_object_array_length(results) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *r = json_object_array_get_idx(results, i);
+        int64_t id = inum(r, "request_id");
+        sqlite3_stmt *s = mstmt(m, M_FIND);
+        sqlite3_bind_int64(s, 1, id);
+        if (sqlite3_step(s) != SQLITE_ROW) {
+            sqlite3_reset(s);
+            LOG_D("mt5", "result of request %lld: already applied or unknown, ignored", (long long)id);
+            continue;
+        }
+        char plugin[64], op[16], *payload = strdup((const char *)sqlite3_column_text(s, 3));
+        snprintf(plugin, sizeof plugin, "%s", (const char *)sqlite3_column_text(s, 0));
+        int64_t trade_id = sqlite3_column_int64(s, 1);
+        snprintf(op, sizeof op, "%s", (const char *)sqlite3_column_text(s, 2));
+        sqlite3_reset(s);
+        s = mstmt(m, M_DONE);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN), -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 3, app_now_ms());
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE || sqlite3_changes(m->a->db) != 1) {
+            LOG_E("mt5", "result of request %lld not applied: %s", (long long)id, sqlite3_errmsg(m->a->db));
+            free(payload);
+            continue;
+        }
+        if (strcmp(op, "close") == 0 && inum(r, "deal") > 0) {
+            /* Its deal may come again in closed[]: it is this close, applied here. */
+            sqlite3_stmt *d = mstmt(m, M_DEAL);
+            sqlite3_bind_int64(d, 1, inum(r, "deal"));
+            sqlite3_bind_int64(d, 2, inum(r, "ticket"));
+            sqlite3_bind_int64(d, 3, app_now_ms());
+            sqlite3_step(d);
+            sqlite3_reset(d);
+        }
+        json_object *pl = payload ? json_tokener_parse(payload) : NULL, *ok = member(r, "ok", json_type_boolean);
+        struct broker_result br = {
+            .op = op, .plugin = plugin, .trade_id = trade_id, .ok = ok && json_object_get_boolean(ok),
+            .ticket = inum(r, "ticket"), .price = num(r, "price", 0), .volume = num(r, "volume", 0),
+            .profit = num(r, "profit", NAN), .sl = num(pl, "sl", 0), .tp = num(pl, "tp", 0),
+            .error = str(r, "error"),
+        };
+        if (!br.error[0] && !br.ok)
+            br.error = "no reason given";
+        LOG_I("mt5", "result of request %lld (%s %s #%lld): %s%s", (long long)id, op, plugin,
+              (long long)trade_id, br.ok ? "ok" : "failed: ", br.ok ? "" : br.error);
+        eng_broker_result(m->a, &br);
+        json_object_put(pl);
+        free(payload);
+    }
+}
+
+static int read_closed(struct mt5 *m, json_object *arr, struct broker_closed *out, int max)
+{
+    int n = 0;
+    size_t len = arr ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < len && n < max; i++) {
+        json_object *c = json_object_array_get_idx(arr, i);
+        int64_t deal = inum(c, "deal");
+        if (deal > 0) {             /* the same closing deal reported again: applied already */
+            sqlite3_stmt *s = mstmt(m, M_DEAL);
+            sqlite3_bind_int64(s, 1, deal);
+            sqlite3_bind_int64(s, 2, inum(c, "ticket"));
+            sqlite3_bind_int64(s, 3, app_now_ms());
+            int rc = sqlite3_step(s);
+            sqlite3_reset(s);
+            if (rc != SQLITE_DONE || sqlite3_changes(m->a->db) != 1)
+                continue;
+        }
+        struct broker_closed *bc = &out[n];
+        memset(bc, 0, sizeof *bc);
+        bc->ticket = inum(c, "ticket");
+        bc->price = num(c, "price_close", 0);
+        bc->profit = num(c, "profit", NAN);
+        bc->volume = num(c, "volume", 0);
+        int64_t t = inum(c, "time");            /* seconds, UTC */
+        bc->time_ms = t > 1000000000 ? t * 1000 : 0;
+        snprintf(bc->reason, sizeof bc->reason, "%s", str(c, "reason")[0] ? str(c, "reason") : "terminal");
+        if (bc->ticket > 0 && bc->price > 0)
+            n++;
+    }
+    return n;
+}
+
+static int read_positions(json_object *arr, struct broker_position *out, int max)
+{
+    int n = 0;
+    size_t len = json_object_array_length(arr);
+    for (size_t i = 0; i < len && n < max; i++) {
+        json_object *p = json_object_array_get_idx(arr, i);
+        struct broker_position *bp = &out[n];
+        memset(bp, 0, sizeof *bp);
+        bp->ticket = inum(p, "ticket");
+        if (symbol_of(str(p, "symbol"), bp->symbol, sizeof bp->symbol))
+            bp->symbol[0] = '\0';
+        bp->side = strcmp(str(p, "type"), "sell") == 0 ? ZX_SELL : ZX_BUY;
+        bp->volume = num(p, "volume", 0);
+        bp->price_open = num(p, "price_open", 0);
+        bp->sl = num(p, "sl", 0);
+        bp->tp = num(p, "tp", 0);
+        bp->profit = num(p, "profit", NAN);
+        snprintf(bp->comment, sizeof bp->comment, "%s", str(p, "comment"));
+        if (bp->ticket > 0)
+            n++;
+    }
+    return n;
+}
+
+static void read_trades(struct mt5 *m, json_object *body)
+{
+    json_object *parr = member(body, "positions", json_type_array);
+    json_object *carr = member(body, "closed", json_type_array);
+    struct broker_position *pos = calloc(MT5_MAX_ITEMS, sizeof *pos);
+    struct broker_closed *closed = calloc(MT5_MAX_ITEMS, sizeof *closed);
+    if (pos && closed) {
+        int nc = read_closed(m, carr, closed, MT5_MAX_ITEMS);
+        int np = parr ? read_positions(parr, pos, MT5_MAX_ITEMS) : -1;
+        if (parr && json_object_array_length(parr) > MT5_MAX_ITEMS)
+            np = -1;                /* a cut list says nothing about what is missing */
+        eng_broker_sync(m->a, pos, np, closed, nc);
+    } else {
+        LOG_E("mt5", "out of memory: positions of this poll not reconciled");
+    }
+    free(pos);
+    free(closed);
+}
+
+static void on_poll(void *ud, http_req *req)
+{
+    struct mt5 *m = ud;
+    size_t len;
+    const char *body = http_req_body(req, &len);
+    json_object *o = NULL;
+    struct json_tokener *tok = json_tokener_new();
+    if (tok) {
+        o = json_tokener_parse_ex(tok, body, (int)len);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+            json_object_put(o);
+            o = NULL;
+        }
+        json_tokener_free(tok);
+    }
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        http_reply_error(req, 401, "body: expected a JSON object with the secret");
+        return;
+    }
+    if (!webhook_secret_equal(str(o, "secret"), m->a->cfg.broker.mt5_secret)) {
+        json_object_put(o);
+        LOG_W("mt5", "poll from %s refused: bad secret", http_req_ip(req));
+        http_reply_error(req, 401, "bad secret");
+        return;
+    }
+    alive(m);
+    read_account(m, member(o, "account", json_type_object));
+    read_quotes(m, member(o, "quotes", json_type_array));
+    read_results(m, member(o, "results", json_type_array));  /* fills before positions */
+    read_trades(m, o);
+    json_object_put(o);
+
+    /* One held poll at most: a new one means the EA gave up on the old. */
+    if (m->held) {
+        http_req *old = m->held;
+        m->held = NULL;
+        ev_timer_stop(m->a->loop, &m->hold);
+        ev_timer_stop(m->a->loop, &m->wake);
+        http_reply_json(old, 200, "{\"requests\":[]}");
+    }
+    sqlite3_stmt *s = mstmt(m, M_PENDING);
+    sqlite3_bind_int(s, 1, 1);
+    int pending = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_reset(s);
+    if (pending || m->a->cfg.broker.mt5_poll_hold_ms <= 0 || m->a->stopping) {
+        answer(m, req);
+        return;
+    }
+    m->held = req;
+    http_suspend(req);
+    ev_timer_set(&m->hold, m->a->cfg.broker.mt5_poll_hold_ms / 1000.0, 0.);
+    ev_timer_start(m->a->loop, &m->hold);
+}
+
+/* ---- the broker_ops ---- */
+
+static int mt5_not_sync(void *self, char *err, size_t errlen)
+{
+    (void)self;
+    snprintf(err, errlen, "the mt5 broker is asynchronous: requests go through submit");
+    return -1;
+}
+
+static int mt5_place(void *self, const char *symbol, zx_action side, double lot, double sl, double tp,
+                     const char *comment, struct broker_fill *out, char *err, size_t errlen)
+{
+    (void)symbol, (void)side, (void)lot, (void)sl, (void)tp, (void)comment, (void)out;
+    return mt5_not_sync(self, err, errlen);
+}
+
+static int mt5_close(void *self, int64_t ticket, const char *symbol, zx_action side, double lot,
+                     struct broker_fill *out, char *err, size_t errlen)
+{
+    (void)ticket, (void)symbol, (void)side, (void)lot, (void)out;
+    return mt5_not_sync(self, err, errlen);
+}
+
+static int mt5_modify(void *self, int64_t ticket, double sl, double tp, char *err, size_t errlen)
+{
+    (void)ticket, (void)sl, (void)tp;
+    return mt5_not_sync(self, err, errlen);
+}
+
+static void mt5_destroy(void *self)
+{
+    struct mt5 *m = self;
+    if (!m)
+        return;
+    /* A held request belongs to the listener, which answers it when it stops. */
+    if (m->a->loop) {
+        ev_timer_stop(m->a->loop, &m->stale);
+        ev_timer_stop(m->a->loop, &m->hold);
+        ev_timer_stop(m->a->loop, &m->wake);
+    }
+    for (int i = 0; i < M_N; i++)
+        sqlite3_finalize(m->st[i]);
+    free(m->q);
+    free(m);
+}
+
+static const struct broker_ops mt5_ops = {
+    .kind = "mt5",
+    .async = 1,
+    .ready = mt5_ready,
+    .submit = mt5_submit,
+    .place = mt5_place,
+    .close = mt5_close,
+    .modify = mt5_modify,
+    .quote = mt5_quote,
+    .account = mt5_account,
+    .destroy = mt5_destroy,
+};
+
+struct broker *mt5_new(struct app *a, char *err, size_t errlen)
+{
+    struct mt5 *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->a = a;
+    m->base.ops = &mt5_ops;
+    m->base.self = m;
+    for (int i = 0; i < M_N; i++)
+        if (sqlite3_prepare_v3(a->db, msql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "mt5 bridge: %s", sqlite3_errmsg(a->db));
+            mt5_destroy(m);
+            return NULL;
+        }
+    if (app_add_route(a, "POST", "/mt5/poll", on_poll, m)) {
+        snprintf(err, errlen, "mt5 bridge: too many routes");
+        mt5_destroy(m);
+        return NULL;
+    }
+    ev_init(&m->stale, on_stale);
+    m->stale.repeat = a->cfg.broker.mt5_stale_after_s;
+    m->stale.data = m;
+    ev_timer_again(a->loop, &m->stale);
+    ev_init(&m->hold, on_release);
+    m->hold.data = m;
+    ev_timer_init(&m->wake, on_release, 0., 0.);
+    m->wake.data = m;
+    LOG_I("mt5", "waiting for the terminal's polls on POST /mt5/poll (hold %d ms, offline after %d s)",
+          a->cfg.broker.mt5_poll_hold_ms, a->cfg.broker.mt5_stale_after_s);
+    return &m->base;
+}
