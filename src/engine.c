@@ -623,15 +623,30 @@ void eng_batch_begin(struct app *a)
 
 int eng_batch_commit(struct app *a)
 {
-    int rc = 0;
-    for (size_t i = 0; i < a->reg.n; i++)
-        if (a->reg.v[i]->ldg && ldg_commit(a->reg.v[i]->ldg)) {
-            LOG_E("engine", "%s: committing trades failed: %s", a->reg.v[i]->id,
-                  sqlite3_errmsg(ldg_db(a->reg.v[i]->ldg)));
-            rc = -1;
+    int failed = 0;
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *p = a->reg.v[i];
+        p->batch_failed = 0;
+        if (p->ldg && ldg_commit(p->ldg, p->batch_err, sizeof p->batch_err)) {
+            LOG_E("engine", "%s: committing trades failed: %s", p->id, p->batch_err);
+            p->batch_failed = 1;
+            failed++;
         }
+    }
     E(a)->in_batch = 0;
-    return rc;
+    return failed;
+}
+
+void eng_resync(struct app *a)
+{
+    struct engine *e = E(a);
+    e->npos = 0;
+    e->realized = 0;
+    for (size_t i = 0; i < a->reg.n; i++)
+        if (a->reg.v[i]->ldg)
+            eng_adopt(a, a->reg.v[i]);
+    update_floating(a);
+    LOG_W("engine", "positions rebuilt from the ledgers: %zu open", e->npos);
 }
 
 static void result(struct eng_result *r, struct plugin *p, const char *status, int64_t trade, const char *why)

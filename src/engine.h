@@ -81,6 +81,11 @@ void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
 
 /* Batch transactions over every plugin ledger (the journal's group commit). */
 void eng_batch_begin(struct app *a);
+/* Commit every ledger; returns how many failed (their plugins get batch_failed
+ * and batch_err: those trades are gone). */
 int eng_batch_commit(struct app *a);
+/* Rebuild the open positions and realised profit from the ledgers (after a
+ * failed batch: what is not on disk did not happen). */
+void eng_resync(struct app *a);
 
 #endif

@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "registry.h"
 #include "store.h"
 
 #include <json-c/json.h>
@@ -38,6 +39,8 @@ struct jentry {
     int dup_of;                     /* index of the same signal earlier in this batch, or -1 */
     char *answer;                   /* JSON to send (owned) */
     int status;
+    struct eng_result *res;         /* outcome per plugin (owned), for a failed batch */
+    size_t nres;
 };
 
 struct journal {
@@ -197,11 +200,68 @@ static void record_outcome(struct journal *j, int64_t id, const char *state, con
     }
 }
 
+/* Trades of plugins whose ledger did not commit did not happen: say so in
+ * every answer of the batch, drop their terminal requests, rebuild positions. */
+static void batch_not_recorded(struct journal *j, int64_t first_request)
+{
+    struct app *a = j->a;
+    char note[400];
+    eng_resync(a);
+    for (size_t k = 0; k < a->reg.n; k++) {
+        struct plugin *p = a->reg.v[k];
+        sqlite3_stmt *d;
+        if (!p->batch_failed)
+            continue;
+        if (sqlite3_prepare_v2(a->db, "DELETE FROM mt5_requests WHERE plugin = ?1 AND request_id > ?2",
+                               -1, &d, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(d, 1, p->id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(d, 2, first_request);
+            sqlite3_step(d);
+            sqlite3_finalize(d);
+        }
+        snprintf(note, sizeof note, "⚠️ %s: trades of the last signals could not be saved (%.150s); "
+                 "they were not executed. Check the disk.", p->id, p->batch_err);
+        chat_notify(a, note);
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        struct jentry *e = &j->q[i];
+        int changed = 0;
+        for (size_t k = 0; k < e->nres; k++) {
+            struct plugin *p = reg_find(&a->reg, e->res[k].plugin);
+            if (!p || !p->batch_failed || (strcmp(e->res[k].status, "executed") && strcmp(e->res[k].status, "handled")))
+                continue;
+            e->res[k].status = "failed";
+            e->res[k].trade_id = 0;
+            snprintf(e->res[k].reason, sizeof e->res[k].reason, "the trade could not be saved (%.120s); "
+                     "not executed", p->batch_err);
+            changed = 1;
+        }
+        if (changed) {
+            free(e->answer);
+            e->answer = results_json(e->id, e->res, e->nres);
+            record_outcome(j, e->id, "done", e->answer, e->res, e->nres);
+        }
+    }
+}
+
+static int64_t last_request_id(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(request_id), 0) FROM mt5_requests", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
 /* Phase 2: dispatch the new signals, record trades and outcomes together. */
 static void execute_batch(struct journal *j)
 {
     struct app *a = j->a;
     struct eng_result r[MAX_RESULTS];
+    int64_t first_request = last_request_id(a->db);
     eng_batch_begin(a);
     sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < j->n; i++) {
@@ -211,11 +271,17 @@ static void execute_batch(struct journal *j)
         size_t n = eng_dispatch(a, &e->s, e->id, e->source, r, MAX_RESULTS);
         e->answer = results_json(e->id, r, n);
         e->status = 200;
+        if ((e->res = malloc(n * sizeof *r + 1))) {
+            memcpy(e->res, r, n * sizeof *r);
+            e->nres = n;
+        }
         record_outcome(j, e->id, "done", e->answer, r, n);
     }
     /* Trades first: a crash between the two commits is found by recovery. */
-    eng_batch_commit(a);
+    if (eng_batch_commit(a) > 0)
+        batch_not_recorded(j, first_request);
     if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        /* The trades are saved; recovery completes these signals at the next start. */
         LOG_E("journal", "cannot commit signal outcomes: %s", sqlite3_errmsg(a->db));
         sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     }
@@ -251,6 +317,7 @@ static void flush(struct journal *j)
     for (size_t i = 0; i < n; i++) {
         free(q[i].raw);
         free(q[i].answer);
+        free(q[i].res);
     }
     free(q);
 }

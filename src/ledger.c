@@ -153,11 +153,14 @@ int ldg_begin(ledger *l)
     return 0;
 }
 
-int ldg_commit(ledger *l)
+int ldg_commit(ledger *l, char *err, size_t errlen)
 {
     if (l->depth == 0 || --l->depth > 0)
         return 0;
     if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        /* The reason first: ROLLBACK replaces sqlite's error message. */
+        if (err)
+            snprintf(err, errlen, "%s", sqlite3_errmsg(l->db));
         sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
@@ -313,8 +316,8 @@ int ldg_record_close(ledger *l, int64_t id, double lot, double exit, double pips
         if (step_done(l, s, err, errlen))
             goto fail;
     }
-    if (ldg_commit(l))
-        goto fail_db;
+    if (ldg_commit(l, err, errlen))
+        goto fail;
     return 0;
 fail:
     ldg_rollback(l);

@@ -53,7 +53,7 @@ sqlite3 *ldg_db(ledger *l);             /* owned by the ledger */
 /* A batch transaction (nestable): writes between begin and commit are one
  * transaction. Outside a batch each write commits on its own. */
 int ldg_begin(ledger *l);
-int ldg_commit(ledger *l);
+int ldg_commit(ledger *l, char *err, size_t errlen);   /* err may be NULL */
 void ldg_rollback(ledger *l);
 
 int ldg_insert_open(ledger *l, struct ldg_trade *t, char *err, size_t errlen);  /* fills t->id */

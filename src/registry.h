@@ -49,6 +49,8 @@ struct plugin {
     json_object *cfg;               /* plugins.<id>, borrowed from the config (may be NULL) */
     enum plg_state st;
     char reason[256];               /* why it failed */
+    int batch_failed;               /* its trades of the last batch were not committed */
+    char batch_err[160];
     int64_t loaded_ms;
 };
 

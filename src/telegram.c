@@ -17,6 +17,7 @@
 #include "sbuf.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,7 @@ static void classify(const struct cev_result *r, struct answer *a)
         snprintf(a->desc, sizeof a->desc, "HTTP %ld with an answer that is not Bot API JSON", r->status);
         return;
     }
-    if (json_object_object_get_ex(a->root, "description", &v))
+    if (json_object_object_get_ex(a->root, "description", &v) && json_object_get_string(v))
         snprintf(a->desc, sizeof a->desc, "%s", json_object_get_string(v));
     else
         snprintf(a->desc, sizeof a->desc, "HTTP %ld", r->status);
@@ -264,6 +265,10 @@ static void handle_updates(struct tg_client *tg, json_object *result)
         if (!json_object_object_get_ex(u, "update_id", &id) || !json_object_is_type(id, json_type_int))
             continue;
         int64_t uid = json_object_get_int64(id);
+        if (uid < 0 || uid == INT64_MAX) {   /* json-c clamps larger ids: no next offset */
+            LOG_W("telegram", "ignored an update with an impossible update_id");
+            continue;
+        }
         if (uid < tg->offset)
             continue;           /* already handled (confirmed by the next poll) */
         tg->offset = uid + 1;

