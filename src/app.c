@@ -185,7 +185,7 @@ void app_free(struct app *a)
         ev_signal_stop(a->loop, &a->sigterm);
     }
     if (a->db)
-        sqlite3_close(a->db);
+        store_close(a->db);
     cfg_free(&a->cfg);
     chart_cleanup();            /* cairo's and fontconfig's caches (daily reset, /chart) */
     log_clear_secrets();

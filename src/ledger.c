@@ -136,7 +136,7 @@ void ldg_close(ledger *l)
         sqlite3_finalize(l->st[i]);
     if (l->depth)
         sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close(l->db);
+    store_close(l->db);
     free(l);
 }
 

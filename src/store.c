@@ -35,6 +35,56 @@ static const char *const host_migrations[] = {
     "CREATE TABLE mt5_deals (deal INTEGER PRIMARY KEY, ticket INTEGER, applied_ms INTEGER);",
 };
 
+/* Checkpoints out of the commit path. SQLite's auto-checkpoint runs inside the
+ * COMMIT that crosses 1000 WAL frames: a copy of pages and an fsync of the main
+ * file inside a signal's answer time. Instead the WAL hook only notes the
+ * database, and store_checkpoint_run() (the journal's idle watcher, after the
+ * answers are out) does a passive checkpoint. A WAL that still reaches
+ * CKPT_FORCE frames (a loop that never idles) is checkpointed at once, as before. */
+#define CKPT_NOTE 1000
+#define CKPT_FORCE 8000
+#define CKPT_MAX 64
+
+static sqlite3 *g_due[CKPT_MAX];
+static size_t g_ndue;
+
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    (void)ud;
+    if (frames >= CKPT_FORCE) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (frames >= CKPT_NOTE) {
+        for (size_t i = 0; i < g_ndue; i++)
+            if (g_due[i] == db)
+                return SQLITE_OK;
+        if (g_ndue < CKPT_MAX)
+            g_due[g_ndue++] = db;
+    }
+    return SQLITE_OK;
+}
+
+size_t store_checkpoint_due(void) { return g_ndue; }
+
+void store_checkpoint_run(void)
+{
+    while (g_ndue > 0) {
+        sqlite3 *db = g_due[--g_ndue];
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+}
+
+void store_close(sqlite3 *db)
+{
+    for (size_t i = 0; i < g_ndue; i++)
+        if (g_due[i] == db) {
+            g_due[i] = g_due[--g_ndue];
+            break;
+        }
+    sqlite3_close(db);
+}
+
 int store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
@@ -64,6 +114,7 @@ int store_open(const char *path, sqlite3 **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, e);
         goto fail;
     }
+    sqlite3_wal_hook(db, wal_hook, NULL);     /* replaces the auto-checkpoint */
     *out = db;
     return 0;
 fail:
@@ -188,7 +239,7 @@ int store_host_open(const char *data_dir, sqlite3 **out, char *err, size_t errle
     if (store_migrate(*out, host_migrations,
                       (int)(sizeof host_migrations / sizeof host_migrations[0]), e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);
-        sqlite3_close(*out);
+        store_close(*out);
         *out = NULL;
         return -1;
     }

@@ -28,6 +28,14 @@ int store_migrate(sqlite3 *db, const char *const *migrations, int n, char *err, 
 /* The version recorded in schema_version (0 for a new database), -1 on error. */
 int store_schema_version(sqlite3 *db);
 
+/* Close a database opened with store_open (forgets a pending checkpoint). */
+void store_close(sqlite3 *db);
+
+/* Databases whose WAL passed 1000 frames since their last checkpoint, and a
+ * passive checkpoint of each: run them when the loop is idle, not in a commit. */
+size_t store_checkpoint_due(void);
+void store_checkpoint_run(void);
+
 /* Run SQL without results; on failure err holds sqlite's message. */
 int store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 
