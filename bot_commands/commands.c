@@ -24,6 +24,7 @@ const struct bot_command bot_commands[] = {
     {"positions", "[ID]", "open trades with price and floating profit", cmd_positions},
     {"signal", "[PLUGIN|all] ACTION SYMBOL [key=value ...]", "inject a signal by hand", cmd_signal},
     {"close", "ID TRADE_ID|all", "close one or all open trades of a plugin", cmd_close},
+    {"modify", "ID TRADE_ID [sl=PRICE] [tp=PRICE]", "move a trade's stop loss / take profit", cmd_modify},
     {"pause", "", "stop opening new trades (closing still works)", cmd_pause},
     {"resume", "", "resume opening new trades", cmd_resume},
     {"daily", "", "today's report so far", cmd_daily},
@@ -105,7 +106,8 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"reload_plugin", "Plugins"},
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
     {"chart", "Reports"},
-    {"signal", "Trading"}, {"close", "Trading"}, {"pause", "Trading"}, {"resume", "Trading"},
+    {"signal", "Trading"}, {"close", "Trading"}, {"modify", "Trading"}, {"pause", "Trading"},
+    {"resume", "Trading"},
 };
 static const char *const group_order[] = {"General", "Plugins", "Reports", "Trading", "Other"};
 

@@ -103,6 +103,7 @@ void cmd_trades(struct cmd_ctx *c);
 void cmd_positions(struct cmd_ctx *c);
 void cmd_signal(struct cmd_ctx *c);
 void cmd_close(struct cmd_ctx *c);
+void cmd_modify(struct cmd_ctx *c);
 void cmd_pause(struct cmd_ctx *c);
 void cmd_resume(struct cmd_ctx *c);
 void cmd_daily(struct cmd_ctx *c);

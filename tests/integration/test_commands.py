@@ -139,6 +139,19 @@ class Commands(unittest.TestCase):
         self.assertIn("Unknown plugin", self.ask("/trades nobody"))
         self.assertIn("No open trades", self.ask("/positions passthru"))
 
+    def test_modify_moves_sl_and_tp_and_refuses_the_wrong_side(self):
+        self.ask("/signal passthru buy EURUSD price=1.1 sl=1.09")
+        self.assertIn("#1: sl 1.095 tp 1.12", self.ask("/modify passthru 1 sl=1.095 tp=1.12"))
+        con = sqlite3.connect(os.path.join(self.tmp, "data", "zepix_passthru.db"))
+        self.assertEqual(con.execute("SELECT sl_price, tp_price FROM trades").fetchone(), (1.095, 1.12))
+        con.close()
+        self.assertIn("wrong side", self.ask("/modify passthru 1 sl=1.2"))
+        self.assertIn("Not understood", self.ask("/modify passthru 1 stop=1"))
+        self.assertIn("not an open trade", self.ask("/modify passthru 7 tp=1.3"))
+        # The new take profit closes the trade when a quote reaches it.
+        self.d.post_json("/price", {"secret": "test-secret", "symbol": "EURUSD", "bid": 1.1201, "ask": 1.1202})
+        self.assertEqual(self.trades()[0][3:], ("CLOSED", "tp"))
+
     def test_close_works_while_paused_and_opening_does_not(self):
         self.ask("/signal passthru buy EURUSD price=1.1")
         self.ask("/pause")

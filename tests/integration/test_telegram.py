@@ -26,8 +26,8 @@ TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
 ADMIN = 111
 STRANGER = 999
 COMMANDS = ["start", "help", "status", "plugins", "enable_plugin", "disable_plugin",
-            "reload_plugin", "stats", "trades", "positions", "signal", "close", "pause",
-            "resume", "daily", "chart"]
+            "reload_plugin", "stats", "trades", "positions", "signal", "close", "modify",
+            "pause", "resume", "daily", "chart"]
 ENV = {"no_proxy": "*", "NO_PROXY": "*"}
 
 
