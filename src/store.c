@@ -40,9 +40,9 @@ static const char *const host_migrations[] = {
  * file inside a signal's answer time. Instead the WAL hook only notes the
  * database, and store_checkpoint_run() (the journal's idle watcher, after the
  * answers are out) does a passive checkpoint. A WAL that still reaches
- * CKPT_FORCE frames (a loop that never idles) is checkpointed at once, as before. */
+ * CKPT_FORCE frames (a loop that never idles, as under sustained load) is checkpointed at once, as before. */
 #define CKPT_NOTE 1000
-#define CKPT_FORCE 8000
+#define CKPT_FORCE 2000
 #define CKPT_MAX 64
 
 static sqlite3 *g_due[CKPT_MAX];
