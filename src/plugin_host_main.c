@@ -319,6 +319,14 @@ static int deny(scmp_filter_ctx ctx, int nr)
 
 #define DENY(name) deny(ctx, SCMP_SYS(name))
 
+/* Kill on nr when its first argument compares op with v (SCMP_A0 spelled out:
+ * clang warns about the fields that macro leaves out). */
+static int deny_a0(scmp_filter_ctx ctx, int nr, enum scmp_compare op, scmp_datum_t v)
+{
+    struct scmp_arg_cmp c = {.arg = 0, .op = op, .datum_a = v, .datum_b = 0};
+    return seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, nr, 1, &c);
+}
+
 static int stage1(pid_t self)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -352,13 +360,12 @@ static int stage1(pid_t self)
           DENY(mknod) | DENY(mknodat) | DENY(chmod) | DENY(fchmodat) | DENY(chown) | DENY(lchown) |
           DENY(fchownat) | DENY(truncate) | DENY(chdir) | DENY(utimensat) | DENY(utimes) | DENY(utime);
     /* Signals: only to itself (abort() and raise() use tgkill on their own pid). */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tkill), 1, SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)self));
+    rc |= deny_a0(ctx, SCMP_SYS(kill), SCMP_CMP_NE, (scmp_datum_t)self);
+    rc |= deny_a0(ctx, SCMP_SYS(tgkill), SCMP_CMP_NE, (scmp_datum_t)self);
+    rc |= deny_a0(ctx, SCMP_SYS(tkill), SCMP_CMP_NE, (scmp_datum_t)self);
     rc |= DENY(rt_sigqueueinfo) | DENY(rt_tgsigqueueinfo);
     /* Its death signal stays SIGKILL: no prctl that could undo PR_SET_PDEATHSIG. */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(prctl), 1,
-                           SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)PR_SET_PDEATHSIG));
+    rc |= deny_a0(ctx, SCMP_SYS(prctl), SCMP_CMP_EQ, (scmp_datum_t)PR_SET_PDEATHSIG);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -97,7 +97,8 @@ static void reap(struct pproc *pp, int was_eof, const char *during)
     else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
         snprintf(what, sizeof what, "made a forbidden system call (killed by the seccomp filter, SIGSYS)");
     else if (WIFSIGNALED(st))
-        snprintf(what, sizeof what, "crashed with signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+        snprintf(what, sizeof what, "crashed with SIG%s (%s)",
+                 sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?", strsignal(WTERMSIG(st)));
     else
         snprintf(what, sizeof what, "exited with status %d", WEXITSTATUS(st));
     snprintf(pp->cause, sizeof pp->cause, "%s during %s", what, during);
