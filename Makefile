@@ -110,7 +110,7 @@ asan: deps
 
 bench:
 	@scripts/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all $(TPLUGIN_SOS)
+	@$(MAKE) --no-print-directory all $(TPLUGIN_SOS) $(BUILD)/tests/test_registry
 	@ZEPIX_BUILD=$(BUILD) scripts/bench/run.sh
 
 fuzz: deps

@@ -442,7 +442,7 @@ static void defaults(struct config *c)
     c->webhook.read_timeout_s = 10;
     snprintf(c->plugin_system.plugin_dir, sizeof c->plugin_system.plugin_dir, "plugins");
     snprintf(c->plugin_system.data_dir, sizeof c->plugin_system.data_dir, "data");
-    snprintf(c->plugin_system.isolation, sizeof c->plugin_system.isolation, "none");
+    snprintf(c->plugin_system.isolation, sizeof c->plugin_system.isolation, "process");
     c->plugin_system.hook_timeout_ms = 200;
     snprintf(c->broker.kind, sizeof c->broker.kind, "paper");
     c->broker.paper_balance = 10000;

@@ -56,7 +56,7 @@ struct config {
     struct {
         char plugin_dir[512];
         char data_dir[512];
-        char isolation[16];                 /* "none" | "process" (see plugin_proc.h) */
+        char isolation[16];                 /* "process" (default) | "none" (see plugin_proc.h) */
         int hook_timeout_ms;                /* "process": a hook's deadline (10..60000, 200) */
     } plugin_system;
 

@@ -19,7 +19,7 @@ int64_t wire_mono_ms(void)
 
 void wb_reset(struct wbuf *w)
 {
-    w->n = 0;
+    w->n = 5;
     w->over = 0;
 }
 
@@ -111,23 +111,34 @@ static int send_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int wire_send(int fd, uint8_t type, const struct wbuf *w)
+int wire_send(int fd, uint8_t type, struct wbuf *w)
 {
-    uint8_t hdr[5];
-    uint32_t len = (uint32_t)(w ? w->n : 0);
-    if (w && w->over)
+    uint32_t len;
+    if (w->over || w->n < 5)
         return -1;
-    memcpy(hdr, &len, 4);
-    hdr[4] = type;
-    if (send_all(fd, hdr, sizeof hdr))
-        return -1;
-    return len ? send_all(fd, w->b, len) : 0;
+    len = (uint32_t)(w->n - 5);
+    memcpy(w->b, &len, 4);
+    w->b[4] = type;
+    return send_all(fd, w->b, w->n);
 }
 
-/* Read exactly n bytes before the deadline. */
+/* Read exactly n bytes before the deadline. Data already there is read without
+ * a poll() first: the payload usually arrives with its header. */
 static int recv_all(int fd, int64_t deadline, uint8_t *p, size_t n)
 {
     while (n) {
+        ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
+        if (k > 0) {
+            p += k;
+            n -= (size_t)k;
+            continue;
+        }
+        if (k == 0)
+            return WR_EOF;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return WR_EOF;
         int wait = -1;
         if (deadline >= 0) {
             int64_t left = deadline - wire_mono_ms();
@@ -136,20 +147,8 @@ static int recv_all(int fd, int64_t deadline, uint8_t *p, size_t n)
             wait = left > 1000000 ? 1000000 : (int)left;
         }
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int pr = poll(&pfd, 1, wait);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr < 0)
+        if (poll(&pfd, 1, wait) < 0 && errno != EINTR)
             return WR_EOF;
-        if (pr == 0)
-            continue;       /* the deadline check above ends it */
-        ssize_t k = recv(fd, p, n, 0);
-        if (k < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (k <= 0)
-            return WR_EOF;
-        p += k;
-        n -= (size_t)k;
     }
     return WR_OK;
 }

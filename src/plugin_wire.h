@@ -53,9 +53,11 @@ enum wire_type {
 enum { WH_SIGNAL = 1, WH_ORDER = 2, WH_POSITION = 4, WH_DAILY = 8, WH_ENABLED = 16,
        WH_DISABLED = 32, WH_SHUTDOWN = 64 };
 
+/* A frame being built: b holds the 5-byte header, then the payload, so that a
+ * frame leaves in one send() (one wakeup of the peer, not two). */
 struct wbuf {
-    uint8_t b[WIRE_MAX];
-    size_t n;
+    uint8_t b[5 + WIRE_MAX];
+    size_t n;           /* bytes used in b, header included */
     int over;           /* something did not fit */
 };
 
@@ -82,9 +84,9 @@ double rb_f64(struct rbuf *r);
 /* Copy a string into dst (truncated to dstlen - 1, NUL-terminated). */
 void rb_str(struct rbuf *r, char *dst, size_t dstlen);
 
-/* Send one frame (MSG_NOSIGNAL: a dead peer is an error, never SIGPIPE).
- * 0, or -1 (peer gone, or w->over). */
-int wire_send(int fd, uint8_t type, const struct wbuf *w);
+/* Send w as one frame of type (writes its header; MSG_NOSIGNAL: a dead peer
+ * is an error, never SIGPIPE). 0, or -1 (peer gone, or w->over). */
+int wire_send(int fd, uint8_t type, struct wbuf *w);
 
 /* Receive one frame into buf (WIRE_MAX bytes). deadline: CLOCK_MONOTONIC
  * milliseconds, or < 0 to wait forever. Returns WR_OK with *type and *len set,

@@ -13,7 +13,7 @@
  * and delivered when the outermost hook returns, so a plugin is never re-entered.
  *
  * Runs on the loop thread. With plugin_system.isolation "none" a plugin runs in
- * this process: a crash in its code is not contained. With "process" each
+ * this process: a crash in its code is not contained. With "process" (the default) each
  * plugin runs in a confined child (plugin_proc.h): p->proc is set, p->dl and
  * p->state are NULL, p->def is a stand-in naming the plugin's hooks, and every
  * hook goes over the socket. A child that crashes, hangs past hook_timeout_ms

@@ -6,6 +6,7 @@ measured here is written; the machine (cores, CPU model) and commit are recorded
 """
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -62,6 +63,19 @@ def wrk(url, seconds=5, conns=32, script=None):
     return rps, p50, p99, " ".join(cmd + [url])
 
 
+def hook_cost():
+    """p50 and p99 (us) of on_signal_received through reg_call_signal, per isolation,
+    from test_registry's printing test (2000 calls each)."""
+    build = os.environ.get("ZEPIX_BUILD", "build")
+    exe = os.path.join(ROOT, build, "tests", "test_registry")
+    env = dict(os.environ, ZEPIX_BUILD=build, TR_FILTER="test_hook_round_trip_cost_is_printed")
+    out = subprocess.run([exe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120).stdout
+    got = {}
+    for m in re.finditer(r"isolation (\w+)\s*: p50 ([\d.]+) us, p99 ([\d.]+) us", out):
+        got[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+    return got
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -85,6 +99,14 @@ def main():
         d.cleanup()
     rows.append(("start-up to first /healthz 200", "ms", stats(starts), "make bench (bench.py: startup_ms)"))
     rows.append(("resident memory, idle", "MB", stats(idles), "make bench (VmRSS 0.3 s after start)"))
+
+    costs = [hook_cost() for _ in range(RUNS)]
+    for iso in ("none", "process"):
+        for i, q in ((0, "p50"), (1, "p99")):
+            xs = [c[iso][i] for c in costs if iso in c]
+            if xs:
+                rows.append(("hook round trip (on_signal_received), isolation %s, %s" % (iso, q), "us", stats(xs),
+                             "test_registry test_hook_round_trip_cost_is_printed"))
 
     if shutil.which("wrk"):
         d = Daemon().start()
