@@ -364,6 +364,11 @@ static int stage1(pid_t self)
     rc |= deny_a0(ctx, SCMP_SYS(tgkill), SCMP_CMP_NE, (scmp_datum_t)self);
     rc |= deny_a0(ctx, SCMP_SYS(tkill), SCMP_CMP_NE, (scmp_datum_t)self);
     rc |= DENY(rt_sigqueueinfo) | DENY(rt_tgsigqueueinfo);
+    /* Nothing that reaches another process's limits, priority or memory. */
+    rc |= deny_a0(ctx, SCMP_SYS(prlimit64), SCMP_CMP_NE, 0) | DENY(setpriority) | DENY(ioprio_set) |
+          DENY(sched_setaffinity) | DENY(sched_setscheduler) | DENY(sched_setparam) | DENY(sched_setattr) |
+          DENY(migrate_pages) | DENY(move_pages) | DENY(process_madvise) | DENY(get_robust_list) |
+          DENY(capset) | DENY(setpgid) | DENY(setsid);
     /* Its death signal stays SIGKILL: no prctl that could undo PR_SET_PDEATHSIG. */
     rc |= deny_a0(ctx, SCMP_SYS(prctl), SCMP_CMP_EQ, (scmp_datum_t)PR_SET_PDEATHSIG);
     if (rc == 0)

@@ -314,6 +314,16 @@ static pid_t spawn(const char *host_bin, const char *id, int *fd_out, char *err,
             _exit(126);
         for (int fd = 4; fd < 1024; fd++)   /* the daemon's sockets and files stay behind */
             close(fd);
+        int null = open("/dev/null", O_RDONLY);   /* not the operator's console */
+        if (null < 0 || dup2(null, 0) != 0)
+            _exit(126);
+        if (null != 0)
+            close(null);
+        /* Sanitizer builds (make asan): a crash must end as the crash itself, not
+         * as the sanitizer's report trying to fork a symbolizer (SIGSYS). */
+        setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:handle_sigbus=0:handle_sigfpe=0:"
+               "handle_sigill=0:detect_leaks=0:symbolize=0", 1);
+        setenv("UBSAN_OPTIONS", "symbolize=0:print_stacktrace=0", 1);
         char *const argv[] = {(char *)"zepix-plugin-host", (char *)id, NULL};
         execv(host_bin, argv);
         _exit(127);

@@ -808,7 +808,9 @@ static void test_a_thousand_reloads_do_not_grow(void **st)
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     print_message("      %d reloads in %.2f s (%.3f ms each), RSS %ld -> %ld kB\n", RELOAD_CYCLES, s,
                   s * 1000 / RELOAD_CYCLES, rss0, rss1);
-    assert_true(s < 10.0);
+    /* "process" under the sanitizers: each reload starts an instrumented host
+     * (about 20 ms of sanitizer start-up alone). */
+    assert_true(s < (TR_ASAN && strcmp(f->iso, "process") == 0 ? 60.0 : 10.0));
     /* Host handles are kept by design (32 bytes each); anything else would show up
      * here. Under ASan the quarantine holds freed memory: LeakSanitizer judges. */
     if (!TR_ASAN && rss0 > 0 && rss1 > 0 && rss1 - rss0 > 4096)
@@ -962,7 +964,13 @@ static void contained(void **st, const char *comment, const char *cause)
     assert_string_equal(send1(f, "tp_hostile close EURUSD price=1.1").status, "executed");
 }
 
-static void test_hostile_segfault_in_a_hook(void **st) { contained(st, "segv", "SIGSEGV"); }
+static void test_hostile_segfault_in_a_hook(void **st)
+{
+    /* Under the sanitizers (make asan) the instrumented plugin's null store is
+     * reported by UBSan, whose report opens /proc/self/maps: the filter kills
+     * it for that open(). Contained all the same; only the cause differs. */
+    contained(st, "segv", TR_ASAN ? "during on_signal_received" : "SIGSEGV");
+}
 static void test_hostile_abort_in_a_hook(void **st) { contained(st, "abort", "SIGABRT"); }
 static void test_hostile_endless_loop_in_a_hook(void **st)
 {
@@ -975,6 +983,10 @@ static void test_hostile_signal_to_the_daemon(void **st) { contained(st, "kill_p
 static void test_hostile_garbage_on_the_protocol_socket(void **st)
 {
     contained(st, "garbage", "protocol violation during on_signal_received");
+}
+static void test_hostile_malformed_answer_on_the_protocol_socket(void **st)
+{
+    contained(st, "short_verdict", "protocol violation during on_signal_received: malformed answer");
 }
 static void test_hostile_exit_in_a_hook(void **st) { contained(st, "exit", "exited with status 3"); }
 
@@ -1207,6 +1219,7 @@ int main(void)
         T(test_hostile_fork_bomb),
         T(test_hostile_signal_to_the_daemon),
         T(test_hostile_garbage_on_the_protocol_socket),
+        T(test_hostile_malformed_answer_on_the_protocol_socket),
         T(test_hostile_exit_in_a_hook),
         T(test_hostile_exit_during_init),
         T(test_none_mode_runs_system_from_a_plugin),

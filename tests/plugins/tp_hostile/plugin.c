@@ -13,6 +13,8 @@
  *   "fork_bomb"   forks until it cannot (never run in isolation "none")
  *   "garbage"     writes a frame header of 4 GiB onto fd 3, the protocol
  *                 socket of isolation "process" (never run in "none")
+ *   "short_verdict" writes a verdict frame with an empty payload onto fd 3
+ *                 (a well-formed header, a malformed answer; never in "none")
  *   "kill_parent" kill(getppid(), SIGKILL) (never run in "none")
  *   "exit"        exit(3)
  *   "buy"         places a 0.01 EURUSD buy, ZX_HANDLED (an open trade to keep)
@@ -62,6 +64,11 @@ static zx_verdict attack(hs *st, const char *what, char *reason, size_t len)
     } else if (strcmp(what, "garbage") == 0) {
         static const unsigned char junk[] = {0xff, 0xff, 0xff, 0xff, 0x07, 'j', 'u', 'n', 'k'};
         if (write(3, junk, sizeof junk) < 0)
+            snprintf(reason, len, "write failed");
+        return ZX_REJECT;
+    } else if (strcmp(what, "short_verdict") == 0) {
+        static const unsigned char v[] = {0, 0, 0, 0, 34};     /* len 0, W_VERDICT */
+        if (write(3, v, sizeof v) < 0)
             snprintf(reason, len, "write failed");
         return ZX_REJECT;
     } else if (strcmp(what, "kill_parent") == 0) {
