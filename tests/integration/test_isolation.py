@@ -15,7 +15,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 from fake_telegram import FakeTelegram  # noqa: E402
-from zx import Daemon, plugin_dir  # noqa: E402
+from zx import BUILD, Daemon, plugin_dir  # noqa: E402
+
+# `make asan` builds the test plugins with the sanitizers: the null store of
+# "segv" is then reported by UBSan (which opens files: the filter kills that in
+# process mode) and ends the "none" daemon with exit status 1, not SIGSEGV.
+SANITIZED = "asan" in os.path.basename(os.path.normpath(BUILD))
 
 TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
 ADMIN = 111
@@ -97,7 +102,7 @@ class Base(unittest.TestCase):
 
 class Isolation(Base):
     def test_segfault_is_contained(self):
-        self.contained("segv", "SIGSEGV")
+        self.contained("segv", "during on_signal_received" if SANITIZED else "SIGSEGV")
 
     def test_endless_loop_is_stopped_at_the_deadline(self):
         self.contained("loop", "did not answer on_signal_received within 200 ms")
@@ -118,7 +123,7 @@ class NoneMode(Base):
         except OSError:
             pass
         self.assertIsNone(st)
-        self.assertEqual(self.d.proc.wait(timeout=10), -11)     # SIGSEGV
+        self.assertEqual(self.d.proc.wait(timeout=10), 1 if SANITIZED else -11)     # SIGSEGV
 
 
 if __name__ == "__main__":
