@@ -5,6 +5,7 @@
 #include "log.h"
 #include "plugin_wire.h"
 
+#include <ev.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +31,10 @@ struct pproc {
     zx_plugin_def def;
     char id[64], name[128], version[64], author[128];
     char cause[300];
+    struct ev_loop *loop;           /* pp_watch: the idle watch, when set */
+    ev_io idle;
+    pp_idle_cb cb;
+    void *cb_data;
     struct wbuf w;
     uint8_t in[WIRE_MAX];
 };
@@ -79,6 +84,8 @@ static void reap(struct pproc *pp, int was_eof, const char *during)
     int st = 0;
     pid_t r;
     char what[200];
+    if (pp->loop && ev_is_active(&pp->idle))
+        ev_io_stop(pp->loop, &pp->idle);
     if (pp->fd >= 0)
         close(pp->fd);
     pp->fd = -1;
@@ -331,6 +338,35 @@ static pid_t spawn(const char *host_bin, const char *id, int *fd_out, char *err,
     close(sv[1]);
     *fd_out = sv[0];
     return pid;
+}
+
+static void idle_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct pproc *pp = w->data;
+    char c;
+    (void)revents;
+    ssize_t k = recv(pp->fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    ev_io_stop(loop, w);
+    if (k > 0)
+        fail(pp, 0, "idle", "protocol violation: a frame while no hook was running (killed)");
+    else
+        fail(pp, 1, "idle time between hooks", NULL);
+    if (pp->cb)
+        pp->cb(pp, pp->cb_data);
+}
+
+void pp_watch(struct pproc *pp, struct ev_loop *loop, pp_idle_cb cb, void *data)
+{
+    if (!loop || pp->failed)
+        return;
+    pp->loop = loop;
+    pp->cb = cb;
+    pp->cb_data = data;
+    ev_io_init(&pp->idle, idle_cb, pp->fd, EV_READ);
+    pp->idle.data = pp;
+    ev_io_start(loop, &pp->idle);
 }
 
 int pp_start(const char *host_bin, const char *so_path, const char *id, const char *data_dir,

@@ -50,6 +50,14 @@ int pp_disabled(struct pproc *pp);
 void pp_stop(struct pproc *pp);
 void pp_free(struct pproc *pp);
 
+/* Watch the socket on loop while no call is in progress: a child that dies
+ * between hooks (or sends a frame nobody asked for) is killed, reaped and the
+ * pproc failed at once, then cb(pp, data) runs so the owner can react (and
+ * pp_free it). Without a watch such a death is noticed at the next call. */
+struct ev_loop;
+typedef void (*pp_idle_cb)(struct pproc *pp, void *data);
+void pp_watch(struct pproc *pp, struct ev_loop *loop, pp_idle_cb cb, void *data);
+
 /* The plugin host binary: $ZEPIX_PLUGIN_HOST, else zepix-plugin-host beside
  * this executable or one directory up (tests run from build/tests). */
 int pp_host_path(char *out, size_t len);

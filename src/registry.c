@@ -235,6 +235,14 @@ static void proc_fault(struct plugin *p)
     fail_plugin(p, why);
 }
 
+/* pp_watch: its child died (or spoke) between hooks. */
+static void proc_idle_fault(struct pproc *pp, void *data)
+{
+    struct plugin *p = data;
+    if (p->proc == pp)
+        proc_fault(p);
+}
+
 static void call_enabled(struct registry *r, struct plugin *p)
 {
     if (p->def && p->def->on_plugin_enabled) {
@@ -319,6 +327,7 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
         return -1;
     }
     *def = pp_def(*proc);
+    pp_watch(*proc, r->app->loop, proc_idle_fault, p);
     return 0;
 }
 

@@ -990,6 +990,39 @@ static void test_hostile_malformed_answer_on_the_protocol_socket(void **st)
 }
 static void test_hostile_exit_in_a_hook(void **st) { contained(st, "exit", "exited with status 3"); }
 
+static void stop_loop(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)t;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* A child that dies between hooks is noticed by the loop, not at the next signal. */
+static void test_hostile_death_between_hooks_is_noticed_at_once(void **st)
+{
+    struct fx *f = *st;
+    char err[256];
+    hostile_up(f, "process", "");
+    struct plugin *p = must_find(f, "tp_hostile");
+    struct eng_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=die_later");
+    assert_string_equal(r.reason, "armed");
+    assert_int_equal(p->st, PLG_ENABLED);
+    capture_begin(f);
+    ev_timer t;
+    ev_timer_init(&t, stop_loop, 0.5, 0);
+    ev_timer_start(f->loop, &t);
+    ev_run(f->loop, 0);
+    ev_timer_stop(f->loop, &t);
+    const char *log = capture_end(f);
+    assert_int_equal(p->st, PLG_FAILED);
+    assert_contains(p->reason, "SIGALRM");
+    assert_contains(p->reason, "between hooks");
+    assert_contains(log, "notify: ⚠️ plugin tp_hostile failed");
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1").status, "executed");
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), 0);
+    assert_string_equal(send1(f, "tp_hostile buy EURUSD price=1.1").status, "executed");
+}
+
 static void test_hostile_exit_during_init(void **st)
 {
     struct fx *f = *st;
@@ -1222,6 +1255,7 @@ int main(void)
         T(test_hostile_malformed_answer_on_the_protocol_socket),
         T(test_hostile_exit_in_a_hook),
         T(test_hostile_exit_during_init),
+        T(test_hostile_death_between_hooks_is_noticed_at_once),
         T(test_none_mode_runs_system_from_a_plugin),
         T(test_none_mode_lets_a_plugin_open_another_plugins_database),
         T(test_hook_round_trip_cost_is_printed),

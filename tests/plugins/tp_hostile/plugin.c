@@ -17,6 +17,8 @@
  *                 (a well-formed header, a malformed answer; never in "none")
  *   "kill_parent" kill(getppid(), SIGKILL) (never run in "none")
  *   "exit"        exit(3)
+ *   "die_later"   arms a 30 ms timer whose SIGALRM ends the process between
+ *                 hooks; rejects with "armed" (never run in "none")
  *   "buy"         places a 0.01 EURUSD buy, ZX_HANDLED (an open trade to keep)
  *   anything else: ZX_ACCEPT
  */
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "zepix_plugin.h"
@@ -73,6 +76,11 @@ static zx_verdict attack(hs *st, const char *what, char *reason, size_t len)
         return ZX_REJECT;
     } else if (strcmp(what, "kill_parent") == 0) {
         kill(getppid(), SIGKILL);
+    } else if (strcmp(what, "die_later") == 0) {
+        struct itimerval t = {.it_value = {.tv_sec = 0, .tv_usec = 30000}};
+        setitimer(ITIMER_REAL, &t, NULL);
+        snprintf(reason, len, "armed");
+        return ZX_REJECT;
     } else if (strcmp(what, "exit") == 0) {
         exit(3);
     } else if (strcmp(what, "buy") == 0) {
