@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -331,6 +332,8 @@ static pid_t spawn(const char *host_bin, const char *id, int *fd_out, char *err,
         setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:handle_sigbus=0:handle_sigfpe=0:"
                "handle_sigill=0:detect_leaks=0:symbolize=0", 1);
         setenv("UBSAN_OPTIONS", "symbolize=0:print_stacktrace=0", 1);
+        struct rlimit no_core = {0, 0};         /* a plugin crashing in a loop writes no cores */
+        setrlimit(RLIMIT_CORE, &no_core);
         char *const argv[] = {(char *)"zepix-plugin-host", (char *)id, NULL};
         execv(host_bin, argv);
         _exit(127);

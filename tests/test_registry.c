@@ -990,6 +990,25 @@ static void test_hostile_malformed_answer_on_the_protocol_socket(void **st)
 }
 static void test_hostile_exit_in_a_hook(void **st) { contained(st, "exit", "exited with status 3"); }
 
+static void test_hostile_endless_loop_in_init(void **st)
+{
+    struct fx *f = *st;
+    char arm[PATH_MAX], extra[PATH_MAX + 64], err[256];
+    fmt(arm, sizeof arm, "%s/arm", f->tmp);
+    FILE *a = fopen(arm, "w");
+    assert_non_null(a);
+    fclose(a);
+    fmt(extra, sizeof extra, ", \"init_attack\": \"loop\", \"arm_file\": \"%s\"", arm);
+    hostile_up(f, "process", extra);
+    struct plugin *p = must_find(f, "tp_hostile");
+    assert_int_equal(p->st, PLG_FAILED);
+    assert_contains(p->reason, "did not answer init within 2000 ms");
+    assert_string_equal(send1(f, "tp_ok buy EURUSD price=1.1").status, "executed");
+    unlink(arm);
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), 0);
+    assert_string_equal(send1(f, "tp_hostile buy EURUSD price=1.1").status, "executed");
+}
+
 static void stop_loop(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)t;
@@ -1256,6 +1275,7 @@ int main(void)
         T(test_hostile_exit_in_a_hook),
         T(test_hostile_exit_during_init),
         T(test_hostile_death_between_hooks_is_noticed_at_once),
+        T(test_hostile_endless_loop_in_init),
         T(test_none_mode_runs_system_from_a_plugin),
         T(test_none_mode_lets_a_plugin_open_another_plugins_database),
         T(test_hook_round_trip_cost_is_printed),
