@@ -10,7 +10,7 @@
 CC      ?= cc
 BUILD   ?= build
 SAN     ?=
-PKGS    := libcurl json-c sqlite3 libmicrohttpd cairo fontconfig
+PKGS    := libcurl json-c sqlite3 libmicrohttpd cairo fontconfig libseccomp
 # pkg-config runs lazily (=), so `make test` can install it first.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lev -ldl -lm
@@ -26,11 +26,14 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP -iquote src -iquo
 ALL_LDFLAGS = $(LDFLAGS) $(LDSAN)
 
 SRCS      := $(wildcard src/*.c) $(wildcard bot_commands/*.c)
-LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+LIB_SRCS  := $(filter-out src/main.c src/plugin_host_main.c,$(SRCS))
 OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libzepix.a
 BIN       := $(BUILD)/zepix
+# The plugin host of isolation "process" (src/plugin_host_main.c): one plugin per process.
+HOST_BIN  := $(BUILD)/zepix-plugin-host
+HOST_LIBS  = $(shell pkg-config --libs json-c sqlite3 libseccomp) -ldl -lm
 
 PLUGIN_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c))))
 PLUGIN_SOS  := $(addsuffix /plugin.so,$(PLUGIN_DIRS))
@@ -45,7 +48,7 @@ FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/f
 .PHONY: all run test asan bench fuzz clean deps check tests-bin
 .SECONDEXPANSION:
 
-all: $(BIN) $(PLUGIN_SOS)
+all: $(BIN) $(HOST_BIN) $(PLUGIN_SOS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -57,6 +60,9 @@ $(LIB): $(LIB_OBJS)
 
 $(BIN): $(BUILD)/obj/src/main.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(HOST_BIN): $(BUILD)/obj/src/plugin_host_main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # A plugin: every .c in its directory, only plugins/zepix_plugin.h from the host.
 # Never sanitizer-instrumented: the same file is loaded by normal and asan builds.
@@ -104,7 +110,7 @@ asan: deps
 
 bench:
 	@scripts/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all $(TPLUGIN_SOS)
+	@$(MAKE) --no-print-directory all $(TPLUGIN_SOS) $(BUILD)/tests/test_registry
 	@ZEPIX_BUILD=$(BUILD) scripts/bench/run.sh
 
 fuzz: deps

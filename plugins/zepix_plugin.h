@@ -15,6 +15,14 @@
  *  - Prices, lots, sl and tp are plain doubles; 0 means "not given".
  *  - Times are milliseconds since the Unix epoch (UTC).
  *  - Build: cc -shared -fPIC -I plugins -o plugins/ID/plugin.so (the .c files of plugins/ID)
+ *  - Isolation "process" (the default): the plugin runs in a process of its own,
+ *    and every zx_api call is a request to the daemon. It is killed, and marked
+ *    failed, when it crashes, when a hook takes longer than
+ *    plugin_system.hook_timeout_ms (200 ms by default), or when it calls what a
+ *    strategy has no business with: exec, fork, threads, sockets, open() of any
+ *    file (use api->db(), already open), signals to other processes, changes
+ *    to the file system. Do the work in init and the hooks, not in ELF
+ *    constructors. The same plugin.so also runs unconfined with "none".
  *
  * ABI evolution: zx_api begins with abi_version and size. The host may append
  * members; use ZX_API_HAS(api, member) before calling a member newer than the

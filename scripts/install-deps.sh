@@ -23,6 +23,7 @@ need libmicrohttpd-dev have_pc libmicrohttpd
 need libcairo2-dev   have_pc cairo
 need libfontconfig-dev have_pc fontconfig
 need libcmocka-dev   have_pc cmocka
+need libseccomp-dev  have_pc libseccomp   # the plugin host's syscall filter (isolation "process")
 need python3         command -v python3
 need sqlite3         command -v sqlite3
 need tzdata          test -f /usr/share/zoneinfo/Asia/Kolkata

@@ -264,8 +264,9 @@ static int v_webhook(struct vctx *v, json_object *root, struct config *c)
 
 static int v_plugin_system(struct vctx *v, json_object *root, struct config *c)
 {
-    static const char *const keys[] = {"plugin_dir", "data_dir", "isolation", NULL};
+    static const char *const keys[] = {"plugin_dir", "data_dir", "isolation", "hook_timeout_ms", NULL};
     json_object *p;
+    long hook_ms = c->plugin_system.hook_timeout_ms;
     if (section(v, root, "plugin_system", &p))
         return -1;
     if (p && (only_keys(v, "plugin_system", p, keys) ||
@@ -274,11 +275,12 @@ static int v_plugin_system(struct vctx *v, json_object *root, struct config *c)
               get_str(v, p, "plugin_system", "data_dir", c->plugin_system.data_dir,
                       sizeof c->plugin_system.data_dir) ||
               get_str(v, p, "plugin_system", "isolation", c->plugin_system.isolation,
-                      sizeof c->plugin_system.isolation)))
+                      sizeof c->plugin_system.isolation) ||
+              get_int(v, p, "plugin_system", "hook_timeout_ms", 10, 60000, &hook_ms)))
         return -1;
-    if (strcmp(c->plugin_system.isolation, "none") != 0)
-        return fail(v, "plugin_system.isolation",
-                    "expected \"none\" (process isolation is not built yet), got \"%s\"",
+    c->plugin_system.hook_timeout_ms = (int)hook_ms;
+    if (strcmp(c->plugin_system.isolation, "none") != 0 && strcmp(c->plugin_system.isolation, "process") != 0)
+        return fail(v, "plugin_system.isolation", "expected \"process\" or \"none\", got \"%s\"",
                     c->plugin_system.isolation);
     if (!c->plugin_system.plugin_dir[0] || !c->plugin_system.data_dir[0])
         return fail(v, "plugin_system", "plugin_dir and data_dir must not be empty");
@@ -440,7 +442,8 @@ static void defaults(struct config *c)
     c->webhook.read_timeout_s = 10;
     snprintf(c->plugin_system.plugin_dir, sizeof c->plugin_system.plugin_dir, "plugins");
     snprintf(c->plugin_system.data_dir, sizeof c->plugin_system.data_dir, "data");
-    snprintf(c->plugin_system.isolation, sizeof c->plugin_system.isolation, "none");
+    snprintf(c->plugin_system.isolation, sizeof c->plugin_system.isolation, "process");
+    c->plugin_system.hook_timeout_ms = 200;
     snprintf(c->broker.kind, sizeof c->broker.kind, "paper");
     c->broker.paper_balance = 10000;
     c->broker.mt5_poll_hold_ms = 1000;

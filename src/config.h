@@ -56,7 +56,8 @@ struct config {
     struct {
         char plugin_dir[512];
         char data_dir[512];
-        char isolation[16];                 /* "none" (the only mode built so far) */
+        char isolation[16];                 /* "process" (default) | "none" (see plugin_proc.h) */
+        int hook_timeout_ms;                /* "process": a hook's deadline (10..60000, 200) */
     } plugin_system;
 
     json_object *plugins;                   /* owned: { "<id>": {...} } */

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "chat.h"
 #include "engine.h"
+#include "plugin_proc.h"
 #include "service_api.h"
 
 #include <ctype.h>
@@ -216,11 +217,40 @@ static void drain(struct registry *r);
 #define HOOK_BEGIN(r) ((r)->depth++)
 #define HOOK_END(r) do { if (--(r)->depth == 0) drain(r); } while (0)
 
+static void fail_plugin(struct plugin *p, const char *why);
+
+/* "process" mode: its child failed (and is dead): the build is gone, the
+ * plugin is failed with the cause; its ledger and open trades stay. */
+static void proc_fault(struct plugin *p)
+{
+    char why[320];
+    snprintf(why, sizeof why, "%s", pp_cause(p->proc));
+    pp_free(p->proc);
+    p->proc = NULL;
+    if (p->host)
+        p->host->live = 0;
+    p->host = NULL;
+    p->def = NULL;
+    p->state = NULL;
+    fail_plugin(p, why);
+}
+
+/* pp_watch: its child died (or spoke) between hooks. */
+static void proc_idle_fault(struct pproc *pp, void *data)
+{
+    struct plugin *p = data;
+    if (p->proc == pp)
+        proc_fault(p);
+}
+
 static void call_enabled(struct registry *r, struct plugin *p)
 {
     if (p->def && p->def->on_plugin_enabled) {
         HOOK_BEGIN(r);
-        p->def->on_plugin_enabled(p->state);
+        if (!p->proc)
+            p->def->on_plugin_enabled(p->state);
+        else if (pp_enabled(p->proc))
+            proc_fault(p);
         HOOK_END(r);
     }
 }
@@ -229,7 +259,10 @@ static void call_disabled(struct registry *r, struct plugin *p)
 {
     if (p->def && p->def->on_plugin_disabled) {
         HOOK_BEGIN(r);
-        p->def->on_plugin_disabled(p->state);
+        if (!p->proc)
+            p->def->on_plugin_disabled(p->state);
+        else if (pp_disabled(p->proc))
+            proc_fault(p);
         HOOK_END(r);
     }
 }
@@ -239,8 +272,11 @@ static void call_disabled(struct registry *r, struct plugin *p)
 static void unload(struct registry *r, struct plugin *p)
 {
     r->depth++;
-    if (p->def && p->def->shutdown)
+    if (p->proc)
+        pp_stop(p->proc);       /* its shutdown hook in the child, then the child is reaped */
+    else if (p->def && p->def->shutdown)
         p->def->shutdown(p->state);
+    p->proc = NULL;
     if (p->host)
         p->host->live = 0;
     p->host = NULL;
@@ -259,13 +295,52 @@ static const char *cache_dir(struct registry *r, char *buf, size_t len)
     return buf;
 }
 
+/* "process" mode: the same, in a child (plugin_proc.h). */
+static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
+                      zx_host **host, struct pproc **proc, char *err, size_t errlen)
+{
+    char so[700];
+    *dl = NULL;
+    *def = NULL;
+    if (!r->host_bin[0]) {
+        snprintf(err, errlen, "isolation \"process\": the plugin host zepix-plugin-host was not found"
+                 " beside the daemon (set ZEPIX_PLUGIN_HOST)");
+        return -1;
+    }
+    if (!(*host = new_host(r, p))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(so, sizeof so, "%s/plugin.so", p->dir);
+    const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
+    /* API requests during init must resolve the new handle: make it current. */
+    zx_host *old_host = p->host;
+    p->host = *host;
+    HOOK_BEGIN(r);
+    int rc = pp_start(r->host_bin, so, p->id, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, *host,
+                      &r->api, proc, err, errlen);
+    HOOK_END(r);
+    p->host = old_host;
+    if (rc) {
+        (*host)->live = 0;
+        *host = NULL;
+        return -1;
+    }
+    *def = pp_def(*proc);
+    pp_watch(*proc, r->app->loop, proc_idle_fault, p);
+    return 0;
+}
+
 /* Load and initialise a build into fresh fields; nothing of p changes on failure. */
 static int start_build(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
-                       zx_host **host, void **state, char *err, size_t errlen)
+                       zx_host **host, void **state, struct pproc **proc, char *err, size_t errlen)
 {
     char cdir[600];
     *host = NULL;
     *state = NULL;
+    *proc = NULL;
+    if (r->isolated)
+        return start_proc(r, p, dl, def, host, proc, err, errlen);
     if (load_build(p->dir, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, dl, def, err, errlen))
         return -1;
     if (!(*host = new_host(r, p))) {
@@ -345,6 +420,7 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     void *dl, *state;
     const zx_plugin_def *def;
     zx_host *host;
+    struct pproc *proc;
     if (!cfg_valid_plugin_id(p->id)) {
         snprintf(err, errlen, "directory name is not a plugin id ([a-z0-9_], 1..63 characters)");
         fail_plugin(p, err);
@@ -359,7 +435,7 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     }
     /* Hooks raised by init wait until the build is in place. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, err, errlen)) {
+    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
         r->depth--;
         fail_plugin(p, err);
         drain(r);
@@ -369,14 +445,20 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     p->def = def;
     p->host = host;
     p->state = state;
+    p->proc = proc;
     p->reason[0] = '\0';
     p->loaded_ms = app_now_ms();
     p->st = want_enabled ? PLG_ENABLED : PLG_DISABLED;
-    LOG_I("registry", "plugin %s %s loaded, %s", p->id, def->version, reg_state_name(p->st));
+    LOG_I("registry", "plugin %s %s loaded, %s%s", p->id, def->version, reg_state_name(p->st),
+          proc ? " (own process)" : "");
     if (want_enabled)
         call_enabled(r, p);
     r->depth--;
     drain(r);
+    if (p->st == PLG_FAILED) {      /* its child died in on_plugin_enabled */
+        snprintf(err, errlen, "%s", p->reason);
+        return -1;
+    }
     return 0;
 }
 
@@ -388,6 +470,10 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
     r->app = a;
     g_reg = r;
     svc_fill_api(&r->api);
+    r->isolated = strcmp(a->cfg.plugin_system.isolation, "process") == 0;
+    r->hook_ms = a->cfg.plugin_system.hook_timeout_ms > 0 ? a->cfg.plugin_system.hook_timeout_ms : 200;
+    if (r->isolated && pp_host_path(r->host_bin, sizeof r->host_bin))
+        r->host_bin[0] = '\0';
     if (discover(a->cfg.plugin_system.plugin_dir, &ids, &n, err, errlen))
         return -1;
     r->v = calloc(n ? n : 1, sizeof *r->v);
@@ -512,6 +598,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     void *dl, *state;
     const zx_plugin_def *def;
     zx_host *host;
+    struct pproc *proc;
     snprintf(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
     if (!p->def) {      /* failed or never loaded: a reload is a fresh start */
         int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
@@ -523,7 +610,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     }
     /* Hooks raised by the new init or the old shutdown wait for the swap. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, err, errlen)) {
+    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
         r->depth--;
         drain(r);
         LOG_W("registry", "reload of %s refused, %s keeps running: %s", p->id, old_v, err);
@@ -537,6 +624,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     p->def = def;
     p->host = host;
     p->state = state;
+    p->proc = proc;
     p->reason[0] = '\0';
     p->loaded_ms = app_now_ms();
     p->st = was_enabled ? PLG_ENABLED : PLG_DISABLED;
@@ -555,8 +643,15 @@ zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig,
 {
     if (!p->def->on_signal_received)
         return ZX_ACCEPT;
+    zx_verdict v;
     HOOK_BEGIN(r);
-    zx_verdict v = p->def->on_signal_received(p->state, sig, reason, reason_len);
+    if (!p->proc) {
+        v = p->def->on_signal_received(p->state, sig, reason, reason_len);
+    } else if (pp_signal(p->proc, sig, &v, reason, reason_len)) {
+        proc_fault(p);
+        snprintf(reason, reason_len, "plugin failed: %s", p->reason);
+        v = ZX_REJECT;
+    }
     HOOK_END(r);
     reason[reason_len - 1] = '\0';
     if (v != ZX_REJECT && v != ZX_ACCEPT && v != ZX_HANDLED) {
@@ -613,10 +708,16 @@ static void drain(struct registry *r)
         if (p && p->st == PLG_ENABLED && p->def) {
             r->depth++;
             if (e->kind == EV_ORDER && p->def->on_order_placed) {
-                p->def->on_order_placed(p->state, &e->order);
+                if (!p->proc)
+                    p->def->on_order_placed(p->state, &e->order);
+                else if (pp_order(p->proc, &e->order))
+                    proc_fault(p);
             } else if (e->kind == EV_POSITION && p->def->on_position_update) {
                 e->pos.close_reason = e->close_reason;
-                p->def->on_position_update(p->state, &e->pos);
+                if (!p->proc)
+                    p->def->on_position_update(p->state, &e->pos);
+                else if (pp_position(p->proc, &e->pos))
+                    proc_fault(p);
             }
             r->depth--;
         }
@@ -629,7 +730,10 @@ void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d)
     if (p->st != PLG_ENABLED || !p->def || !p->def->on_daily_reset)
         return;
     HOOK_BEGIN(r);
-    p->def->on_daily_reset(p->state, d);
+    if (!p->proc)
+        p->def->on_daily_reset(p->state, d);
+    else if (pp_daily(p->proc, d))
+        proc_fault(p);
     HOOK_END(r);
 }
 

@@ -12,8 +12,14 @@
  * Order and position hooks raised while a plugin's hook is running are queued
  * and delivered when the outermost hook returns, so a plugin is never re-entered.
  *
- * Runs on the loop thread. A plugin runs in this process ("none" isolation): a
- * crash in its code is not contained.
+ * Runs on the loop thread. With plugin_system.isolation "none" a plugin runs in
+ * this process: a crash in its code is not contained. With "process" (the default) each
+ * plugin runs in a confined child (plugin_proc.h): p->proc is set, p->dl and
+ * p->state are NULL, p->def is a stand-in naming the plugin's hooks, and every
+ * hook goes over the socket. A child that crashes, hangs past hook_timeout_ms
+ * or breaks the protocol is killed and its plugin marked failed with the cause
+ * (admin chats told); its trades stay in its ledger; enable or reload starts it
+ * again.
  */
 #ifndef ZEPIX_REGISTRY_H
 #define ZEPIX_REGISTRY_H
@@ -30,6 +36,7 @@ struct app;
 enum plg_state { PLG_LOADED, PLG_ENABLED, PLG_DISABLED, PLG_FAILED };
 
 struct plugin;
+struct pproc;
 
 struct zx_host {
     uint32_t magic;
@@ -41,7 +48,8 @@ struct zx_host {
 struct plugin {
     char id[64];
     char dir[600];
-    void *dl;                       /* NULL when not loaded */
+    void *dl;                       /* NULL when not loaded (and in "process" mode) */
+    struct pproc *proc;             /* "process" mode: its child, NULL when not running */
     const zx_plugin_def *def;       /* NULL when not loaded */
     void *state;                    /* the plugin's own, from init */
     zx_host *host;
@@ -65,6 +73,9 @@ struct registry {
     int depth;                      /* hook nesting */
     struct reg_event *q_head, *q_tail;
     uint64_t gen;
+    int isolated;                   /* plugin_system.isolation is "process" */
+    int hook_ms;                    /* plugin_system.hook_timeout_ms */
+    char host_bin[1024];            /* zepix-plugin-host, "" when not found */
 };
 
 /* Discover, load, initialise, restore persisted states. Plugins that fail are

@@ -179,7 +179,23 @@ static void test_unbuilt_modes_are_refused_clearly(void **st)
 {
     (void)st;
     expect_error("{\"broker\":{\"kind\":\"ib\"}}", "broker.kind", "paper");
-    expect_error("{\"plugin_system\":{\"isolation\":\"vm\"}}", "plugin_system.isolation", NULL);
+    expect_error("{\"plugin_system\":{\"isolation\":\"vm\"}}", "plugin_system.isolation", "process");
+}
+
+static void test_isolation_process_and_its_hook_deadline(void **st)
+{
+    struct config c;
+    (void)st;
+    assert_int_equal(cfg_parse("t.json", "{}", &c, err, sizeof err), 0);
+    assert_int_equal(c.plugin_system.hook_timeout_ms, 200);
+    cfg_free(&c);
+    assert_int_equal(cfg_parse("t.json", "{\"plugin_system\":{\"isolation\":\"process\","
+                               "\"hook_timeout_ms\":50}}", &c, err, sizeof err), 0);
+    assert_string_equal(c.plugin_system.isolation, "process");
+    assert_int_equal(c.plugin_system.hook_timeout_ms, 50);
+    cfg_free(&c);
+    expect_error("{\"plugin_system\":{\"hook_timeout_ms\":0}}", "plugin_system.hook_timeout_ms", NULL);
+    expect_error("{\"plugin_system\":{\"hook_timeout_ms\":1.5}}", "plugin_system.hook_timeout_ms", NULL);
 }
 
 static void test_mt5_needs_a_secret_and_a_hold_below_the_stale_time(void **st)
@@ -222,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_environment_overrides_secrets),
         cmocka_unit_test(test_symbols_and_defaults),
         cmocka_unit_test(test_unbuilt_modes_are_refused_clearly),
+        cmocka_unit_test(test_isolation_process_and_its_hook_deadline),
         cmocka_unit_test(test_mt5_needs_a_secret_and_a_hold_below_the_stale_time),
         cmocka_unit_test(test_missing_file_is_named),
     };

@@ -57,6 +57,7 @@ TARGETS = {
     "rss_idle": (lambda v: v < 16, "< 16"),
     "startup": (lambda v: v < 200, "< 200"),
     "reload": (lambda v: v < 20, "< 20"),
+    "hook_p99": (lambda v: v < 50, "< 50"),
 }
 
 
@@ -520,6 +521,8 @@ def snapshot_build():
     import tempfile
     snap = tempfile.mkdtemp(prefix="zepix-bench-bin-")
     shutil.copy2(BIN, os.path.join(snap, "zepix"))
+    # isolation "process" (the default) runs plugins in this helper, found next to zepix
+    shutil.copy2(os.path.join(os.path.dirname(BIN), "zepix-plugin-host"), os.path.join(snap, "zepix-plugin-host"))
     os.makedirs(os.path.join(snap, "testplugins", PLUGIN))
     shutil.copy2(os.path.join(BUILD, "testplugins", PLUGIN, "plugin.so"),
                  os.path.join(snap, "testplugins", PLUGIN, "plugin.so"))
@@ -629,7 +632,30 @@ def part_attribution(runs, rows, rate=500, seconds=5):
     rows.append(("[attribution] fdatasync of a main .db file (checkpoint), p50", "ms", cols["db50"], None, how))
 
 
-PARTS = {"attribution": part_attribution, "startup": part_startup, "throughput": part_throughput, "openloop": part_openloop,
+def part_hooks(runs, rows):
+    """The cost of one on_signal_received round trip per isolation mode, from
+    test_registry's printing test (2000 calls each; no assertion there)."""
+    exe = os.path.join(BUILD, "tests", "test_registry")
+    if not os.path.exists(exe):
+        log("bench: %s not built (make tests-bin); skipping hook costs" % exe)
+        return
+    costs = {"none": ([], []), "process": ([], [])}
+    for _ in range(runs):
+        env = dict(os.environ, ZEPIX_BUILD=os.path.relpath(BUILD, ROOT), TR_FILTER="test_hook_round_trip_cost_is_printed")
+        out = subprocess.run([exe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120).stdout
+        for m in re.finditer(r"isolation (\w+)\s*: p50 ([\d.]+) us, p99 ([\d.]+) us", out):
+            if m.group(1) in costs:
+                costs[m.group(1)][0].append(float(m.group(2)))
+                costs[m.group(1)][1].append(float(m.group(3)))
+    how = "TR_FILTER=test_hook_round_trip_cost_is_printed build/tests/test_registry (2000 hooks)"
+    for iso, (p50, p99) in costs.items():
+        if p50:
+            rows.append(("signal hook round trip, isolation %s, p50" % iso, "us", p50, None, how))
+            rows.append(("signal hook round trip, isolation %s, p99" % iso, "us", p99,
+                         "hook_p99" if iso == "process" else None, how))
+
+
+PARTS = {"hooks": part_hooks, "attribution": part_attribution, "startup": part_startup, "throughput": part_throughput, "openloop": part_openloop,
          "telegram": part_telegram, "healthz": part_healthz}
 
 
@@ -701,7 +727,7 @@ def main():
     need_wrk = not a.only or {"throughput", "healthz"} & set(a.only)
     if need_wrk and not shutil.which("wrk"):
         sys.exit("bench: wrk is not installed (scripts/install-deps.sh --bench, or apt-get install wrk)")
-    parts = a.only or ["startup", "throughput", "openloop", "telegram", "healthz", "attribution"]
+    parts = a.only or ["startup", "throughput", "openloop", "telegram", "healthz", "hooks", "attribution"]
     snap, digest = snapshot_build()
     try:
         run(a, parts, digest)
