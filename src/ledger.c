@@ -411,6 +411,22 @@ double ldg_realized(ledger *l)
     return v;
 }
 
+void ldg_stats_add(struct ldg_stats *s, double profit, double *equity, double *peak)
+{
+    s->trades++;
+    if (profit > 0)
+        s->wins++;
+    else if (profit < 0)
+        s->losses++;
+    s->profit += profit;
+    *equity += profit;
+    if (*equity > *peak)
+        *peak = *equity;
+    if (*peak - *equity > s->max_drawdown)
+        s->max_drawdown = *peak - *equity;
+    s->win_rate = 100.0 * s->wins / s->trades;
+}
+
 int ldg_stats(ledger *l, int64_t from_ms, int64_t to_ms, struct ldg_stats *out)
 {
     sqlite3_stmt *s = stmt(l, S_STATS);
@@ -419,22 +435,9 @@ int ldg_stats(ledger *l, int64_t from_ms, int64_t to_ms, struct ldg_stats *out)
     memset(out, 0, sizeof *out);
     sqlite3_bind_int64(s, 1, from_ms);
     sqlite3_bind_int64(s, 2, to_ms);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        double p = sqlite3_column_double(s, 0);
-        out->trades++;
-        if (p > 0)
-            out->wins++;
-        else if (p < 0)
-            out->losses++;
-        out->profit += p;
-        equity += p;
-        if (equity > peak)
-            peak = equity;
-        if (peak - equity > out->max_drawdown)
-            out->max_drawdown = peak - equity;
-    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        ldg_stats_add(out, sqlite3_column_double(s, 0), &equity, &peak);
     sqlite3_reset(s);
-    out->win_rate = out->trades ? 100.0 * out->wins / out->trades : 0;
     return rc == SQLITE_DONE ? 0 : -1;
 }
 

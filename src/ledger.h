@@ -73,6 +73,10 @@ int ldg_count_for_signal(ledger *l, int64_t signal_id);            /* trades of 
 int ldg_count_opened_since(ledger *l, int64_t since_ms);           /* trades opened since, -1 */
 double ldg_realized(ledger *l);                                     /* sum over closed rows */
 int ldg_stats(ledger *l, int64_t from_ms, int64_t to_ms, struct ldg_stats *out);
+/* Fold one closed trade's profit into s, in exit order; *equity and *peak (both
+ * 0 at the start) carry the realised curve for the drawdown. The one place the
+ * arithmetic of /stats, /daily and the reset lives. */
+void ldg_stats_add(struct ldg_stats *s, double profit, double *equity, double *peak);
 int ldg_put_performance(ledger *l, const char *date, const struct ldg_stats *s);
 
 void ldg_format_time(int64_t ms, char *out, size_t len);           /* UTC "YYYY-MM-DD HH:MM:SS" */

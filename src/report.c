@@ -28,21 +28,8 @@ void rpt_rollup(const struct rpt_point *pts, size_t n, struct ldg_stats *out)
 {
     double equity = 0, peak = 0;
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        double p = pts[i].profit;
-        out->trades++;
-        if (p > 0)
-            out->wins++;
-        else if (p < 0)
-            out->losses++;
-        out->profit += p;
-        equity += p;
-        if (equity > peak)
-            peak = equity;
-        if (peak - equity > out->max_drawdown)
-            out->max_drawdown = peak - equity;
-    }
-    out->win_rate = out->trades ? 100.0 * out->wins / out->trades : 0;
+    for (size_t i = 0; i < n; i++)
+        ldg_stats_add(out, pts[i].profit, &equity, &peak);
 }
 
 /* ---- filling ---------------------------------------------------------------------- */
