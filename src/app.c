@@ -26,9 +26,15 @@ int64_t app_now_ms(void)
 
 int app_add_route(struct app *a, const char *method, const char *path, http_handler fn, void *ud)
 {
+    return app_add_route_limit(a, method, path, fn, ud, 0);
+}
+
+int app_add_route_limit(struct app *a, const char *method, const char *path, http_handler fn, void *ud,
+                        size_t max_body)
+{
     if (a->n_routes == APP_MAX_ROUTES)
         return -1;
-    a->routes[a->n_routes++] = (struct http_route){method, path, fn, ud};
+    a->routes[a->n_routes++] = (struct http_route){method, path, fn, ud, max_body};
     return 0;
 }
 

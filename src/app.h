@@ -53,6 +53,9 @@ void app_free(struct app *a);
 
 /* Add a route before app_init starts the listener (called from app_init). */
 int app_add_route(struct app *a, const char *method, const char *path, http_handler fn, void *ud);
+/* The same with its own body limit (bytes) instead of webhook.max_body_bytes. */
+int app_add_route_limit(struct app *a, const char *method, const char *path, http_handler fn, void *ud,
+                        size_t max_body);
 
 /* Begin the orderly stop (signal handler, tests). */
 void app_stop(struct app *a);

@@ -73,6 +73,8 @@ struct mt5 {
     ev_timer wake;                  /* 0 s: answer the held poll after this iteration's commits */
 };
 
+#define MT5_MAX_BODY (1024 * 1024)     /* bytes of one poll */
+
 static const struct broker_ops mt5_ops;
 
 static sqlite3_stmt *mstmt(struct mt5 *m, int i)
@@ -664,7 +666,9 @@ struct broker *mt5_new(struct app *a, char *err, size_t errlen)
             mt5_destroy(m);
             return NULL;
         }
-    if (app_add_route(a, "POST", "/mt5/poll", on_poll, m)) {
+    /* A poll carries every open position and quote: webhook.max_body_bytes
+     * (sized for one alert) would refuse a busy terminal's report. */
+    if (app_add_route_limit(a, "POST", "/mt5/poll", on_poll, m, MT5_MAX_BODY)) {
         snprintf(err, errlen, "mt5 bridge: too many routes");
         mt5_destroy(m);
         return NULL;

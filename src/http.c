@@ -28,6 +28,7 @@ struct http_req {
     char ip[INET6_ADDRSTRLEN];
     char *body;
     size_t len, cap;
+    size_t limit;               /* body limit of the path's route, bytes */
     int too_large, suspended, answered, queued;
     int status;
     char ctype[64];
@@ -219,9 +220,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         snprintf(r->path, sizeof r->path, "%s", url);
         peer_ip(conn, r->ip, sizeof r->ip);
         *con_cls = r;
+        const struct http_route *rt = route_for_path(s, url);
+        r->limit = rt && rt->max_body ? rt->max_body : s->o.max_body;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > s->o.max_body)
+        if (cl && strtoull(cl, NULL, 10) > r->limit)
             r->too_large = 1;
         return MHD_YES;
     }
@@ -230,7 +233,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (r->too_large || r->len + n > s->o.max_body) {
+        if (r->too_large || r->len + n > r->limit) {
             r->too_large = 1;   /* keep reading and discarding; answer 413 at the end */
             return MHD_YES;
         }
@@ -265,7 +268,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         http_reply_error(r, 404, "not found");
     } else if (r->too_large) {
         char msg[96];
-        snprintf(msg, sizeof msg, "body larger than %zu bytes", s->o.max_body);
+        snprintf(msg, sizeof msg, "body larger than %zu bytes", r->limit);
         http_reply_error(r, 413, msg);
     } else {
         r->route->fn(r->route->ud, r);

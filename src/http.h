@@ -26,6 +26,7 @@ struct http_route {
     const char *path;           /* exact match */
     http_handler fn;
     void *ud;
+    size_t max_body;            /* bytes; 0 = the server's max_body */
 };
 
 struct http_opts {

@@ -59,9 +59,9 @@ static void h_never(void *ud, http_req *req)
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/echo", h_echo, NULL},
-    {"GET", "/big", h_big, NULL},
-    {"GET", "/never", h_never, NULL},
+    {"POST", "/echo", h_echo, NULL, 0},
+    {"GET", "/big", h_big, NULL, 0},
+    {"GET", "/never", h_never, NULL, 0},
 };
 
 struct fx {

@@ -52,9 +52,10 @@ static void h_park(void *ud, http_req *req)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/hello", h_hello, NULL},
-    {"POST", "/echo", h_echo, NULL},
-    {"POST", "/park", h_park, NULL},
+    {"GET", "/hello", h_hello, NULL, 0},
+    {"POST", "/echo", h_echo, NULL, 0},
+    {"POST", "/park", h_park, NULL, 0},
+    {"POST", "/bulk", h_echo, NULL, 8192},     /* its own, larger body limit */
 };
 
 struct fx {
@@ -70,7 +71,7 @@ static int setup(void **st)
     char err[256];
     f.loop = ev_loop_new(EVFLAG_AUTO);
     struct http_opts o = {.host = "127.0.0.1", .port = 0, .max_body = 1024, .max_connections = 64,
-                          .per_ip_connections = 8, .timeout_s = 1, .routes = routes, .n_routes = 3};
+                          .per_ip_connections = 8, .timeout_s = 1, .routes = routes, .n_routes = 4};
     f.srv = http_start(f.loop, &o, err, sizeof err);
     assert_non_null(f.srv);
     f.c = cev_new(f.loop, err, sizeof err);
@@ -150,6 +151,21 @@ static void test_body_over_limit_is_413(void **st)
     assert_int_equal(g.status, 413);
     request(*st, "POST", "/echo", body, 1024, &g);
     assert_int_equal(g.status, 200);
+}
+
+static void test_a_route_may_have_its_own_body_limit(void **st)
+{
+    struct got g;
+    static char body[9000];
+    memset(body, 'y', sizeof body);
+    request(*st, "POST", "/bulk", body, 5000, &g);      /* over the server's 1024 */
+    assert_int_equal(g.status, 200);
+    assert_int_equal(strlen(g.body), 5000);
+    request(*st, "POST", "/bulk", body, sizeof body, &g);
+    assert_int_equal(g.status, 413);
+    assert_non_null(strstr(g.body, "8192"));
+    request(*st, "POST", "/echo", body, 5000, &g);      /* the others keep the server's */
+    assert_int_equal(g.status, 413);
 }
 
 static void test_suspended_request_is_answered_later(void **st)
@@ -265,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_wrong_method_is_405),
         cmocka_unit_test(test_body_is_delivered_whole),
         cmocka_unit_test(test_body_over_limit_is_413),
+        cmocka_unit_test(test_a_route_may_have_its_own_body_limit),
         cmocka_unit_test(test_suspended_request_is_answered_later),
         cmocka_unit_test(test_draining_answers_503),
         cmocka_unit_test(test_per_ip_limit_refuses_extra_connections),
