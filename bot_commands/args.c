@@ -5,6 +5,7 @@
 #include "app.h"
 #include "commands.h"
 #include "registry.h"
+#include "report.h"
 #include "sbuf.h"
 
 #include <ctype.h>
@@ -50,4 +51,21 @@ struct plugin *cmd_only_plugin(struct cmd_ctx *c)
         return NULL;
     }
     return cmd_plugin(c, w[0]);
+}
+
+int cmd_report(struct cmd_ctx *c, struct rpt *r, char *title, size_t tlen, char *note, size_t nlen)
+{
+    char id[64], err[256];
+    enum rpt_period per;
+    if (rpt_parse_args(c->args, id, sizeof id, &per, err, sizeof err)) {
+        cmd_usage(c);
+        return -1;
+    }
+    if (id[0] && !cmd_plugin(c, id))
+        return -1;
+    if (rpt_query(c->app, id, per, app_now_ms(), r, title, tlen, note, nlen, err, sizeof err)) {
+        sbuf_html(c->out, err);
+        return -1;
+    }
+    return 0;
 }

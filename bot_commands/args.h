@@ -23,4 +23,11 @@ struct plugin *cmd_plugin(struct cmd_ctx *c, const char *id);
  * usage line or "Unknown plugin ..." to c->out. */
 struct plugin *cmd_only_plugin(struct cmd_ctx *c);
 
+struct rpt;
+
+/* For /stats, /chart: parse "[ID] [period]", check the plugin, query the
+ * figures into r (title/note buffers as rpt_query). 0, or -1 after writing the
+ * usage line or the error to c->out. */
+int cmd_report(struct cmd_ctx *c, struct rpt *r, char *title, size_t tlen, char *note, size_t nlen);
+
 #endif

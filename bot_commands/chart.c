@@ -15,22 +15,13 @@
 
 void cmd_chart(struct cmd_ctx *c)
 {
-    char id[64], title[128], note[96], err[256];
-    enum rpt_period per;
+    char title[128], note[96], err[256];
     unsigned char *png = NULL;
     size_t len = 0;
     struct rpt r;
     struct sbuf cap;
-    if (rpt_parse_args(c->args, id, sizeof id, &per, err, sizeof err)) {
-        cmd_usage(c);
+    if (cmd_report(c, &r, title, sizeof title, note, sizeof note))
         return;
-    }
-    if (id[0] && !cmd_plugin(c, id))
-        return;
-    if (rpt_query(c->app, id, per, app_now_ms(), &r, title, sizeof title, note, sizeof note, err, sizeof err)) {
-        sbuf_html(c->out, err);
-        return;
-    }
     if (rpt_chart(&r, title, c->app->cfg.daily_reset.timezone, &png, &len, err, sizeof err)) {
         sbuf_puts(c->out, "Cannot draw the chart: ");
         sbuf_html(c->out, err);

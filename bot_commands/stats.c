@@ -12,19 +12,10 @@
 
 void cmd_stats(struct cmd_ctx *c)
 {
-    char id[64], title[128], note[96], err[256];
-    enum rpt_period per;
+    char title[128], note[96];
     struct rpt r;
-    if (rpt_parse_args(c->args, id, sizeof id, &per, err, sizeof err)) {
-        cmd_usage(c);
+    if (cmd_report(c, &r, title, sizeof title, note, sizeof note))
         return;
-    }
-    if (id[0] && !cmd_plugin(c, id))
-        return;
-    if (rpt_query(c->app, id, per, app_now_ms(), &r, title, sizeof title, note, sizeof note, err, sizeof err)) {
-        sbuf_html(c->out, err);
-        return;
-    }
     rpt_render(&r, title, note, c->out);
     rpt_free(&r);
 }

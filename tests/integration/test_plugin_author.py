@@ -54,7 +54,8 @@ class PluginAuthor(unittest.TestCase):
         self.assertEqual(st, 200, j)
         r = j["results"][0]
         self.assertEqual((r["plugin"], r["status"]), ("my_strategy", "executed"), j)
-        self.assertIn("my_strategy", self.d.log())      # its init logged through the API
+        # Its init read its config and logged through the API, tagged with its id.
+        self.assertIn("plugin my_strategy: initialised (max_spread_pips=0)", self.d.log())
 
     def test_listing_shows_it(self):
         p = subprocess.run([os.path.join(ROOT, os.environ.get("ZEPIX_BUILD", "build"), "zepix"),
