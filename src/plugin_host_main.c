@@ -249,6 +249,9 @@ static int c_config_bool(zx_host *h, const char *key, int def)
     return v && json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : def;
 }
 
+/* The plugin's last warning or error: a failed init says why in it. */
+static char g_last_warn[200];
+
 static void c_log(zx_host *h, int level, const char *fmt, ...)
 {
     char msg[1024];
@@ -258,6 +261,8 @@ static void c_log(zx_host *h, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (level >= ZX_LOG_WARN)
+        snprintf(g_last_warn, sizeof g_last_warn, "%.199s", msg);
     wb_reset(&g_w);
     wb_i32(&g_w, level);
     wb_str(&g_w, msg);
@@ -526,7 +531,7 @@ int main(int argc, char **argv)
     if (def->init) {
         int rc = def->init(&g_host, &g_api, &state);
         if (rc != 0)
-            refuse("init failed (returned %d)", rc);
+            refuse("init failed (returned %d)%s%s", rc, g_last_warn[0] ? ": " : "", g_last_warn);
     }
     init_done(0, "", def);
 

@@ -353,13 +353,15 @@ static int start_build(struct registry *r, struct plugin *p, void **dl, const zx
         const zx_plugin_def *old_def = p->def;
         p->host = *host;
         p->def = *def;
+        p->last_warn[0] = '\0';
         HOOK_BEGIN(r);
         int rc = (*def)->init(*host, &r->api, state);
         HOOK_END(r);
         p->host = old_host;
         p->def = old_def;
         if (rc != 0) {
-            snprintf(err, errlen, "init failed (returned %d)", rc);
+            snprintf(err, errlen, "init failed (returned %d)%s%.200s", rc, p->last_warn[0] ? ": " : "",
+                     p->last_warn);
             goto fail;
         }
     }

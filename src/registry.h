@@ -47,6 +47,8 @@ struct zx_host {
 
 struct plugin {
     char id[64];
+    char last_warn[200];            /* its last warning or error through the API (a failed
+                                     * init's reason) */
     char dir[600];
     void *dl;                       /* NULL when not loaded (and in "process" mode) */
     struct pproc *proc;             /* "process" mode: its child, NULL when not running */
