@@ -407,6 +407,53 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
     return 0;
 }
 
+static int v_risk_limits(struct vctx *v, json_object *o, const char *path, struct cfg_risk_limits *l, int top)
+{
+    static const char *const keys[] = {"max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct",
+                                       "max_open_trades", "max_lot", "max_lots_per_symbol", "per_plugin", NULL};
+    long trades = 0;
+    if (only_keys(v, path, o, keys) ||
+        get_num(v, o, path, "max_daily_loss", 0, 1e12, &l->max_daily_loss) ||
+        get_num(v, o, path, "max_daily_loss_pct", 0, 100, &l->max_daily_loss_pct) ||
+        get_num(v, o, path, "max_drawdown_pct", 0, 100, &l->max_drawdown_pct) ||
+        get_int(v, o, path, "max_open_trades", 0, 100000, &trades) ||
+        get_num(v, o, path, "max_lot", 0, 1e6, &l->max_lot) ||
+        get_num(v, o, path, "max_lots_per_symbol", 0, 1e6, &l->max_lots_per_symbol))
+        return -1;
+    l->max_open_trades = (int)trades;
+    if (!top && json_object_object_get_ex(o, "per_plugin", NULL))
+        return fail(v, path, "per_plugin belongs to the top level of risk only");
+    return 0;
+}
+
+static int v_risk(struct vctx *v, json_object *root, struct config *c)
+{
+    json_object *r, *pp = NULL;
+    if (section(v, root, "risk", &r))
+        return -1;
+    if (!r)
+        return 0;
+    if (v_risk_limits(v, r, "risk", &c->risk.account, 1) || section(v, r, "per_plugin", &pp))
+        return -1;
+    if (!pp)
+        return 0;
+    json_object_object_foreach(pp, id, val) {
+        char full[128];
+        snprintf(full, sizeof full, "risk.per_plugin.%s", id);
+        if (!cfg_valid_plugin_id(id))
+            return fail(v, full, "expected a plugin id of [a-z0-9_], 1..63 characters");
+        if (!json_object_is_type(val, json_type_object))
+            return fail(v, full, "expected an object, got %s", shown(val));
+        if (c->risk.n_per_plugin == CFG_MAX_RISK_PLUGINS)
+            return fail(v, "risk.per_plugin", "expected at most %d plugins", CFG_MAX_RISK_PLUGINS);
+        snprintf(c->risk.per_plugin[c->risk.n_per_plugin].id, 64, "%s", id);
+        if (v_risk_limits(v, val, full, &c->risk.per_plugin[c->risk.n_per_plugin].limits, 0))
+            return -1;
+        c->risk.n_per_plugin++;
+    }
+    return 0;
+}
+
 static int v_daily_reset(struct vctx *v, json_object *root, struct config *c)
 {
     static const char *const keys[] = {"time", "timezone", NULL};
@@ -475,7 +522,7 @@ static int env_override(struct vctx *v, const char *var, const char *key, char *
 int cfg_parse(const char *name, const char *json, struct config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {"telegram", "console", "webhook", "plugin_system", "plugins",
-                                       "broker", "symbols", "daily_reset", "log", NULL};
+                                       "broker", "symbols", "daily_reset", "log", "risk", NULL};
     static const char *const ckeys[] = {"enabled", NULL};
     static const char *const lkeys[] = {"level", NULL};
     struct vctx v = {name, err, errlen};
@@ -528,7 +575,8 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
         (log && (only_keys(&v, "log", log, lkeys) ||
                  get_str(&v, log, "log", "level", cfg->log_level, sizeof cfg->log_level))) ||
         v_webhook(&v, root, cfg) || v_plugin_system(&v, root, cfg) || v_plugins(&v, root, cfg) ||
-        v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg))
+        v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg) ||
+        v_risk(&v, root, cfg))
         goto fail;
     if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
         strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
@@ -561,21 +609,30 @@ fail:
 /* SPEC 12: plugins.<id> must name a plugin directory. A typo ("combinedv3")
  * would otherwise leave the real plugin on its defaults, without the caps the
  * operator meant to set. */
+static int check_plugin_dir(const struct config *c, const char *key, const char *id, char *err, size_t errlen)
+{
+    char dir[1100];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/%s", c->plugin_system.plugin_dir, id);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s.%s: no such plugin (no directory %s); the plugin "
+                 "directories are the plugins that exist (--list-plugins shows them)", c->path, key, id, dir);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_plugin_dirs(const struct config *c, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < c->risk.n_per_plugin; i++)
+        if (check_plugin_dir(c, "risk.per_plugin", c->risk.per_plugin[i].id, err, errlen))
+            return -1;
     if (!c->plugins)
         return 0;
     json_object_object_foreach(c->plugins, id, val) {
-        char dir[1100];
-        struct stat st;
         (void)val;
-        snprintf(dir, sizeof dir, "%s/%s", c->plugin_system.plugin_dir, id);
-        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "%s: plugins.%s: no such plugin (no directory %s); the plugin "
-                     "directories are the plugins that exist (--list-plugins shows them)",
-                     c->path, id, dir);
+        if (check_plugin_dir(c, "plugins", id, err, errlen))
             return -1;
-        }
     }
     return 0;
 }

@@ -25,6 +25,18 @@ struct cfg_symbol {
     double contract_size;   /* units of base currency per 1.0 lot */
 };
 
+/* SPEC 12 risk limits of one scope; 0 = off. */
+struct cfg_risk_limits {
+    double max_daily_loss;                  /* account currency */
+    double max_daily_loss_pct;              /* of the balance when the trading day began */
+    double max_drawdown_pct;                /* fall from today's peak equity */
+    int max_open_trades;
+    double max_lot;                         /* one order */
+    double max_lots_per_symbol;             /* open lots on one symbol, this order included */
+};
+
+#define CFG_MAX_RISK_PLUGINS 64
+
 struct config {
     char path[512];                         /* the file this came from */
     char log_level[8];
@@ -71,6 +83,12 @@ struct config {
         int mt5_poll_hold_ms;
         int mt5_stale_after_s;
     } broker;
+
+    struct {
+        struct cfg_risk_limits account;
+        struct { char id[64]; struct cfg_risk_limits limits; } per_plugin[CFG_MAX_RISK_PLUGINS];
+        size_t n_per_plugin;
+    } risk;
 
     struct cfg_symbol symbols[CFG_MAX_SYMBOLS];
     size_t n_symbols;
