@@ -8,6 +8,7 @@
 #include "chat.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pnl.h"
 #include "risk.h"
 #include "scheduler.h"
@@ -469,7 +470,7 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
     char note[200];
     snprintf(note, sizeof note, "%s opened #%lld %s %.2f %s at %.5f", p->id, (long long)t.id,
              req->side == ZX_BUY ? "BUY" : "SELL", fill.lot, req->symbol, fill.price);
-    chat_notify(a, note);       /* logs it too */
+    notify_send(a, "trades", note);     /* logs it too */
     reg_post_order(&a->reg, p, out);
     return 0;
 }
@@ -518,7 +519,7 @@ static int record_close(struct app *a, struct plugin *p, struct epos *ep, double
     }
     update_floating(a);
     reg_post_position(&a->reg, p, &pos);
-    chat_notify(a, note);
+    notify_send(a, "trades", note);
     return 0;
 }
 
@@ -941,6 +942,15 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
             execute_accept(a, p, &zs, s, r);
         e->cur = NULL;
         e->cur_signal = 0;
+        /* "Why didn't it trade" reaches the chat (SPEC 12 rejects); a disabled
+         * plugin skipped by a signal to all is the operator's choice, not news. */
+        if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
+            (s->plugin[0] || p->st != PLG_DISABLED)) {
+            char note[400];
+            snprintf(note, sizeof note, "🚫 %s %s %s %s: %.200s", p->id, r->status, sig_action_name(s->action),
+                     s->symbol, r->reason);
+            notify_send(a, "rejects", note);
+        }
         if (reversed[0]) {
             char both[sizeof r->reason];
             snprintf(both, sizeof both, "%.90s, then %.100s", reversed, r->reason[0] ? r->reason : r->status);

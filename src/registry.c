@@ -6,6 +6,7 @@
 #include "log.h"
 #include "chat.h"
 #include "engine.h"
+#include "notify.h"
 #include "plugin_proc.h"
 #include "service_api.h"
 
@@ -413,7 +414,7 @@ static void fail_plugin(struct plugin *p, const char *why)
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
     snprintf(note, sizeof note, "⚠️ plugin %s failed: %.300s", p->id, why);
     if (g_reg && g_reg->app)
-        chat_notify(g_reg->app, note);
+        notify_send(g_reg->app, "failures", note);
 }
 
 /* Bring a discovered (or failed) plugin up to its wanted state. */
