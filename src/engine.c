@@ -207,6 +207,16 @@ const char *eng_broker_kind(struct app *a) { return E(a)->brk->ops->kind; }
 int eng_broker_async(struct app *a) { return is_async(E(a)); }
 size_t eng_open_count(struct app *a) { return E(a)->npos; }
 
+size_t eng_open_count_of(struct app *a, const char *plugin_id)
+{
+    size_t n = 0;
+    if (!E(a))
+        return 0;
+    for (size_t i = 0; i < E(a)->npos; i++)
+        n += strcmp(E(a)->pos[i].plugin, plugin_id) == 0;
+    return n;
+}
+
 static double plugin_number(struct plugin *p, const char *key, double def)
 {
     json_object *v;

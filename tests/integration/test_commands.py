@@ -88,6 +88,23 @@ class Commands(unittest.TestCase):
         self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and "🚫" in r["args"].get("text", ""),
                            since=since, timeout=6)
 
+    def test_a_plugin_disabled_with_open_trades_asks_what_to_do(self):
+        self.ask("/signal passthru buy EURUSD price=1.1 lot=0.1")
+        since = self.srv.last_seq()
+        self.srv.push_message(ADMIN, "/disable_plugin passthru")
+        rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and "nothing manages them" in
+                                 r["args"].get("text", ""), since=since)
+        self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and "disabled (persisted)" in
+                           r["args"].get("text", ""), since=since)
+        self.assertIn("passthru is disabled with 1 open trade", rec["args"]["text"])
+        markup = rec["args"]["reply_markup"]
+        data = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+        self.assertEqual(data, ["cmd:/close passthru all", "cmd:/enable_plugin passthru", "cmd:/positions passthru"])
+        self.assertIn("not managed", self.press(2, markup=markup))       # Leave them: shows them
+        self.assertIn("Close all 1 open trade of passthru?", self.press(0, markup=markup))
+        self.assertIn("1 of 1 closed", self.press(0))
+        self.assertEqual(self.trades()[0][3], "CLOSED")
+
     def test_panic_asks_then_pauses_and_closes_everything_once(self):
         self.ask("/enable_plugin tp_ok")
         self.ask("/signal passthru buy EURUSD price=1.1 lot=0.1")
