@@ -245,7 +245,7 @@ static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol,
                             struct risk_figures *f)
 {
     struct engine *e = E(a);
-    double realized_today = 0, balance = 0, equity = 0;
+    double mine = 0, all = 0, balance = 0, equity = 0;
     memset(f, 0, sizeof *f);
     for (size_t i = 0; i < e->npos; i++) {
         const struct epos *ep = &e->pos[i];
@@ -256,25 +256,20 @@ static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol,
             f->symbol_lots += ep->lot;
         f->day_pnl += floating_of(a, ep);
     }
+    /* Today's realised profit: the scope's, and the account's (the balance
+     * when the day began is today's balance less it, for the % limits). */
     for (size_t i = 0; i < a->reg.n; i++) {
         struct plugin *q = a->reg.v[i];
         struct ldg_stats st;
-        if (q->ldg && (!p || q == p) && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0)
-            realized_today += st.profit;
-    }
-    f->day_pnl += realized_today;
-    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
-        f->day_start_balance = balance - (p ? 0 : realized_today);
-    if (p && f->day_start_balance > 0) {
-        /* a plugin's share of the day: the account's balance when it began */
-        double all = 0;
-        for (size_t i = 0; i < a->reg.n; i++) {
-            struct ldg_stats st;
-            if (a->reg.v[i]->ldg && ldg_stats(a->reg.v[i]->ldg, day_from, app_now_ms() + 1, &st) == 0)
-                all += st.profit;
+        if (q->ldg && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0) {
+            all += st.profit;
+            if (!p || q == p)
+                mine += st.profit;
         }
-        f->day_start_balance -= all;
     }
+    f->day_pnl += mine;
+    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
+        f->day_start_balance = balance - all;
 }
 
 static int64_t trading_day_from(struct app *a)
@@ -303,7 +298,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, "", acct, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %.200s: no plugin opens trades until the next daily reset or /resume", err);
+            snprintf(note, sizeof note, "🛑 %.300s (no plugin opens trades)", err);
             chat_notify(a, note);
         }
     }
@@ -312,8 +307,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, p->id, own, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %s %.200s: it opens no trade until the next daily reset or /resume",
-                     p->id, err);
+            snprintf(note, sizeof note, "🛑 %s: %.300s", p->id, err);
             chat_notify(a, note);
         }
     }
