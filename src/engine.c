@@ -316,13 +316,29 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
     return rc;
 }
 
-int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f)
+int eng_risk_figures(struct app *a, struct plugin *p, const char *symbol, struct risk_figures *f)
 {
     int64_t from = trading_day_from(a);
     if (a->risk)
         risk_set_day(a->risk, from);
-    risk_figures_of(a, p, NULL, from, f);
+    risk_figures_of(a, p, symbol, from, f);
     return 0;
+}
+
+double eng_order_lot(struct app *a, struct plugin *p, const char *symbol, double lot)
+{
+    struct cfg_symbol sym = cfg_symbol_get(&a->cfg, symbol);
+    double cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
+    if (cap > 0 && lot > cap)
+        lot = cap;
+    if (sym.max_lot > 0 && lot > sym.max_lot)
+        lot = sym.max_lot;
+    return round_lot(&sym, lot);
+}
+
+double eng_default_lot(struct plugin *p)
+{
+    return plugin_number(p, "default_lot", 0.01);
 }
 
 /* Asynchronous broker: record the trade as pending and send the order; the
