@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define MIN_LOT 0.01
+#define SHORT_GRACE_MS 60000        /* a partial close at the broker without its deal, guessed after this */
 
 struct epos {                       /* one open trade, mirrored from its ledger row */
     char plugin[64];
@@ -30,6 +31,7 @@ struct epos {                       /* one open trade, mirrored from its ledger 
     int closing;                    /* a close request is on its way */
     char close_reason[16];          /* of that close */
     double term_profit;             /* the broker's last reported profit; NAN = none */
+    int64_t short_since_ms;         /* the broker's position has fewer lots since (0 = not) */
 };
 
 struct engine {
@@ -956,6 +958,8 @@ void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
         if (!ep || !p || !p->ldg)
             continue;
         const struct broker_position *bp = find_bpos(pos, npos, ep->ticket);
+        if (!bp && ep->closing)
+            continue;               /* our close is on its way: its result books it */
         if (!bp) {                  /* gone: closed at the terminal */
             record_close(a, p, ep, 0, close_price(e, ep), ep->term_profit, app_now_ms(), "terminal", err,
                          sizeof err);
@@ -968,9 +972,18 @@ void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
                 ep->tp = bp->tp;
             }
         }
-        if (bp->volume > 0 && bp->volume < ep->lot - 0.005)   /* partly closed, deal not reported */
-            record_close(a, p, ep, ep->lot - bp->volume, close_price(e, ep), NAN, app_now_ms(), "terminal",
-                         err, sizeof err);
+        /* Partly closed: its deal (closed[] or a close result) books it. Only a
+         * deal still missing after SHORT_GRACE_MS is guessed at the quote. */
+        if (bp->volume > 0 && bp->volume < ep->lot - 0.005 && !ep->closing) {
+            int64_t now = app_now_ms();
+            if (!ep->short_since_ms)
+                ep->short_since_ms = now;
+            else if (now - ep->short_since_ms >= SHORT_GRACE_MS)
+                record_close(a, p, ep, ep->lot - bp->volume, close_price(e, ep), NAN, now, "terminal", err,
+                             sizeof err);
+        } else {
+            ep->short_since_ms = 0;
+        }
     }
     free(todo);
 }

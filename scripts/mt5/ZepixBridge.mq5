@@ -935,7 +935,8 @@ string PositionsJson()
       ulong ticket = (ulong)StringToInteger(g_last_ticket[i]);
       if(InList(open, ticket))
          continue;
-      if(ExplainedVolume(ticket) > 1e-8 && HeldByLag(ticket))
+      double explained = ExplainedVolume(ticket);      // -1: not even its entry is in the history yet
+      if((explained < 0 || explained > 1e-8) && HeldByLag(ticket))
         {
          PushString(tickets, g_last_ticket[i]);
          PushString(jsons, g_last_json[i]);

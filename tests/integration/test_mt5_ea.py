@@ -113,6 +113,19 @@ class EA(unittest.TestCase):
                  what="the fill of #%d" % tid)
         return self.trade(tid, plugin)
 
+    def inject_close(self, t, volume, plugin="passthru"):
+        """A partial close request as mt5_submit() queues it (no signal asks for
+        part of a position; a plugin does, through the service API)."""
+        con = sqlite3.connect(os.path.join(self.tmp, self.data, "zepix.db"), timeout=5)
+        rq = con.execute("SELECT payload FROM mt5_requests WHERE plugin = ? AND trade_id = ? AND op = 'open'",
+                         (plugin, t["id"])).fetchone()
+        pl = json.loads(rq[0])
+        pl.update(op="close", volume=volume, ticket=t["order_id"], sl=0, tp=0)
+        con.execute("INSERT INTO mt5_requests (plugin, trade_id, op, payload, created_ms) VALUES (?, ?, 'close', ?, ?)",
+                    (plugin, t["id"], json.dumps(pl, separators=(",", ":")), int(time.time() * 1000)))
+        con.commit()
+        con.close()
+
     def notes(self, text):
         return sum(r["args"].get("text", "").count(text) for r in self.srv.sent("sendMessage"))
 
@@ -143,6 +156,275 @@ class Basics(EA):
         self.term.start(InpSlippagePoints=7)
         self.open_trade()
         self.assertEqual([r["deviation"] for r in self.term.requests(action=1)], [7])
+
+
+class Restarts(EA):
+    """Defect 1 and 7: the EA's memory is lost in a restart; the file is not."""
+
+    def restart(self, crash=None, **inputs):
+        self.term.kill()
+        self.term.start(crash=crash, **inputs)
+
+    def crash_on(self, crash, fn):
+        """Restart the EA with the crash point armed, do fn(), expect the crash,
+        start it again normally."""
+        self.restart(crash=crash)
+        wait_for(lambda: self.term.state().get("webrequests", 0) > 0, what="a poll")
+        r = fn()
+        self.assertEqual(self.term.wait_exit(10), 99, self.term.output())
+        self.term.start()
+        return r
+
+    def test_crash_after_the_order_was_executed_opens_once(self):
+        tid = self.crash_on("after_send:1", lambda: self.send(action="buy", symbol="EURUSD", lot=0.1))
+        t = wait_for(lambda: self.trade(tid)["broker_state"] == "filled" and self.trade(tid), what="the fill")
+        self.assertEqual(len(self.term.positions()), 1)
+        self.assertEqual(len(self.term.requests(action=1)), 1)
+        self.assertEqual(t["order_id"], self.term.positions()[0]["ticket"])
+        wait_for(lambda: "was run before the restart" in self.term.output(), what="the EA's look-up")
+        time.sleep(0.3)
+        self.assertEqual(len(self.term.requests(action=1)), 1)
+
+    def test_crash_before_the_order_reached_the_server_opens_it_after_the_restart(self):
+        tid = self.crash_on("before_send:1", lambda: self.send(action="buy", symbol="EURUSD", lot=0.1))
+        wait_for(lambda: self.trade(tid)["broker_state"] == "filled", what="the fill")
+        self.assertEqual(len(self.term.positions()), 1)
+        self.assertEqual(len(self.term.requests(action=1)), 1)
+
+    def test_crash_after_a_partial_close_closes_the_part_once(self):
+        t = self.open_trade(lot=0.3)
+        self.crash_on("after_send:1", lambda: self.inject_close(t, 0.1))
+        wait_for(lambda: self.trade(t["id"])["status"] == "PARTIAL", what="the partial close")
+        time.sleep(1.0)
+        self.assertAlmostEqual(self.term.position(t["order_id"])["volume"], 0.2)
+        self.assertAlmostEqual(self.trade(t["id"])["lot_size"], 0.2)
+        self.assertEqual(len([r for r in self.trades() if r["parent_id"] == t["id"]]), 1)
+        self.assertEqual(len(self.term.requests(action=1)), 2)
+
+    def test_crash_with_a_result_not_yet_delivered_delivers_it(self):
+        tid = self.crash_on("before_result_poll:1", lambda: self.send(action="buy", symbol="EURUSD", lot=0.1))
+        t = wait_for(lambda: self.trade(tid)["broker_state"] == "filled" and self.trade(tid), what="the fill")
+        self.assertEqual(len(self.term.requests(action=1)), 1)
+        self.assertEqual(t["order_id"], self.term.positions()[0]["ticket"])
+
+    def test_crash_with_the_answer_lost_runs_the_request_once(self):
+        tid = self.crash_on("after_request_answer:1", lambda: self.send(action="buy", symbol="EURUSD", lot=0.1))
+        wait_for(lambda: self.trade(tid)["broker_state"] == "filled", what="the fill")
+        time.sleep(0.5)
+        self.assertEqual(len(self.term.requests(action=1)), 1)
+
+    def test_position_closed_by_sl_while_the_ea_was_down_is_booked_with_its_loss(self):
+        self.restart(crash="after_send:1")
+        wait_for(lambda: self.term.state().get("webrequests", 0) > 0, what="a poll")
+        tid = self.send(action="buy", symbol="EURUSD", lot=0.1, sl=1.0990)
+        self.assertEqual(self.term.wait_exit(10), 99)
+        self.term.start(InpRestartGraceS=3)            # the EA waits: meanwhile the SL is hit
+        ticket = wait_for(lambda: self.term.positions() and self.term.positions()[0]["ticket"], what="position")
+        self.term.cmd("close %d 0 1.09900 sl" % ticket)
+        t = wait_for(lambda: self.trade(tid)["status"] == "CLOSED" and self.trade(tid), timeout=10,
+                     what="the SL close")
+        self.assertEqual(t["close_reason"], "sl")
+        self.assertAlmostEqual(t["exit_price"], 1.09900)
+        out = self.term.deals(entry=1)[0]
+        self.assertAlmostEqual(t["profit_dollars"], round(out["profit"] - COMMISSION * 0.1, 2), places=2)
+        self.assertEqual(len(self.term.requests(action=1)), 1)      # never opened again
+
+    def test_manual_close_after_a_restart_is_reported(self):
+        # Defect 6: closing deals were filtered by DEAL_MAGIC (0 for a manual close).
+        t = self.open_trade(lot=0.2)
+        self.restart()
+        wait_for(lambda: self.term.state().get("webrequests", 0) > 2, what="polls")
+        self.term.cmd("close %d 0.05 1.10100 client" % t["order_id"])
+        wait_for(lambda: self.trade(t["id"])["status"] == "PARTIAL", what="the manual partial close")
+        self.term.cmd("close %d 0 1.10200 client" % t["order_id"])
+        c = wait_for(lambda: self.trade(t["id"])["status"] == "CLOSED" and self.trade(t["id"]), what="the close")
+        self.assertAlmostEqual(c["exit_price"], 1.10200)
+        total = sum(r["profit_dollars"] for r in self.trades())
+        want = sum(d["profit"] for d in self.term.deals(entry=1)) - COMMISSION * 0.2
+        self.assertAlmostEqual(total, round(want, 2), places=1)
+
+
+class Netting(EA):
+    server = {"margin_mode": 0}
+    start_terminal = False
+
+    def test_a_netting_account_is_refused_at_init(self):
+        # Defect 3: two plugins' buys merged into one position on netting.
+        self.term.start()
+        self.assertEqual(self.term.wait_exit(10), 3)
+        self.assertIn("not a hedging account", self.term.output())
+        self.assertEqual(self.term.state().get("webrequests", 0), 0)
+
+
+class Connection(EA):
+    def test_a_disconnected_terminal_closes_nothing(self):
+        # Defect 4: an empty position list from a terminal not synchronised.
+        t = self.open_trade(lot=0.1)
+        self.term.cmd("set connected 0")
+        n = self.term.state()["webrequests"]
+        wait_for(lambda: self.term.state()["webrequests"] > n + 3, what="polls while disconnected")
+        self.assertEqual(self.trade(t["id"])["status"], "OPEN")
+        self.term.cmd("set connected 1")
+        st, j = self.signal(plugin="passthru", action="buy", symbol="EURUSD", lot=0.1)
+        tid = j["results"][0]["trade_id"]
+        wait_for(lambda: self.trade(tid)["broker_state"] == "filled", what="a fill once connected")
+        self.assertEqual(self.trade(t["id"])["status"], "OPEN")
+
+    def test_another_account_is_refused_and_the_admins_told(self):
+        t = self.open_trade(lot=0.1)
+        self.term.cmd("set login 7777777")
+        wait_for(lambda: "poll answered 409" in self.term.output(), what="the refused poll")
+        wait_for(lambda: self.notes("account.login 7777777 is not the account zepix trades on (5551234)"),
+                 what="the note")
+        time.sleep(0.5)
+        self.assertEqual(self.trade(t["id"])["status"], "OPEN")
+        self.term.cmd("set login 5551234")
+        wait_for(lambda: "MT5 terminal back" in "".join(r["args"].get("text", "") for r in
+                                                        self.srv.sent("sendMessage")),
+                 what="back online")
+        self.assertEqual(self.notes("is not the account zepix trades on"), 1)
+        self.assertEqual(self.trade(t["id"])["status"], "OPEN")
+
+
+class HistoryLag(EA):
+    """Defect 5: deals reach the terminal's history after the position changes."""
+    server = {"history_lag_ms": 1200}
+
+    def test_close_result_waits_for_its_deal(self):
+        t = self.open_trade(lot=0.3)
+        self.term.cmd("quote EURUSD 1.10100 1.10110")
+        self.inject_close(t, 0.1)
+        wait_for(lambda: self.trade(t["id"])["status"] == "PARTIAL", what="the partial close")
+        time.sleep(2.0)                       # the deal reaches the history meanwhile
+        parts = [r for r in self.trades() if r["parent_id"] == t["id"]]
+        self.assertEqual(len(parts), 1)
+        out = self.term.deals(entry=1)[0]
+        self.assertAlmostEqual(parts[0]["profit_dollars"], round(out["profit"] - COMMISSION * 0.1, 2), places=2)
+        self.assertAlmostEqual(self.trade(t["id"])["lot_size"], 0.2)
+        self.assertEqual(self.trade(t["id"])["status"], "PARTIAL")
+
+    def test_a_manual_partial_close_is_booked_once_from_its_deal(self):
+        t = self.open_trade(lot=0.3)
+        time.sleep(1.3)                       # the entry deal is in the history
+        self.term.cmd("close %d 0.1 1.10050 client" % t["order_id"])
+        wait_for(lambda: self.trade(t["id"])["status"] == "PARTIAL", what="the partial close")
+        time.sleep(1.5)
+        parts = [r for r in self.trades() if r["parent_id"] == t["id"]]
+        self.assertEqual(len(parts), 1, parts)
+        self.assertAlmostEqual(parts[0]["exit_price"], 1.10050)
+        self.assertAlmostEqual(self.trade(t["id"])["lot_size"], 0.2)
+
+    def test_an_open_answered_without_a_price_is_not_rejected(self):
+        self.term.cmd("set result_price_zero 1")
+        t = self.open_trade(lot=0.1)
+        self.assertEqual(t["broker_state"], "filled")
+        self.assertAlmostEqual(t["entry_price"], self.term.positions()[0]["price_open"])
+
+
+class LongLag(EA):
+    server = {"history_lag_ms": 8000}
+    inputs = {"InpHistoryWaitS": "1"}
+
+    def test_unknown_profit_is_left_out_not_zero(self):
+        t = self.open_trade(lot=0.1)
+        self.term.cmd("quote EURUSD 1.10200 1.10210")
+        self.send(action="close", symbol="EURUSD")
+        c = wait_for(lambda: self.trade(t["id"])["status"] == "CLOSED" and self.trade(t["id"]), what="the close")
+        self.assertNotEqual(c["profit_dollars"], 0)
+        self.assertAlmostEqual(c["profit_dollars"], round(self.money("buy", t["entry_price"], c["exit_price"], 0.1), 2),
+                               places=1)
+
+
+class Symbols(EA):
+    """Defect 9: volume steps, stops levels, tick sizes, filling modes, names."""
+    symbols = [dict(DEFAULT_SYMBOL, vol_min=0.1, vol_step=0.1, stops_level=50),
+               dict(DEFAULT_SYMBOL, name="GOLD", bid=2000.0, ask=2000.5, point=0.01, tick_size=0.05, digits=2,
+                    contract=100, filling=0)]
+    inputs = {"InpSymbols": "EURUSD,XAUUSD", "InpSymbolMap": "XAUUSD=GOLD"}
+
+    def test_volume_is_rounded_down_to_the_step(self):
+        t = self.open_trade(lot=0.25)
+        self.assertEqual(t["broker_state"], "filled")
+        self.assertAlmostEqual(t["lot_size"], 0.2)
+        self.assertAlmostEqual(self.term.positions()[0]["volume"], 0.2)
+
+    def test_volume_below_the_minimum_is_rejected_with_the_reason(self):
+        t = self.open_trade(lot=0.05)
+        self.assertEqual(t["broker_state"], "rejected")
+        self.assertIn("below the symbol's minimum", t["close_reason"])
+        self.assertEqual(self.term.requests(action=1), [])
+
+    def test_stops_inside_the_stops_level_are_refused_before_sending(self):
+        t = self.open_trade(lot=0.1, sl=1.0998)
+        self.assertEqual(t["broker_state"], "rejected")
+        self.assertIn("stops level", t["close_reason"])
+        self.assertEqual(self.term.requests(action=1), [])
+
+    def test_levels_are_normalised_to_the_tick_size(self):
+        t = self.open_trade(lot=1, symbol="XAUUSD", sl=1990.123, tp=2010.071)
+        self.assertEqual(t["broker_state"], "filled", t)
+        pos = self.term.positions()[0]
+        self.assertEqual(pos["symbol"], "GOLD")
+        self.assertAlmostEqual(pos["sl"], 1990.10)
+        self.assertAlmostEqual(pos["tp"], 2010.05)
+        self.assertEqual(self.term.requests(action=1)[0]["type_filling"], 2)   # return-only symbol
+        self.assertEqual(t["symbol"], "XAUUSD")
+
+    def test_a_modify_to_the_same_levels_is_a_success(self):
+        t = self.open_trade(lot=0.1, plugin="sltp", sl=1.0900, tp=1.1200)
+        st, j = self.signal(plugin="sltp", action="buy", symbol="EURUSD", comment="sltp:%d:1.09:1.12" % t["id"])
+        self.assertEqual(j["results"][0]["status"], "handled", j)
+        time.sleep(1.0)
+        self.assertEqual(self.notes("failed in the terminal"), 0)
+
+
+class Names(EA):
+    def test_a_long_plugin_id_fits_the_31_characters_and_is_matched(self):
+        # Defect 2: "zx:strategy_breakout_london_v2:1" is 32 characters.
+        t = self.open_trade(lot=0.1, plugin=LONG_ID)
+        pos = self.term.position(t["order_id"])
+        self.assertLessEqual(len(pos["comment"]), 31)
+        self.assertTrue(pos["comment"].startswith("zx:strategy_breakout"), pos["comment"])
+        self.assertTrue(pos["comment"].endswith(":%d" % t["id"]), pos["comment"])
+
+    def test_control_characters_are_escaped(self):
+        # Defect 10: one newline in a comment made every poll invalid JSON.
+        t = self.open_trade(lot=0.1)
+        self.term.kill()
+        self.term.edit(lambda st: st["positions"][0].update(comment='zx:passthru:1\n"\t\x01'))
+        self.term.start()
+        n = self.term.state()["webrequests"]
+        wait_for(lambda: self.term.state()["webrequests"] > n + 3, what="polls")
+        self.assertNotIn("poll answered", self.term.output())
+        self.assertEqual(self.trade(t["id"])["status"], "OPEN")
+
+    def test_a_new_zepix_database_runs_its_requests(self):
+        # Defect 8: a fresh database restarts its request ids at 1.
+        self.open_trade(lot=0.1)
+        self.d.stop()
+        self.d.cleanup()
+        self.start_daemon(data="data2")
+        wait_for(lambda: "database changed" in self.term.output(), what="the EA to see the new database")
+        wait_for(lambda: self.term.state()["webrequests"] > 3, what="polls")
+        time.sleep(0.2)
+        t = self.open_trade(lot=0.2)
+        self.assertEqual(t["broker_state"], "filled")
+        self.assertEqual(len(self.term.requests(action=1)), 2)
+        self.assertIn("database changed", self.term.output())
+
+
+class Backoff(EA):
+    start_terminal = False
+
+    def test_polls_back_off_while_zepix_is_down(self):
+        self.term.url = "http://127.0.0.1:%d/mt5/poll" % free_port()
+        self.term.inputs["InpUrl"] = self.term.url
+        self.term.allow = [self.term.url]
+        self.term.start()
+        time.sleep(3.0)
+        n = self.term.state()["webrequests"]
+        self.assertGreater(n, 1)
+        self.assertLess(n, 10)                # 200 ms fixed retries would be about 15
 
 
 if __name__ == "__main__":
