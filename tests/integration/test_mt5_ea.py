@@ -427,5 +427,61 @@ class Backoff(EA):
         self.assertLess(n, 10)                # 200 ms fixed retries would be about 15
 
 
+
+class DaemonSide(EA):
+    """The daemon's half of the protocol, spoken by hand."""
+    start_terminal = False
+
+    def poll(self, **kw):
+        body = {"secret": MT5_SECRET, "account": {"login": 5551234, "balance": 1, "equity": 1, "currency": "USD"}}
+        body.update(kw)
+        return self.d.post_json("/mt5/poll", body)
+
+    def test_the_answer_names_the_database_the_account_and_the_magics(self):
+        st, j = self.poll()
+        self.assertEqual(st, 200, j)
+        self.assertRegex(j["db"], "^[0-9a-f]{16}$")
+        self.assertEqual((j["login"], j["magic_base"], j["magic_span"]), (5551234, 7700000, 100000))
+        self.assertEqual(self.poll()[1]["db"], j["db"])
+
+    def test_a_time_out_of_range_is_refused_naming_the_field(self):
+        # Issue #14: closed[].time * 1000 overflowed (UBSan); the trade closed in 1969.
+        st, j = self.poll(closed=[{"ticket": 1, "deal": 5, "price_close": 1.1, "time": 9223372036854775807}])
+        self.assertEqual(st, 400, j)
+        self.assertIn("closed[0].time", j["error"])
+        st, j = self.poll(closed=[{"ticket": 1, "deal": 5, "price_close": 1.1, "time": -1}])
+        self.assertEqual(st, 400, j)
+
+    def test_a_result_for_another_database_is_ignored(self):
+        self.poll()
+        st, j = self.signal(plugin="passthru", action="buy", symbol="EURUSD", lot=0.1)
+        tid = j["results"][0]["trade_id"]
+        st, j = self.poll()
+        rq = j["requests"][0]
+        res = {"request_id": rq["request_id"], "ok": True, "ticket": 42, "price": 1.1, "volume": 0.1, "error": ""}
+        self.poll(results=[dict(res, db="0123456789abcdef")])
+        self.poll(results=[res])                               # no db: not this database's either
+        self.assertEqual(self.trade(tid)["broker_state"], "pending")
+        self.assertIn(rq["request_id"], [r["request_id"] for r in self.poll()[1]["requests"]])
+        self.poll(results=[dict(res, db=j["db"])])
+        self.assertEqual(self.trade(tid)["broker_state"], "filled")
+
+    def test_positions_of_a_disconnected_terminal_are_not_believed(self):
+        self.poll()
+        st, j = self.signal(plugin="passthru", action="buy", symbol="EURUSD", lot=0.1)
+        tid = j["results"][0]["trade_id"]
+        rq = self.poll()[1]["requests"][0]
+        db = self.poll()[1]["db"]
+        self.poll(results=[{"db": db, "request_id": rq["request_id"], "ok": True, "ticket": 42, "price": 1.1,
+                            "volume": 0.1, "error": ""}])
+        acc = {"login": 5551234, "balance": 1, "equity": 1, "currency": "USD", "connected": False}
+        self.poll(account=acc, positions=[])
+        self.assertEqual(self.trade(tid)["status"], "OPEN")
+        self.poll(account=dict(acc, login=0, connected=True), positions=[])
+        self.assertEqual(self.trade(tid)["status"], "OPEN")
+        self.poll(positions=[])                                # connected, the right login: gone
+        self.assertEqual(self.trade(tid)["status"], "CLOSED")
+
+
 if __name__ == "__main__":
     unittest.main()
