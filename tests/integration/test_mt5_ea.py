@@ -126,6 +126,14 @@ class EA(unittest.TestCase):
         con.commit()
         con.close()
 
+    def result_of(self, op):
+        """The result the daemon applied for the last request of op, or None."""
+        con = sqlite3.connect(os.path.join(self.tmp, self.data, "zepix.db"), timeout=5)
+        row = con.execute("SELECT result FROM mt5_requests WHERE op = ? AND state = 'done' ORDER BY request_id DESC",
+                          (op,)).fetchone()
+        con.close()
+        return json.loads(row[0]) if row else None
+
     def notes(self, text):
         return sum(r["args"].get("text", "").count(text) for r in self.srv.sent("sendMessage"))
 
@@ -374,7 +382,8 @@ class Symbols(EA):
         t = self.open_trade(lot=0.1, plugin="sltp", sl=1.0900, tp=1.1200)
         st, j = self.signal(plugin="sltp", action="buy", symbol="EURUSD", comment="sltp:%d:1.09:1.12" % t["id"])
         self.assertEqual(j["results"][0]["status"], "handled", j)
-        time.sleep(1.0)
+        res = wait_for(lambda: self.result_of("modify"), what="the modify's result")
+        self.assertTrue(res["ok"], res)                      # 10025: the levels are already these
         self.assertEqual(self.notes("failed in the terminal"), 0)
 
 
@@ -396,6 +405,9 @@ class Names(EA):
         n = self.term.state()["webrequests"]
         wait_for(lambda: self.term.state()["webrequests"] > n + 3, what="polls")
         self.assertNotIn("poll answered", self.term.output())
+        with open(self.term.state_path + ".lastpoll") as f:
+            body = json.load(f)                 # strict JSON: no raw control characters
+        self.assertEqual(body["positions"][0]["comment"], 'zx:passthru:1\n"\t\x01')
         self.assertEqual(self.trade(t["id"])["status"], "OPEN")
 
     def test_a_new_zepix_database_runs_its_requests(self):

@@ -925,6 +925,10 @@ int WebRequest(const string &method, const string &url, const string &headers, i
     apply_commands();
     S.webrequests++;
     save_state();
+    if (FILE *lp = fopen((g_state + ".lastpoll").c_str(), "w")) {     /* the body, for the tests */
+        fwrite(data.v.data(), 1, data.v.size(), lp);
+        fclose(lp);
+    }
     std::string sent(data.v.begin(), data.v.end());
     if (sent.find("\"results\":[{") != std::string::npos)
         crash_point("before_result_poll");
