@@ -296,7 +296,7 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
         snprintf(err, errlen, "lot, sl and tp must be finite; lot > 0, sl and tp >= 0");
         return -1;
     }
-    double lot = req->lot, cap = plugin_number(p, "max_lot_size", 0);
+    double lot = req->lot, cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
     if (cap > 0 && lot > cap)
         lot = cap;
     lot = round_lot(lot);
@@ -718,10 +718,23 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
                         .comment = zs->comment};
     memcpy(req.symbol, zs->symbol, sizeof req.symbol);
     zx_order o;
-    if (eng_open(a, p, &req, &o, err, sizeof err))
+    if (eng_open(a, p, &req, &o, err, sizeof err)) {
         result(r, p, "failed", 0, err);
+        return;
+    }
+    /* Say what was done where it differs from what was asked. */
+    char note[200] = "";
+    int n = 0;
+    if (is_async(E(a)))
+        n = snprintf(note, sizeof note, "sent to the terminal, %.2f lot", o.lot);
     else
-        result(r, p, "executed", o.trade_id, NULL);
+        n = snprintf(note, sizeof note, "filled at %.10g, the %s%s", o.price, zs->action == ZX_BUY ? "ask" : "bid",
+                     zs->price > 0 && fabs(o.price - zs->price) > 1e-9 ? " of the last quote (not the signal's price)"
+                                                                      : "");
+    double cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
+    if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
+        snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap, req.lot);
+    result(r, p, "executed", o.trade_id, note);
 }
 
 size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,

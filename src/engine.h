@@ -21,6 +21,10 @@
 struct app;
 struct engine;
 
+/* The lot cap of a plugin whose config has no max_lot_size (an explicit 0
+ * turns the cap off). A missing or misspelt key must not mean "no limit". */
+#define ENG_DEFAULT_MAX_LOT 1.0
+
 struct eng_result {
     char plugin[64];
     const char *status;             /* executed | rejected | handled | skipped | failed */
