@@ -92,7 +92,7 @@ string   g_file = "";
 bool     g_loaded = false;
 long     g_started = 0;           // local time the terminal was first seen connected
 int      g_backoff = 0;
-bool     g_netting_told = false;
+bool     g_dirty = false;             // the state file is behind
 
 //--- small helpers -------------------------------------------------
 string Num(double v) { return DoubleToString(v, 8); }
@@ -288,6 +288,7 @@ bool SaveState()
       PrintFormat("zepix: cannot replace %s (error %d): requests are not run", g_file, GetLastError());
       return false;
      }
+   g_dirty = false;
    return true;
   }
 
@@ -433,6 +434,7 @@ string Ok(long id, ulong ticket, double price, double volume, bool has_profit, d
 
 void SetResult(int i, string res)
   {
+   g_dirty = true;
    g_rq[i].state = ST_READY;
    g_rq[i].result = res;
   }
@@ -1043,16 +1045,22 @@ int RunRequests(string answer)
          PrintFormat("zepix: zepix's database changed (%s -> %s): the requests and results of the old one are dropped",
                      g_db, db);
       g_db = db;
+      g_dirty = true;
       ArrayResize(g_rq, 0);
       ArrayResize(g_pending_closed, 0);
       ArrayResize(g_pending_closed_deal, 0);
      }
-   g_login = StringToInteger(JsonGet(answer, "login"));
-   g_magic_base = StringToInteger(JsonGet(answer, "magic_base"));
-   g_magic_span = StringToInteger(JsonGet(answer, "magic_span"));
+   long login = StringToInteger(JsonGet(answer, "login")), base = StringToInteger(JsonGet(answer, "magic_base")),
+        span = StringToInteger(JsonGet(answer, "magic_span"));
+   if(login != g_login || base != g_magic_base || span != g_magic_span)
+      g_dirty = true;
+   g_login = login;
+   g_magic_base = base;
+   g_magic_span = span;
    if(!Trusted())
      {
-      SaveState();
+      if(g_dirty)
+         SaveState();
       return 0;                   // not connected, or another account: nothing runs
      }
    bool restarting = (long)TimeLocal() - g_started < InpRestartGraceS;
@@ -1100,7 +1108,8 @@ int RunRequests(string answer)
       ran++;
       SaveState();
      }
-   SaveState();
+   if(g_dirty)
+      SaveState();
    return ran;
   }
 
@@ -1161,6 +1170,8 @@ int Poll()
      }
    for(int k = 0; k < nclosed; k++)
       AddTo(g_seen, g_pending_closed_deal[k], 5000);
+   if(nclosed > 0 || ArraySize(carried) > 0)
+      g_dirty = true;
    ArrayRemove(g_pending_closed, 0, nclosed);
    ArrayRemove(g_pending_closed_deal, 0, nclosed);
    return RunRequests(answer);

@@ -1,8 +1,7 @@
 /*
- * strategy_breakout_london_v2 — passthru under a long id (27 characters: its MT5
- * comment must still fit the 31 characters MT5 keeps). A test plugin that accepts every signal unchanged (the host
- * executes it with the signal's lot or default_lot). Used by the signal-path
- * integration tests and by make bench.
+ * strategy_breakout_london_v2 — passthru under a long id (27 characters): its
+ * MT5 comment "zx:<id>:<trade id>" would exceed the 31 characters MT5 keeps
+ * (tests/integration/test_mt5_ea.py). Accepts every signal unchanged.
  */
 #include "zepix_plugin.h"
 
