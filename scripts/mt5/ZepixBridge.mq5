@@ -244,6 +244,15 @@ void ListSplit(string s, ulong &arr[])
          AddTo(arr, (ulong)StringToInteger(parts[i]), 100000);
   }
 
+// Structs with strings are moved one by one (ArrayRemove is for simple types).
+void RemoveEntry(int k)
+  {
+   int n = ArraySize(g_rq);
+   for(int i = k; i + 1 < n; i++)
+      g_rq[i] = g_rq[i + 1];
+   ArrayResize(g_rq, n - 1);
+  }
+
 // Written to a new file then moved over the old: a crash leaves one or the other.
 bool SaveState()
   {
@@ -257,7 +266,7 @@ bool SaveState()
       for(int i = 0; i < ArraySize(g_rq); i++)
          if(g_rq[i].state == ST_DONE)
            {
-            ArrayRemove(g_rq, i, 1);
+            RemoveEntry(i);
             break;
            }
       done--;
