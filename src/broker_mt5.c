@@ -82,6 +82,8 @@ struct mt5 {
     char db_id[24];                 /* this database's id: request ids are namespaced by it */
     int64_t expect_login;           /* the account polls must come from; 0 = the first seen */
     int64_t told_login;             /* a refused login the admins were told about */
+    int64_t told_orphan[64];        /* positions with zepix's magic but no trade, told once */
+    size_t n_told_orphan;
 };
 
 #define MT5_MAX_BODY (1024 * 1024)     /* bytes of one poll */
@@ -604,6 +606,28 @@ static int read_positions(struct mt5 *m, json_object *arr, struct broker_positio
     return n;
 }
 
+/* A position the EA reports as zepix's (its magic) that no trade watches: an
+ * order run twice, or a trade zepix closed while it stayed open. The admins
+ * are told once per ticket; zepix does not touch it. */
+static void orphan(struct mt5 *m, const struct broker_position *bp)
+{
+    if (eng_knows_ticket(m->a, bp->ticket) || bp->plugin[0])
+        return;
+    for (size_t i = 0; i < m->n_told_orphan; i++)
+        if (m->told_orphan[i] == bp->ticket)
+            return;
+    size_t cap = sizeof m->told_orphan / sizeof m->told_orphan[0];
+    if (m->n_told_orphan < cap)
+        m->told_orphan[m->n_told_orphan++] = bp->ticket;
+    else
+        m->told_orphan[(size_t)bp->ticket % cap] = bp->ticket;     /* bounded: may tell again */
+    char note[300];
+    snprintf(note, sizeof note, "MT5 position %lld (%s %.2f %s, comment \"%.40s\") has zepix's magic but no zepix "
+             "trade: check it in the terminal; zepix does not manage it", (long long)bp->ticket,
+             bp->side == ZX_SELL ? "SELL" : "BUY", bp->volume, bp->symbol, bp->comment);
+    chat_notify(m->a, note);
+}
+
 /* trusted: the positions are the whole truth of the expected account. */
 static void read_trades(struct mt5 *m, json_object *body, int trusted)
 {
@@ -617,6 +641,8 @@ static void read_trades(struct mt5 *m, json_object *body, int trusted)
         if (np >= 0 && json_object_array_length(parr) > MT5_MAX_ITEMS)
             np = -1;                /* a cut list says nothing about what is missing */
         eng_broker_sync(m->a, pos, np, closed, nc);
+        for (int i = 0; i < np; i++)
+            orphan(m, &pos[i]);
     } else {
         LOG_E("mt5", "out of memory: positions of this poll not reconciled");
     }

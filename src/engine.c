@@ -893,6 +893,15 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
     }
 }
 
+int eng_knows_ticket(struct app *a, int64_t ticket)
+{
+    struct engine *e = E(a);
+    for (size_t i = 0; i < e->npos; i++)
+        if (ticket > 0 && e->pos[i].ticket == ticket)
+            return 1;
+    return 0;
+}
+
 static const struct broker_position *find_bpos(const struct broker_position *pos, int n, int64_t ticket)
 {
     for (int i = 0; i < n; i++)

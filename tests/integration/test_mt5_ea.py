@@ -410,6 +410,19 @@ class Names(EA):
         self.assertEqual(body["positions"][0]["comment"], 'zx:passthru:1\n"\t\x01')
         self.assertEqual(self.trade(t["id"])["status"], "OPEN")
 
+    def test_a_position_with_zepix_magic_but_no_trade_is_reported_to_the_admins(self):
+        # After a restart, an order the EA could not find and ran again would
+        # leave such a position: zepix says so instead of ignoring it.
+        self.open_trade(lot=0.1)
+        self.term.kill()
+        self.term.edit(lambda st: st["positions"].append(dict(st["positions"][0], ticket=600001,
+                                                              comment="zx:passthru:99")))
+        self.term.start()
+        wait_for(lambda: self.notes("MT5 position 600001 (BUY 0.10 EURUSD"), what="the note")
+        time.sleep(0.5)
+        self.assertEqual(self.notes("MT5 position 600001"), 1)
+        self.assertEqual(self.notes("MT5 position 500001"), 0)
+
     def test_a_new_zepix_database_runs_its_requests(self):
         # Defect 8: a fresh database restarts its request ids at 1.
         self.open_trade(lot=0.1)
