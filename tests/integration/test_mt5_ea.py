@@ -46,6 +46,7 @@ class EA(unittest.TestCase):
     server = {}
     inputs = {}
     start_terminal = True
+    mt5_cfg = {}
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="zepix-ea-")
@@ -67,7 +68,8 @@ class EA(unittest.TestCase):
                "plugins": {"passthru": {"enabled": True}, "sltp": {"enabled": True}, LONG_ID: {"enabled": True}},
                "symbols": {"EURUSD": {"pip_size": 0.0001, "contract_size": 100000},
                            "XAUUSD": {"pip_size": 0.1, "contract_size": 100}},
-               "broker": {"kind": "mt5", "mt5": {"secret": MT5_SECRET, "poll_hold_ms": 300, "stale_after_s": 3}}}
+               "broker": {"kind": "mt5", "mt5": dict({"secret": MT5_SECRET, "poll_hold_ms": 300, "stale_after_s": 3},
+                                                     **self.mt5_cfg)}}
         self.data = data
         self.d = Daemon(cfg, tmp=self.tmp, env=ENV, port=self.port).start()
 
@@ -451,6 +453,47 @@ class Backoff(EA):
         self.assertGreater(n, 1)
         self.assertLess(n, 10)                # 200 ms fixed retries would be about 15
 
+
+
+class MagicBase(EA):
+    mt5_cfg = {"magic_base": 8800000}
+
+    def test_the_magic_base_is_zepixs_not_a_constant_of_the_ea(self):
+        # Defect 10: InpMagicBase had to equal a constant of the daemon.
+        t = self.open_trade(lot=0.1)
+        pos = self.term.position(t["order_id"])
+        self.assertTrue(8800000 <= pos["magic"] < 8900000, pos)
+        self.term.cmd("close %d 0 1.10050 client" % t["order_id"])
+        c = wait_for(lambda: self.trade(t["id"])["status"] == "CLOSED" and self.trade(t["id"]), what="the close")
+        self.assertAlmostEqual(c["exit_price"], 1.10050)
+
+
+class LongDowntime(EA):
+    def test_a_close_while_the_ea_was_away_for_days_is_found(self):
+        # Defect 7: after a restart the history was scanned 24 h back only.
+        t = self.open_trade(lot=0.1)
+        wait_for(lambda: self.term.state()["webrequests"] > 3, what="polls")
+        self.term.kill()
+        path = os.path.join(self.term.common, "zepix_bridge_5551234.txt")
+        with open(path, newline="") as f:
+            lines = f.read().split("\r\n")
+        now = int(time.time()) + 7200                         # server time
+        lines = ["from\t%d" % (now - 40 * 3600) if ln.startswith("from\t") else ln for ln in lines]
+        with open(path, "w", newline="") as f:
+            f.write("\r\n".join(lines))
+
+        def sl_30h_ago(st):
+            p = st["positions"].pop(0)
+            st["deals"].append({"ticket": 990001, "order": 990001, "login": p["login"], "time": now - 30 * 3600,
+                                "type": 1, "entry": 1, "magic": 0, "position_id": p["ticket"], "reason": 4,
+                                "volume": p["volume"], "price": 1.0990, "commission": -0.35, "swap": 0,
+                                "profit": round((1.0990 - p["price_open"]) * p["volume"] * 100000, 2), "fee": 0,
+                                "symbol": p["symbol"], "comment": "[sl 1.09900]", "visible_ms": 0})
+        self.term.edit(sl_30h_ago)
+        self.term.start()
+        c = wait_for(lambda: self.trade(t["id"])["status"] == "CLOSED" and self.trade(t["id"]), what="the close")
+        self.assertEqual(c["close_reason"], "sl")
+        self.assertAlmostEqual(c["exit_price"], 1.0990)
 
 
 class DaemonSide(EA):
