@@ -62,9 +62,9 @@ int cmd_report(struct cmd_ctx *c, struct rpt *r, char *title, size_t tlen, char 
         return -1;
     }
     if (id[0] && !reg_find(&c->app->reg, id)) {
-        sbuf_puts(c->out, "<code>");
+        sbuf_puts(c->out, "Unknown plugin <code>");
         sbuf_html(c->out, id);
-        sbuf_puts(c->out, "</code> is neither a plugin nor a period. Periods: today, week, month, all; "
+        sbuf_puts(c->out, "</code>, and not a period either (periods: today, week, month, all). "
                           "/plugins lists the plugins.");
         return -1;
     }

@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "journal.h"
 #include "metrics.h"
+#include "risk.h"
 #include "scheduler.h"
 #include "webhook.h"
 #include "log.h"
@@ -159,6 +160,10 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
         return -1;
     if (store_host_open(a->cfg.plugin_system.data_dir, &a->db, err, errlen))
         return -1;
+    if (!(a->risk = risk_new(a->db, &a->cfg))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     char v[8];
     a->paused = store_kv_get(a->db, "paused", v, sizeof v) == 0 && strcmp(v, "1") == 0;
     if (!(a->curl = cev_new(a->loop, err, errlen)))
@@ -236,6 +241,7 @@ void app_free(struct app *a)
         ev_signal_stop(a->loop, &a->sigint);
         ev_signal_stop(a->loop, &a->sigterm);
     }
+    risk_free(a->risk);
     if (a->db)
         store_close(a->db);
     if (a->lock_fd >= 0)

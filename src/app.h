@@ -42,6 +42,7 @@ struct app {
     int stopping;
     int exit_code;
     int paused;                         /* no new trades open; persisted in kv "paused" */
+    struct risk *risk;                  /* the money guard (risk.h) */
     int lock_fd;                        /* <data_dir>/zepix.lock, flock()ed; -1 = none */
 };
 

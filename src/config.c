@@ -383,7 +383,8 @@ static int valid_symbol(const char *s)
 
 static int v_symbols(struct vctx *v, json_object *root, struct config *c)
 {
-    static const char *const keys[] = {"pip_size", "contract_size", NULL};
+    static const char *const keys[] = {"pip_size", "contract_size", "volume_step", "min_lot", "max_lot",
+                                       "aliases", NULL};
     json_object *s;
     if (section(v, root, "symbols", &s))
         return -1;
@@ -394,20 +395,89 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
         snprintf(full, sizeof full, "symbols.%s", name);
         if (!valid_symbol(name))
             return fail(v, full, "expected a symbol of [A-Za-z0-9._], 1..31 characters");
-        for (size_t i = 0; i < c->n_symbols; i++)
-            if (strcasecmp(c->symbols[i].name, name) == 0)
-                return fail(v, full, "expected one entry per symbol, whatever its case (also \"%s\")",
-                            c->symbols[i].name);
+        struct cfg_symbol seen;
+        if (cfg_symbol_find(c, name, &seen) == 1)
+            return fail(v, full, "expected one entry per symbol, whatever its case (also \"%s\")", seen.name);
         if (!json_object_is_type(val, json_type_object))
             return fail(v, full, "expected an object, got %s", shown(val));
         if (c->n_symbols == CFG_MAX_SYMBOLS)
             return fail(v, "symbols", "expected at most %d symbols", CFG_MAX_SYMBOLS);
         struct cfg_symbol sym = cfg_symbol_get(NULL, name);
+        snprintf(sym.name, sizeof sym.name, "%s", name);
+        json_object *al;
         if (only_keys(v, full, val, keys) ||
             get_num(v, val, full, "pip_size", 1e-9, 1e6, &sym.pip_size) ||
-            get_num(v, val, full, "contract_size", 1e-9, 1e12, &sym.contract_size))
+            get_num(v, val, full, "contract_size", 1e-9, 1e12, &sym.contract_size) ||
+            get_num(v, val, full, "volume_step", 1e-6, 1e6, &sym.volume_step) ||
+            get_num(v, val, full, "min_lot", 1e-6, 1e6, &sym.min_lot) ||
+            get_num(v, val, full, "max_lot", 0, 1e6, &sym.max_lot))
             return -1;
+        if (sym.max_lot > 0 && sym.max_lot < sym.min_lot)
+            return fail(v, full, "expected max_lot (%g) at least min_lot (%g)", sym.max_lot, sym.min_lot);
+        if (json_object_object_get_ex(val, "aliases", &al)) {
+            char ap[128];
+            snprintf(ap, sizeof ap, "%s.aliases", full);
+            if (!json_object_is_type(al, json_type_array) || json_object_array_length(al) > CFG_MAX_ALIASES)
+                return fail(v, ap, "expected an array of at most %d symbol names", CFG_MAX_ALIASES);
+            for (size_t k = 0; k < json_object_array_length(al); k++) {
+                json_object *e = json_object_array_get_idx(al, k);
+                struct cfg_symbol other;
+                const char *an = json_object_get_string(e);
+                if (!json_object_is_type(e, json_type_string) || !valid_symbol(an))
+                    return fail(v, ap, "expected symbol names of [A-Za-z0-9._], got %s", shown(e));
+                if (cfg_symbol_find(c, an, &other) == 1 || strcasecmp(an, name) == 0)
+                    return fail(v, ap, "\"%s\" already names %s", an, other.name[0] ? other.name : name);
+                snprintf(sym.aliases[sym.n_aliases++], 32, "%s", an);
+            }
+        }
         c->symbols[c->n_symbols++] = sym;
+    }
+    return 0;
+}
+
+static int v_risk_limits(struct vctx *v, json_object *o, const char *path, struct cfg_risk_limits *l, int top)
+{
+    static const char *const keys[] = {"max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct",
+                                       "max_open_trades", "max_lot", "max_lots_per_symbol", "per_plugin", NULL};
+    long trades = 0;
+    if (only_keys(v, path, o, keys) ||
+        get_num(v, o, path, "max_daily_loss", 0, 1e12, &l->max_daily_loss) ||
+        get_num(v, o, path, "max_daily_loss_pct", 0, 100, &l->max_daily_loss_pct) ||
+        get_num(v, o, path, "max_drawdown_pct", 0, 100, &l->max_drawdown_pct) ||
+        get_int(v, o, path, "max_open_trades", 0, 100000, &trades) ||
+        get_num(v, o, path, "max_lot", 0, 1e6, &l->max_lot) ||
+        get_num(v, o, path, "max_lots_per_symbol", 0, 1e6, &l->max_lots_per_symbol))
+        return -1;
+    l->max_open_trades = (int)trades;
+    if (!top && json_object_object_get_ex(o, "per_plugin", NULL))
+        return fail(v, path, "per_plugin belongs to the top level of risk only");
+    return 0;
+}
+
+static int v_risk(struct vctx *v, json_object *root, struct config *c)
+{
+    json_object *r, *pp = NULL;
+    if (section(v, root, "risk", &r))
+        return -1;
+    if (!r)
+        return 0;
+    if (v_risk_limits(v, r, "risk", &c->risk.account, 1) || section(v, r, "per_plugin", &pp))
+        return -1;
+    if (!pp)
+        return 0;
+    json_object_object_foreach(pp, id, val) {
+        char full[128];
+        snprintf(full, sizeof full, "risk.per_plugin.%s", id);
+        if (!cfg_valid_plugin_id(id))
+            return fail(v, full, "expected a plugin id of [a-z0-9_], 1..63 characters");
+        if (!json_object_is_type(val, json_type_object))
+            return fail(v, full, "expected an object, got %s", shown(val));
+        if (c->risk.n_per_plugin == CFG_MAX_RISK_PLUGINS)
+            return fail(v, "risk.per_plugin", "expected at most %d plugins", CFG_MAX_RISK_PLUGINS);
+        snprintf(c->risk.per_plugin[c->risk.n_per_plugin].id, 64, "%s", id);
+        if (v_risk_limits(v, val, full, &c->risk.per_plugin[c->risk.n_per_plugin].limits, 0))
+            return -1;
+        c->risk.n_per_plugin++;
     }
     return 0;
 }
@@ -481,7 +551,7 @@ static int env_override(struct vctx *v, const char *var, const char *key, char *
 int cfg_parse(const char *name, const char *json, struct config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {"telegram", "console", "webhook", "plugin_system", "plugins",
-                                       "broker", "symbols", "daily_reset", "log", NULL};
+                                       "broker", "symbols", "daily_reset", "log", "risk", NULL};
     static const char *const ckeys[] = {"enabled", NULL};
     static const char *const lkeys[] = {"level", NULL};
     struct vctx v = {name, err, errlen};
@@ -534,7 +604,8 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
         (log && (only_keys(&v, "log", log, lkeys) ||
                  get_str(&v, log, "log", "level", cfg->log_level, sizeof cfg->log_level))) ||
         v_webhook(&v, root, cfg) || v_plugin_system(&v, root, cfg) || v_plugins(&v, root, cfg) ||
-        v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg))
+        v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg) ||
+        v_risk(&v, root, cfg))
         goto fail;
     if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
         strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
@@ -567,21 +638,30 @@ fail:
 /* SPEC 12: plugins.<id> must name a plugin directory. A typo ("combinedv3")
  * would otherwise leave the real plugin on its defaults, without the caps the
  * operator meant to set. */
+static int check_plugin_dir(const struct config *c, const char *key, const char *id, char *err, size_t errlen)
+{
+    char dir[1100];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/%s", c->plugin_system.plugin_dir, id);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s.%s: no such plugin (no directory %s); the plugin "
+                 "directories are the plugins that exist (--list-plugins shows them)", c->path, key, id, dir);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_plugin_dirs(const struct config *c, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < c->risk.n_per_plugin; i++)
+        if (check_plugin_dir(c, "risk.per_plugin", c->risk.per_plugin[i].id, err, errlen))
+            return -1;
     if (!c->plugins)
         return 0;
     json_object_object_foreach(c->plugins, id, val) {
-        char dir[1100];
-        struct stat st;
         (void)val;
-        snprintf(dir, sizeof dir, "%s/%s", c->plugin_system.plugin_dir, id);
-        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "%s: plugins.%s: no such plugin (no directory %s); the plugin "
-                     "directories are the plugins that exist (--list-plugins shows them)",
-                     c->path, id, dir);
+        if (check_plugin_dir(c, "plugins", id, err, errlen))
             return -1;
-        }
     }
     return 0;
 }
@@ -679,11 +759,17 @@ int cfg_symbol_find(const struct config *cfg, const char *name, struct cfg_symbo
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name);
-    for (size_t i = 0; cfg && i < cfg->n_symbols; i++)
-        if (strcasecmp(cfg->symbols[i].name, name) == 0) {
+    for (size_t i = 0; cfg && i < cfg->n_symbols; i++) {
+        int hit = strcasecmp(cfg->symbols[i].name, name) == 0;
+        for (size_t k = 0; !hit && k < cfg->symbols[i].n_aliases; k++)
+            hit = strcasecmp(cfg->symbols[i].aliases[k], name) == 0;
+        if (hit) {
             *out = cfg->symbols[i];
             return 1;
         }
+    }
+    out->volume_step = 0.01;
+    out->min_lot = 0.01;
     size_t n = strlen(name);
     out->pip_size = (n >= 6 && strncasecmp(name + 3, "JPY", 3) == 0) ? 0.01 : 0.0001;
     out->contract_size = 100000;

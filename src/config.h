@@ -19,11 +19,30 @@
 #define CFG_MAX_IPS 64
 #define CFG_MAX_SYMBOLS 256
 
+#define CFG_MAX_ALIASES 4
+
 struct cfg_symbol {
     char name[32];
     double pip_size;        /* price units per pip */
     double contract_size;   /* units of base currency per 1.0 lot */
+    double volume_step;     /* lots are rounded down to this (0.01) */
+    double min_lot;         /* smallest order (0.01) */
+    double max_lot;         /* largest order, 0 = none */
+    char aliases[CFG_MAX_ALIASES][32];  /* other names alerts may use ("GOLD") */
+    size_t n_aliases;
 };
+
+/* SPEC 12 risk limits of one scope; 0 = off. */
+struct cfg_risk_limits {
+    double max_daily_loss;                  /* account currency */
+    double max_daily_loss_pct;              /* of the balance when the trading day began */
+    double max_drawdown_pct;                /* fall from today's peak equity */
+    int max_open_trades;
+    double max_lot;                         /* one order */
+    double max_lots_per_symbol;             /* open lots on one symbol, this order included */
+};
+
+#define CFG_MAX_RISK_PLUGINS 64
 
 struct config {
     char path[512];                         /* the file this came from */
@@ -73,6 +92,12 @@ struct config {
         int64_t mt5_login;                  /* the account the EA must be on; 0 = the first seen */
         long mt5_magic_base;                /* zepix's magics: base .. base + 99999 */
     } broker;
+
+    struct {
+        struct cfg_risk_limits account;
+        struct { char id[64]; struct cfg_risk_limits limits; } per_plugin[CFG_MAX_RISK_PLUGINS];
+        size_t n_per_plugin;
+    } risk;
 
     struct cfg_symbol symbols[CFG_MAX_SYMBOLS];
     size_t n_symbols;

@@ -39,12 +39,12 @@
 enum sig_field {
     SIG_F_SECRET, SIG_F_PLUGIN, SIG_F_ACTION, SIG_F_SYMBOL, SIG_F_PRICE,
     SIG_F_SL, SIG_F_TP, SIG_F_LOT, SIG_F_ID, SIG_F_COMMENT, SIG_F_SL_PIPS, SIG_F_TP_PIPS,
-    SIG_F_COUNT
+    SIG_F_RISK, SIG_F_COUNT
 };
 
 static const char *const sig_field_names[SIG_F_COUNT] = {
     "secret", "plugin", "action", "symbol", "price", "sl", "tp", "lot", "id", "comment",
-    "sl_pips", "tp_pips"
+    "sl_pips", "tp_pips", "risk"
 };
 
 /* A word of a text signal. key/val are set when the word has an '='; a
@@ -212,6 +212,7 @@ static int sig_action_span(const char *p, size_t n, zx_action *out)
         { "buy", ZX_BUY }, { "long", ZX_BUY }, { "sell", ZX_SELL },
         { "short", ZX_SELL }, { "close", ZX_CLOSE },
         { "close_long", ZX_CLOSE_LONG }, { "close_short", ZX_CLOSE_SHORT },
+        { "close_all", SIG_CLOSE_ALL },
     };
     size_t i;
 
@@ -233,7 +234,7 @@ static int sig_set_action(sig_parsed *out, const char *p, size_t n, char *msg)
         return 0;           /* reported as "action: missing" at the end */
     if (sig_action_span(p, n, &out->action) != 0)
         return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, "
-                        "close, close_long, close_short)", sig_show(show, p, n));
+                        "close, close_long, close_short, close_all)", sig_show(show, p, n));
     return 0;
 }
 
@@ -280,6 +281,10 @@ static int sig_set_symbol(sig_parsed *out, const char *p, size_t n, char *msg)
 
     if (n == 0)
         return 0;           /* reported as "symbol: missing" at the end */
+    if (n == 1 && p[0] == '*') {
+        memcpy(out->symbol, "*", 2);    /* any symbol: close_all only (sig_check) */
+        return 0;
+    }
     if (sig_symbol_norm(p, n, out->symbol) != 0)
         return sig_fail(msg, "symbol: invalid '%s' (1 to %d of A-Z 0-9 . _ after "
                         "the exchange prefix)", sig_show(show, p, n), SIG_SYMBOL_MAX);
@@ -407,6 +412,7 @@ static double *sig_number_slot(sig_parsed *out, int f)
     case SIG_F_LOT:     return &out->lot;
     case SIG_F_SL_PIPS: return &out->sl_pips;
     case SIG_F_TP_PIPS: return &out->tp_pips;
+    case SIG_F_RISK:    return &out->risk;
     default:            return NULL;
     }
 }
@@ -439,6 +445,12 @@ static int sig_check(const sig_parsed *s, char *msg)
         return sig_fail(msg, "action: missing");
     if (s->symbol[0] == '\0')
         return sig_fail(msg, "symbol: missing");
+    if (strcmp(s->symbol, "*") == 0 && s->action != SIG_CLOSE_ALL)
+        return sig_fail(msg, "symbol: * (any symbol) goes with close_all only");
+    if (s->risk > 0 && s->lot > 0)
+        return sig_fail(msg, "risk: give lot or risk (the host sizes the lot from it), not both");
+    if (s->risk > 100)
+        return sig_fail(msg, "risk: a percentage of the balance, at most 100");
     if (s->sl > 0 && s->sl_pips > 0)
         return sig_fail(msg, "sl_pips: give sl (a price) or sl_pips (a distance), not both");
     if (s->tp > 0 && s->tp_pips > 0)
@@ -562,7 +574,7 @@ static int sig_text_key(sig_parsed *out, const sig_token *t, int word, unsigned 
         return sig_fail(msg, "word %d: empty key before '='", word);
     f = sig_field_lookup(t->key, t->key_n);
     if (f < 0 || f == SIG_F_PLUGIN || f == SIG_F_ACTION || f == SIG_F_SYMBOL)
-        return sig_fail(msg, "%s: unknown key (keys: price sl tp sl_pips tp_pips lot id comment secret)",
+        return sig_fail(msg, "%s: unknown key (keys: price sl tp sl_pips tp_pips lot risk id comment secret)",
                         sig_show(show, t->key, t->key_n));
     name = sig_field_names[f];
     if (t->quote_err == 1)
@@ -605,7 +617,7 @@ static int sig_text(const char *text, size_t len, sig_parsed *out, char *msg)
          * guessing "PLUGIN ACTION SYMBOL" when three plain words lead. */
         int w = (n > 2 && !tok[1].has_eq && !tok[2].has_eq) ? 1 : 0;
         return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, close, "
-                        "close_long, close_short)", sig_show(show, tok[w].p, tok[w].n));
+                        "close_long, close_short, close_all)", sig_show(show, tok[w].p, tok[w].n));
     }
     if (i >= n || tok[i].has_eq)
         return sig_fail(msg, "symbol: missing");
@@ -812,7 +824,7 @@ static int sig_json(json_object *obj, const char *body, size_t len, sig_parsed *
 
         if (f < 0)
             return sig_fail(msg, "%s: unknown field (fields: secret plugin action symbol "
-                            "price sl tp sl_pips tp_pips lot id comment)", sig_show(show, key, kn));
+                            "price sl tp sl_pips tp_pips lot risk id comment)", sig_show(show, key, kn));
         if ((seen & (1u << f)) || sig_key_count(body, len, f) > 1)
             return sig_fail(msg, "%s: given twice", sig_field_names[f]);
         seen |= 1u << f;
@@ -924,6 +936,8 @@ int sig_resolve_stops(sig_parsed *s, double ref, double pip_size, double max_pct
 
 const char *sig_action_name(zx_action a)
 {
+    if (a == SIG_CLOSE_ALL)
+        return "close_all";
     switch (a) {
     case ZX_BUY:         return "buy";
     case ZX_SELL:        return "sell";
@@ -995,4 +1009,173 @@ int sig_redact_body(const char *body, size_t len, char *out, size_t outlen)
     }
     out[o] = '\0';
     return 0;
+}
+
+/* ---- PineConnector lines (SPEC 12) ---- */
+
+/* PineConnector's command words and what they become. */
+static const struct {
+    const char *word;
+    zx_action action;
+    int reverse;                /* close the opposite side first */
+    const char *refused;        /* not supported: why */
+} sig_pine_cmds[] = {
+    {"buy", ZX_BUY, 0, NULL},               {"long", ZX_BUY, 0, NULL},
+    {"bull", ZX_BUY, 0, NULL},              {"bullish", ZX_BUY, 0, NULL},
+    {"sell", ZX_SELL, 0, NULL},             {"short", ZX_SELL, 0, NULL},
+    {"bear", ZX_SELL, 0, NULL},             {"bearish", ZX_SELL, 0, NULL},
+    {"closelong", ZX_CLOSE_LONG, 0, NULL},  {"closeshort", ZX_CLOSE_SHORT, 0, NULL},
+    {"closeall", ZX_CLOSE, 0, NULL},
+    {"closelongbuy", ZX_BUY, 1, NULL},      {"closeshortsell", ZX_SELL, 1, NULL},
+    {"buylimit", 0, 0, "pending orders are not supported yet"},
+    {"buystop", 0, 0, "pending orders are not supported yet"},
+    {"selllimit", 0, 0, "pending orders are not supported yet"},
+    {"sellstop", 0, 0, "pending orders are not supported yet"},
+    {"cancellong", 0, 0, "pending orders are not supported yet"},
+    {"cancelshort", 0, 0, "pending orders are not supported yet"},
+    {"newsltplong", 0, 0, "use /modify to move a trade's SL/TP"},
+    {"newsltpshort", 0, 0, "use /modify to move a trade's SL/TP"},
+    {"eaon", 0, 0, "use /resume"},          {"eaoff", 0, 0, "use /pause"},
+};
+
+/* The next comma-separated field of s[0..len) from *pos, blanks trimmed; a
+ * value in double quotes may hold commas. 0 at the end. */
+static int sig_pine_field(const char *s, size_t len, size_t *pos, const char **p, size_t *n)
+{
+    size_t i = *pos, start, end;
+    int quoted = 0;
+
+    if (i > len)
+        return 0;
+    while (i < len && sig_is_blank(s[i]))
+        i++;
+    start = i;
+    while (i < len && (quoted || s[i] != ',')) {
+        if (s[i] == '"')
+            quoted = !quoted;
+        i++;
+    }
+    end = i;
+    while (end > start && sig_is_blank(s[end - 1]))
+        end--;
+    *p = s + start;
+    *n = end - start;
+    *pos = i + 1;
+    return 1;
+}
+
+static int sig_pine(const char *text, size_t len, sig_parsed *out, char *msg)
+{
+    char show[SIG_SHOW_MAX + 4], word[32];
+    const char *p;
+    size_t n, pos = 0, i;
+    int field = 0;
+    unsigned seen = 0;
+
+    while (sig_pine_field(text, len, &pos, &p, &n)) {
+        field++;
+        if (field == 1) {
+            if (sig_set_secret(out, p, n, msg) != 0)
+                return -1;
+            continue;
+        }
+        if (field == 2) {
+            for (i = 0; i < sizeof sig_pine_cmds / sizeof sig_pine_cmds[0]; i++)
+                if (sig_ieq(p, n, sig_pine_cmds[i].word))
+                    break;
+            if (i == sizeof sig_pine_cmds / sizeof sig_pine_cmds[0])
+                return sig_fail(msg, "action: unknown PineConnector command '%s'", sig_show(show, p, n));
+            if (sig_pine_cmds[i].refused)
+                return sig_fail(msg, "action: PineConnector's %s is not supported: %s", sig_pine_cmds[i].word,
+                                sig_pine_cmds[i].refused);
+            out->action = sig_pine_cmds[i].action;
+            out->reverse = sig_pine_cmds[i].reverse;
+            continue;
+        }
+        if (field == 3) {
+            if (n == 0)
+                return sig_fail(msg, "symbol: missing");
+            if (sig_set_symbol(out, p, n, msg) != 0)
+                return -1;
+            continue;
+        }
+        const char *eq = memchr(p, '=', n);
+        if (n == 0)
+            continue;               /* "buy,EURUSD,,risk=1" */
+        if (!eq)
+            return sig_fail(msg, "field %d: expected key=value, got '%s'", field, sig_show(show, p, n));
+        size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+        const char *v = eq + 1;
+        if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+            v++;
+            vn -= 2;
+        }
+        /* PineConnector's keys: sl= and tp= are pips from the fill (the setting
+         * it recommends), risk= is % of the balance lost at the stop, vol_lots=
+         * a lot; zepix's own names work too. */
+        int f;
+        if (sig_ieq(p, kn, "sl"))
+            f = SIG_F_SL_PIPS;
+        else if (sig_ieq(p, kn, "tp"))
+            f = SIG_F_TP_PIPS;
+        else if (sig_ieq(p, kn, "vol_lots"))
+            f = SIG_F_LOT;
+        else if (sig_ieq(p, kn, "risk") || sig_ieq(p, kn, "sl_pips") || sig_ieq(p, kn, "tp_pips") ||
+                 sig_ieq(p, kn, "comment") || sig_ieq(p, kn, "id") || sig_ieq(p, kn, "plugin") ||
+                 sig_ieq(p, kn, "secret"))
+            f = sig_field_lookup(p, kn);
+        else if (sig_ieq(p, kn, "price"))
+            return sig_fail(msg, "price: PineConnector's price= is a pending order's entry; pending orders are "
+                            "not supported yet");
+        else
+            return sig_fail(msg, "%s: PineConnector key not supported by zepix (see docs/tradingview.md)",
+                            sig_show(show, p, kn < sizeof word ? kn : sizeof word - 1));
+        if (seen & (1u << f))
+            return sig_fail(msg, "%s: given twice", sig_field_names[f]);
+        seen |= 1u << f;
+        if (f == SIG_F_SECRET)
+            continue;               /* the first field is the secret */
+        if (sig_set_field(out, f, v, vn, msg) != 0)
+            return -1;
+    }
+    if (field < 2)
+        return sig_fail(msg, "action: missing (LicenseID,Command,Symbol,...)");
+    return sig_check(out, msg);
+}
+
+int sig_is_pine(const char *body, size_t len, const char *secret)
+{
+    const char *p;
+    size_t n, pos = 0;
+    size_t sl = secret ? strlen(secret) : 0;
+
+    if (sl == 0 || !memchr(body, ',', len) || !sig_pine_field(body, len, &pos, &p, &n))
+        return 0;
+    /* constant time in the secret's length: the secret is compared, not searched */
+    unsigned char diff = (unsigned char)(n != sl);
+    for (size_t i = 0; i < sl; i++)
+        diff |= (unsigned char)((i < n ? p[i] : 0) ^ secret[i]);
+    return diff == 0;
+}
+
+int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen)
+{
+    char msg[SIG_MSG_MAX] = "";
+
+    memset(out, 0, sizeof *out);
+    if (text == NULL)
+        text = "";
+    if (sig_pine(text, len, out, msg) == 0) {
+        sig_put_err(err, errlen, "");
+        return 0;
+    }
+    /* the first field is the secret: keep it for the 401 check, never quote it */
+    const char *p;
+    size_t n, pos = 0;
+    sig_pine_field(text, len, &pos, &p, &n);
+    sig_scrub_one(msg, 0, p, n);
+    sig_scrub_one(msg, 1, p, n);
+    sig_reset_keep_secret(out, p, n);
+    sig_put_err(err, errlen, msg);
+    return -1;
 }

@@ -18,6 +18,11 @@
 #define SIG_COMMENT_MAX 255
 #define SIG_SECRET_MAX 255
 
+/* close_all (SPEC 12): every open trade of the plugin(s), any symbol. A host
+ * action: plugins (ABI 1) never see it; the host closes their trades and the
+ * closes reach them as position updates. */
+#define SIG_CLOSE_ALL ((zx_action)100)
+
 typedef struct sig_parsed {
     char plugin[SIG_PLUGIN_MAX + 1];   /* "" = every enabled plugin ("all" maps to "") */
     zx_action action;
@@ -26,6 +31,11 @@ typedef struct sig_parsed {
     double price, sl, tp, lot;         /* 0 = not given; never negative, always finite */
     double sl_pips, tp_pips;           /* distances from the fill in pips; 0 = not given;
                                         * never given together with sl / tp */
+    double risk;                       /* percent of the balance lost at the stop; the host
+                                        * sizes the lot (intake.c); never with lot */
+    int reverse;                       /* PineConnector's closelongbuy/closeshortsell: close
+                                        * the opposite side first */
+    char sizing[200];                  /* how intake.c sized the lot from risk ("" = not) */
     char id[SIG_ID_MAX + 1];           /* "" = no idempotency key */
     char comment[SIG_COMMENT_MAX + 1];
     char secret[SIG_SECRET_MAX + 1];   /* "" = none given */
@@ -40,6 +50,14 @@ int sig_parse_json(const char *body, size_t len, sig_parsed *out, char *err, siz
 
 /* JSON when the first non-blank byte is '{', the text grammar otherwise. */
 int sig_parse_body(const char *body, size_t len, sig_parsed *out, char *err, size_t errlen);
+
+/* PineConnector lines (SPEC 12): is body "SECRET,command,symbol,..." with this
+ * secret (never "" ) as its first field? Then sig_parse_pine reads it: sl= and
+ * tp= in pips, risk= in % of the balance, vol_lots= a lot, closelongbuy /
+ * closeshortsell reverse, pending-order commands refused. The secret is kept in
+ * out->secret and never quoted in err. */
+int sig_is_pine(const char *body, size_t len, const char *secret);
+int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen);
 
 /* A copy of a webhook body fit to keep: a JSON body re-serialised without any
  * key spelling "secret" (any case, any escapes), a text body with every

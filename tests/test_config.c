@@ -188,6 +188,19 @@ static void test_symbols_and_defaults(void **st)
     assert_string_equal(cfg_symbol_get(&c, "EURUSD.PRO").name, "EURUSD.pro");
     cfg_free(&c);
     expect_error("{\"symbols\":{\"EURUSD\":{},\"eurusd\":{}}}", "symbols.eurusd", "one entry per symbol");
+    /* aliases name the symbol too (GOLD -> XAUUSD); lot rules per symbol */
+    assert_int_equal(cfg_parse("t.json", "{\"symbols\":{\"XAUUSD\":{\"pip_size\":0.1,\"contract_size\":100,"
+                               "\"aliases\":[\"GOLD\",\"xau\"],\"volume_step\":0.1,\"min_lot\":0.1,\"max_lot\":50}}}",
+                               &c, err, sizeof err), 0);
+    assert_int_equal(cfg_symbol_find(&c, "gold", &s), 1);
+    assert_string_equal(s.name, "XAUUSD");
+    assert_true(s.volume_step == 0.1 && s.min_lot == 0.1 && s.max_lot == 50);
+    assert_int_equal(cfg_symbol_find(&c, "XAU", &s), 1);
+    cfg_free(&c);
+    assert_true(cfg_symbol_get(NULL, "EURUSD").volume_step == 0.01 && cfg_symbol_get(NULL, "EURUSD").min_lot == 0.01);
+    expect_error("{\"symbols\":{\"XAUUSD\":{\"aliases\":[\"GOLD\"]},\"GOLD\":{}}}", "symbols.GOLD",
+                 "one entry per symbol");
+    expect_error("{\"symbols\":{\"XAUUSD\":{\"min_lot\":1,\"max_lot\":0.5}}}", "symbols.XAUUSD", "max_lot");
     expect_error("{\"symbols\":{\"EUR/USD\":{}}}", "symbols.EUR/USD", NULL);
     expect_error("{\"symbols\":{\"EURUSD\":{\"pip_size\":0}}}", "symbols.EURUSD.pip_size", NULL);
 }

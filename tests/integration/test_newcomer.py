@@ -304,7 +304,7 @@ class Chat(unittest.TestCase):
         out = d.ask("/stats passthru")
         self.assertIn("2 flat", out)
         out = d.ask("/stats yesterday")
-        self.assertIn("neither a plugin nor a period", out)
+        self.assertIn("Unknown plugin yesterday, and not a period either", out)
         self.assertIn("today, week, month, all", out)
 
     def test_positions_show_sl_and_tp(self):
