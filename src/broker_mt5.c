@@ -17,6 +17,7 @@
  * until its http_reply.
  */
 #include "broker_mt5.h"
+#include "signal.h"
 #include "app.h"
 #include "chat.h"
 #include "engine.h"
@@ -85,6 +86,8 @@ struct mt5 {
     int64_t told_orphan[64];        /* positions with zepix's magic but no trade, told once */
     size_t n_told_orphan;
 };
+
+static const char *broker_name(struct mt5 *m, const char *symbol, char *buf, size_t len);
 
 #define MT5_MAX_BODY (1024 * 1024)     /* bytes of one poll */
 
@@ -336,7 +339,8 @@ static int mt5_submit(void *self, const struct broker_request *rq, int64_t *requ
         return -1;
     }
     json_object_object_add(o, "op", json_object_new_string(rq->op));
-    json_object_object_add(o, "symbol", json_object_new_string(rq->symbol));
+    char bname[32];
+    json_object_object_add(o, "symbol", json_object_new_string(broker_name(m, rq->symbol, bname, sizeof bname)));
     json_object_object_add(o, "side", json_object_new_string(rq->side == ZX_SELL ? "sell" : "buy"));
     json_object_object_add(o, "volume", json_object_new_double(rq->volume));
     json_object_object_add(o, "sl", json_object_new_double(rq->sl));
@@ -414,22 +418,29 @@ static const char *str(json_object *o, const char *key)
 }
 
 /* Upper-cased, exchange prefix dropped, [A-Z0-9._]{1,31}; 0 or -1. */
-static int symbol_of(const char *s, char *out, size_t outlen)
+/* The zepix symbol of a name the terminal reported: a configured symbol whose
+ * broker_symbol it is, else the signal grammar's rule in the configured
+ * spelling (the one symbol rule, signal.h). */
+static int symbol_of(struct mt5 *m, const char *s, char *out, size_t outlen)
 {
-    const char *c = strrchr(s, ':');
-    if (c)
-        s = c + 1;
-    size_t n = strlen(s);
-    if (n == 0 || n > 31 || n >= outlen)
+    char sym[SIG_SYMBOL_MAX + 1];
+    for (size_t i = 0; i < m->a->cfg.n_symbols; i++)
+        if (m->a->cfg.symbols[i].broker_symbol[0] && strcmp(m->a->cfg.symbols[i].broker_symbol, s) == 0) {
+            snprintf(out, outlen, "%s", m->a->cfg.symbols[i].name);
+            return 0;
+        }
+    if (sig_symbol_norm(s, strlen(s), sym) != 0 || strlen(sym) >= outlen)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char ch = (char)toupper((unsigned char)s[i]);
-        if (!(isupper((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '.' || ch == '_'))
-            return -1;
-        out[i] = ch;
-    }
-    out[n] = '\0';
+    snprintf(out, outlen, "%s", cfg_symbol_get(&m->a->cfg, sym).name);
     return 0;
+}
+
+/* The name the terminal knows a zepix symbol by (symbols.<S>.broker_symbol). */
+static const char *broker_name(struct mt5 *m, const char *symbol, char *buf, size_t len)
+{
+    struct cfg_symbol cs = cfg_symbol_get(&m->a->cfg, symbol);
+    snprintf(buf, len, "%s", cs.broker_symbol[0] ? cs.broker_symbol : symbol);
+    return buf;
 }
 
 static void read_account(struct mt5 *m, json_object *acc)
@@ -453,7 +464,7 @@ static void read_quotes(struct mt5 *m, json_object *quotes)
         json_object *q = json_object_array_get_idx(quotes, i);
         char sym[32], err[200];
         double bid = num(q, "bid", 0), ask = num(q, "ask", 0);
-        if (symbol_of(str(q, "symbol"), sym, sizeof sym) || mt5_set_quote(&m->base, sym, bid, ask)) {
+        if (symbol_of(m, str(q, "symbol"), sym, sizeof sym) || mt5_set_quote(&m->base, sym, bid, ask)) {
             LOG_W("mt5", "quote %zu ignored: needs a symbol, bid > 0 and ask >= bid", i);
             continue;
         }
@@ -568,8 +579,9 @@ static void match_open(struct mt5 *m, struct broker_position *bp, int64_t magic)
     sqlite3_stmt *s = mstmt(m, M_OPENS);
     while (bp->comment[0] && sqlite3_step(s) == SQLITE_ROW) {
         json_object *pl = json_tokener_parse((const char *)sqlite3_column_text(s, 2));
+        char bname[32];
         int same = pl && strcmp(str(pl, "comment"), bp->comment) == 0 && inum(pl, "magic") == magic &&
-                   strcmp(str(pl, "symbol"), bp->symbol) == 0;
+                   strcmp(str(pl, "symbol"), broker_name(m, bp->symbol, bname, sizeof bname)) == 0;
         json_object_put(pl);
         if (same) {
             snprintf(bp->plugin, sizeof bp->plugin, "%s", (const char *)sqlite3_column_text(s, 0));
@@ -589,7 +601,7 @@ static int read_positions(struct mt5 *m, json_object *arr, struct broker_positio
         struct broker_position *bp = &out[n];
         memset(bp, 0, sizeof *bp);
         bp->ticket = inum(p, "ticket");
-        if (symbol_of(str(p, "symbol"), bp->symbol, sizeof bp->symbol))
+        if (symbol_of(m, str(p, "symbol"), bp->symbol, sizeof bp->symbol))
             bp->symbol[0] = '\0';
         bp->side = strcmp(str(p, "type"), "sell") == 0 ? ZX_SELL : ZX_BUY;
         bp->volume = num(p, "volume", 0);
