@@ -91,7 +91,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
 	    $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh $(if $(filter test asan,$(MAKECMDGOALS)),--test)
 
 tests-bin: all $(UNIT_TESTS) $(PLUGIN_TESTS) $(TPLUGIN_SOS)
 
