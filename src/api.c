@@ -7,6 +7,8 @@
 #include "export.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
+#include "risk.h"
 #include "report.h"
 #include "webhook.h"
 
@@ -163,6 +165,8 @@ static void on_status(void *ud, http_req *req)
     add_str(o, "broker", eng_broker_kind(a));
     json_object_object_add(o, "terminal_online", online < 0 ? NULL : json_object_new_boolean(online));
     add_bool(o, "paused", a->paused);
+    json_object_object_add(o, "risk_paused", a->risk && risk_paused(a->risk, "")
+                           ? json_object_new_string(risk_paused(a->risk, "")) : NULL);
     add_int(o, "open_trades", (int64_t)eng_open_count(a));
     /* "Today" as /status: the UTC day. */
     add_int(o, "signals_today_utc", jrn_count_since(a, app_now_ms() / 86400000 * 86400000));
@@ -196,6 +200,9 @@ static void on_plugins(void *ud, http_req *req)
         json_object_object_add(e, "version", p->def && p->def->version ? json_object_new_string(p->def->version) : NULL);
         add_str(e, "state", reg_state_name(p->st));
         json_object_object_add(e, "reason", p->st == PLG_FAILED ? json_object_new_string(p->reason) : NULL);
+        add_bool(e, "paused", metrics_plugin_paused(a, p));
+        json_object_object_add(e, "risk_paused", a->risk && risk_paused(a->risk, p->id)
+                               ? json_object_new_string(risk_paused(a->risk, p->id)) : NULL);
         add_int(e, "open_trades", n);
         add_num(e, "floating_profit", fl);
         json_object_array_add(arr, e);

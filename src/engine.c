@@ -9,6 +9,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "pnl.h"
+#include "risk.h"
+#include "scheduler.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -222,6 +224,106 @@ static double plugin_number(struct plugin *p, const char *key, double def)
     return def;
 }
 
+/* ---- the money guard (risk.h): the figures it judges ---- */
+
+static double floating_of(struct app *a, const struct epos *ep)
+{
+    double pips, money;
+    if (isfinite(ep->term_profit))
+        return ep->term_profit;
+    if (ep->pending || !(ep->last_price > 0))
+        return 0;
+    value(a, ep, ep->last_price, &pips, &money);
+    return money;
+}
+
+/* Figures of plugin p (every plugin when NULL) on symbol, for the trading day
+ * that began at day_from. */
+static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol, int64_t day_from,
+                            struct risk_figures *f)
+{
+    struct engine *e = E(a);
+    double realized_today = 0, balance = 0, equity = 0;
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < e->npos; i++) {
+        const struct epos *ep = &e->pos[i];
+        if (p && strcmp(ep->plugin, p->id) != 0)
+            continue;
+        f->open_trades++;
+        if (symbol && strcmp(ep->symbol, symbol) == 0)
+            f->symbol_lots += ep->lot;
+        f->day_pnl += floating_of(a, ep);
+    }
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *q = a->reg.v[i];
+        struct ldg_stats st;
+        if (q->ldg && (!p || q == p) && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0)
+            realized_today += st.profit;
+    }
+    f->day_pnl += realized_today;
+    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
+        f->day_start_balance = balance - (p ? 0 : realized_today);
+    if (p && f->day_start_balance > 0) {
+        /* a plugin's share of the day: the account's balance when it began */
+        double all = 0;
+        for (size_t i = 0; i < a->reg.n; i++) {
+            struct ldg_stats st;
+            if (a->reg.v[i]->ldg && ldg_stats(a->reg.v[i]->ldg, day_from, app_now_ms() + 1, &st) == 0)
+                all += st.profit;
+        }
+        f->day_start_balance -= all;
+    }
+}
+
+static int64_t trading_day_from(struct app *a)
+{
+    int64_t at = 0, day;
+    if (sched_prev_reset(a->cfg.daily_reset.timezone, a->cfg.daily_reset.seconds, app_now_ms(), &at, &day))
+        return 0;
+    return at;
+}
+
+/* Every order a plugin causes passes here (SPEC 12): the account's limits, then
+ * the plugin's. */
+static int risk_order(struct app *a, struct plugin *p, const char *symbol, double lot, char *err, size_t errlen)
+{
+    const struct cfg_risk_limits *acct = &a->cfg.risk.account, *own = risk_plugin_limits(&a->cfg, p->id);
+    int64_t from = trading_day_from(a);
+    struct risk_figures f;
+    int tripped = 0, rc = 0;
+    risk_set_day(a->risk, from);
+    if (risk_any(acct) || risk_paused(a->risk, "")) {
+        risk_figures_of(a, NULL, symbol, from, &f);
+        rc = risk_check(a->risk, "", acct, &f, lot, &tripped, err, errlen);
+        if (tripped) {
+            char note[400];
+            snprintf(note, sizeof note, "🛑 %.200s: no plugin opens trades until the next daily reset or /resume", err);
+            chat_notify(a, note);
+        }
+    }
+    if (rc == 0 && (risk_any(own) || risk_paused(a->risk, p->id))) {
+        risk_figures_of(a, p, symbol, from, &f);
+        rc = risk_check(a->risk, p->id, own, &f, lot, &tripped, err, errlen);
+        if (tripped) {
+            char note[400];
+            snprintf(note, sizeof note, "🛑 %s %.200s: it opens no trade until the next daily reset or /resume",
+                     p->id, err);
+            chat_notify(a, note);
+        }
+    }
+    if (rc)
+        LOG_I("engine", "%s: %.2f %s refused: %s", p->id, lot, symbol, err);
+    return rc;
+}
+
+int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f)
+{
+    int64_t from = trading_day_from(a);
+    risk_set_day(a->risk, from);
+    risk_figures_of(a, p, NULL, from, f);
+    return 0;
+}
+
 /* Asynchronous broker: record the trade as pending and send the order; the
  * fill (ticket, price, lots) and on_order_placed come with the result. */
 static int open_async(struct app *a, struct plugin *p, const zx_order_req *req, double lot,
@@ -303,12 +405,16 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
         snprintf(err, errlen, "lot, sl and tp must be finite; lot > 0, sl and tp >= 0");
         return -1;
     }
-    double lot = req->lot, cap = plugin_number(p, "max_lot_size", 0);
+    double lot = req->lot, cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
     if (cap > 0 && lot > cap)
         lot = cap;
     lot = round_lot(lot);
     if (lot < MIN_LOT) {
         snprintf(err, errlen, "lot %.4f is below the minimum %.2f", req->lot, MIN_LOT);
+        return -1;
+    }
+    if (risk_order(a, p, req->symbol, lot, err, errlen)) {
+        metrics_order(a, p->id, 0);
         return -1;
     }
     char comment[128];
@@ -342,7 +448,7 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
         return -1;
     }
     struct epos ep = {.trade_id = t.id, .ticket = fill.ticket, .side = req->side, .lot = fill.lot,
-                      .entry = fill.price, .sl = req->sl, .tp = req->tp, .open_ms = fill.time_ms};
+                      .entry = fill.price, .sl = req->sl, .tp = req->tp, .open_ms = fill.time_ms, .term_profit = NAN};
     snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
     snprintf(ep.symbol, sizeof ep.symbol, "%s", req->symbol);
     if (add_pos(e, &ep))
@@ -725,10 +831,23 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
                         .comment = zs->comment};
     memcpy(req.symbol, zs->symbol, sizeof req.symbol);
     zx_order o;
-    if (eng_open(a, p, &req, &o, err, sizeof err))
+    if (eng_open(a, p, &req, &o, err, sizeof err)) {
         result(r, p, "failed", 0, err);
+        return;
+    }
+    /* Say what was done where it differs from what was asked. */
+    char note[200] = "";
+    int n = 0;
+    if (is_async(E(a)))
+        n = snprintf(note, sizeof note, "sent to the terminal, %.2f lot", o.lot);
     else
-        result(r, p, "executed", o.trade_id, NULL);
+        n = snprintf(note, sizeof note, "filled at %.10g, the %s%s", o.price, zs->action == ZX_BUY ? "ask" : "bid",
+                     zs->price > 0 && fabs(o.price - zs->price) > 1e-9 ? " of the last quote (not the signal's price)"
+                                                                      : "");
+    double cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
+    if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
+        snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap, req.lot);
+    result(r, p, "executed", o.trade_id, note);
 }
 
 size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,

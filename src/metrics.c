@@ -7,6 +7,7 @@
 #include "chat.h"
 #include "engine.h"
 #include "registry.h"
+#include "risk.h"
 #include "sbuf.h"
 
 #include <stdlib.h>
@@ -130,6 +131,11 @@ static void plugin_positions(struct app *a, struct plugin *p, zx_position *pos, 
     *n = k > 0 ? k : 0;
 }
 
+int metrics_plugin_paused(struct app *a, const struct plugin *p)
+{
+    return a->paused || (a->risk && (risk_paused(a->risk, "") || risk_paused(a->risk, p->id)));
+}
+
 /* What an operator alerts on: liveness of the terminal and of the signal
  * flow, the pause, the chat backlog, and per plugin its state, open trades
  * and floating profit. Plugin ids are [a-z0-9_] (cfg_valid_plugin_id), so
@@ -150,6 +156,9 @@ static void render_operator(struct app *a, struct metrics *m, struct sbuf *o)
                        "# TYPE zepix_mt5_terminal_online gauge\nzepix_mt5_terminal_online %d\n", online);
     sbuf_printf(o, "# HELP zepix_trading_paused 1 while opening new trades is paused (/pause), else 0.\n"
                    "# TYPE zepix_trading_paused gauge\nzepix_trading_paused %d\n", a->paused ? 1 : 0);
+    sbuf_printf(o, "# HELP zepix_risk_paused 1 while an account risk limit (risk.max_daily_loss...) pauses "
+                   "opening, else 0.\n# TYPE zepix_risk_paused gauge\nzepix_risk_paused %d\n",
+                a->risk && risk_paused(a->risk, "") ? 1 : 0);
     sbuf_printf(o, "# HELP zepix_telegram_queue_depth Chat messages waiting to be sent (and notifications "
                    "being joined).\n# TYPE zepix_telegram_queue_depth gauge\nzepix_telegram_queue_depth %zu\n",
                 chat_pending(a));
@@ -169,8 +178,7 @@ static void render_operator(struct app *a, struct metrics *m, struct sbuf *o)
         plugin_positions(a, p, pos, &n, &floating);
         sbuf_printf(&open, "zepix_plugin_open_trades{plugin=\"%s\"} %d\n", p->id, n);
         sbuf_printf(&fl, "zepix_plugin_floating_profit{plugin=\"%s\"} %.2f\n", p->id, floating);
-        /* Per-plugin risk pauses are not built yet: the global flag applies to each. */
-        sbuf_printf(&pa, "zepix_plugin_paused{plugin=\"%s\"} %d\n", p->id, a->paused ? 1 : 0);
+        sbuf_printf(&pa, "zepix_plugin_paused{plugin=\"%s\"} %d\n", p->id, metrics_plugin_paused(a, p));
     }
     free(pos);
     sbuf_puts(o, "# HELP zepix_plugin_state 1 for the plugin's current state, 0 for the others.\n"
@@ -182,7 +190,8 @@ static void render_operator(struct app *a, struct metrics *m, struct sbuf *o)
     sbuf_puts(o, "# HELP zepix_plugin_floating_profit Floating profit of the plugin's open trades, in the "
                  "account currency.\n# TYPE zepix_plugin_floating_profit gauge\n");
     sbuf_puts(o, sbuf_str(&fl));
-    sbuf_puts(o, "# HELP zepix_plugin_paused 1 while the plugin may not open trades (pause or risk limit).\n"
+    sbuf_puts(o, "# HELP zepix_plugin_paused 1 while the plugin may not open trades (/pause, an account or its "
+                 "own risk limit).\n"
                  "# TYPE zepix_plugin_paused gauge\n");
     sbuf_puts(o, sbuf_str(&pa));
     sbuf_free(&st);

@@ -76,6 +76,7 @@ class Api(unittest.TestCase):
         self.assertEqual(j["broker"], "paper")
         self.assertIsNone(j["terminal_online"])
         self.assertFalse(j["paused"])
+        self.assertIsNone(j["risk_paused"])
         self.assertEqual(j["open_trades"], 1)
         self.assertEqual(j["plugins"], {"loaded": 0, "enabled": 1, "disabled": 0, "failed": 1, "total": 2})
         self.assertEqual(j["signals_today_utc"], 4)
@@ -87,6 +88,8 @@ class Api(unittest.TestCase):
         p = {x["id"]: x for x in j["plugins"]}
         self.assertEqual(p["passthru"]["state"], "enabled")
         self.assertEqual(p["passthru"]["open_trades"], 1)
+        self.assertFalse(p["passthru"]["paused"])
+        self.assertIsNone(p["passthru"]["risk_paused"])
         self.assertAlmostEqual(p["passthru"]["floating_profit"], 0.0)
         self.assertEqual(p["tp_initfail"]["state"], "failed")
         self.assertTrue(p["tp_initfail"]["reason"])

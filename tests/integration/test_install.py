@@ -115,6 +115,10 @@ class Install(unittest.TestCase):
             # The shipped plugin ran in its child: the verdict is its own.
             self.assertEqual(res["price_action_v6"]["status"], "rejected", body)
             self.assertIn("price action", res["price_action_v6"]["reason"])
+            # Every installed plugin loaded (none failed in its sandbox).
+            metrics = d.get("/metrics")[2].decode()
+            for pid in ("combined_v3", "price_action_v6", "passthru"):
+                self.assertIn('zepix_plugin_state{plugin="%s",state="failed"} 0' % pid, metrics)
             code, _ = d.stop()
             self.assertEqual(code, 0, d.log())
         finally:

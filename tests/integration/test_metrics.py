@@ -4,6 +4,7 @@ and the operator gauges say what is true (plugin state, open trades and
 floating profit per plugin, pause, last signal time, the MT5 terminal going
 online). promtool comes with Debian's prometheus package (scripts/install-deps.sh
 installs it when apt has it); without it those two checks skip with a clear line."""
+import json
 import os
 import re
 import shutil
@@ -106,6 +107,33 @@ class Metrics(unittest.TestCase):
         self.assertEqual(get(s, "zepix_telegram_queue_depth"), 0)
         self.assertNotIn("zepix_mt5_terminal_online", self.text)      # paper broker: no terminal
         self.assertEqual(get(s, "zepix_signals_total", source="webhook", outcome="journaled"), 1)
+
+
+class RiskPause(unittest.TestCase):
+    def test_a_tripped_plugin_risk_limit_shows_as_paused(self):
+        tmp = tempfile.mkdtemp(prefix="zepix-metr-")
+        pdir = plugin_dir(tmp, {"passthru": "passthru", "tp_ok": "tp_ok"})
+        d = Daemon({"plugin_system": {"plugin_dir": pdir},
+                    "plugins": {"passthru": {"enabled": True}, "tp_ok": {"enabled": True}},
+                    "risk": {"per_plugin": {"passthru": {"max_daily_loss": 5}}}}, tmp=tmp).start()
+        try:
+            def buy():
+                return d.post_json("/webhook", {"secret": SECRET, "plugin": "passthru", "action": "buy",
+                                                "symbol": "EURUSD", "price": 1.1, "lot": 0.1})
+            self.assertEqual(buy()[1]["results"][0]["status"], "executed")
+            s = samples(d.get("/metrics")[2].decode())
+            self.assertEqual(get(s, "zepix_plugin_paused", plugin="passthru"), 0)
+            d.post_json("/price", {"secret": SECRET, "symbol": "EURUSD", "bid": 1.099, "ask": 1.099})
+            st, j = buy()                        # floating -10 > 5: refused, and the plugin pauses
+            self.assertIn("risk:", json.dumps(j))
+            s = samples(d.get("/metrics")[2].decode())
+            self.assertEqual(get(s, "zepix_plugin_paused", plugin="passthru"), 1)
+            self.assertEqual(get(s, "zepix_plugin_paused", plugin="tp_ok"), 0)
+            self.assertEqual(get(s, "zepix_trading_paused"), 0)
+            self.assertEqual(get(s, "zepix_risk_paused"), 0)
+        finally:
+            d.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Mt5Online(unittest.TestCase):
