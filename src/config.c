@@ -378,7 +378,8 @@ static int valid_symbol(const char *s)
 
 static int v_symbols(struct vctx *v, json_object *root, struct config *c)
 {
-    static const char *const keys[] = {"pip_size", "contract_size", NULL};
+    static const char *const keys[] = {"pip_size", "contract_size", "volume_step", "min_lot", "max_lot",
+                                       "aliases", NULL};
     json_object *s;
     if (section(v, root, "symbols", &s))
         return -1;
@@ -389,19 +390,41 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
         snprintf(full, sizeof full, "symbols.%s", name);
         if (!valid_symbol(name))
             return fail(v, full, "expected a symbol of [A-Za-z0-9._], 1..31 characters");
-        for (size_t i = 0; i < c->n_symbols; i++)
-            if (strcasecmp(c->symbols[i].name, name) == 0)
-                return fail(v, full, "expected one entry per symbol, whatever its case (also \"%s\")",
-                            c->symbols[i].name);
+        struct cfg_symbol seen;
+        if (cfg_symbol_find(c, name, &seen) == 1)
+            return fail(v, full, "expected one entry per symbol, whatever its case (also \"%s\")", seen.name);
         if (!json_object_is_type(val, json_type_object))
             return fail(v, full, "expected an object, got %s", shown(val));
         if (c->n_symbols == CFG_MAX_SYMBOLS)
             return fail(v, "symbols", "expected at most %d symbols", CFG_MAX_SYMBOLS);
         struct cfg_symbol sym = cfg_symbol_get(NULL, name);
+        snprintf(sym.name, sizeof sym.name, "%s", name);
+        json_object *al;
         if (only_keys(v, full, val, keys) ||
             get_num(v, val, full, "pip_size", 1e-9, 1e6, &sym.pip_size) ||
-            get_num(v, val, full, "contract_size", 1e-9, 1e12, &sym.contract_size))
+            get_num(v, val, full, "contract_size", 1e-9, 1e12, &sym.contract_size) ||
+            get_num(v, val, full, "volume_step", 1e-6, 1e6, &sym.volume_step) ||
+            get_num(v, val, full, "min_lot", 1e-6, 1e6, &sym.min_lot) ||
+            get_num(v, val, full, "max_lot", 0, 1e6, &sym.max_lot))
             return -1;
+        if (sym.max_lot > 0 && sym.max_lot < sym.min_lot)
+            return fail(v, full, "expected max_lot (%g) at least min_lot (%g)", sym.max_lot, sym.min_lot);
+        if (json_object_object_get_ex(val, "aliases", &al)) {
+            char ap[128];
+            snprintf(ap, sizeof ap, "%s.aliases", full);
+            if (!json_object_is_type(al, json_type_array) || json_object_array_length(al) > CFG_MAX_ALIASES)
+                return fail(v, ap, "expected an array of at most %d symbol names", CFG_MAX_ALIASES);
+            for (size_t k = 0; k < json_object_array_length(al); k++) {
+                json_object *e = json_object_array_get_idx(al, k);
+                struct cfg_symbol other;
+                const char *an = json_object_get_string(e);
+                if (!json_object_is_type(e, json_type_string) || !valid_symbol(an))
+                    return fail(v, ap, "expected symbol names of [A-Za-z0-9._], got %s", shown(e));
+                if (cfg_symbol_find(c, an, &other) == 1 || strcasecmp(an, name) == 0)
+                    return fail(v, ap, "\"%s\" already names %s", an, other.name[0] ? other.name : name);
+                snprintf(sym.aliases[sym.n_aliases++], 32, "%s", an);
+            }
+        }
         c->symbols[c->n_symbols++] = sym;
     }
     return 0;
@@ -753,11 +776,17 @@ int cfg_symbol_find(const struct config *cfg, const char *name, struct cfg_symbo
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name);
-    for (size_t i = 0; cfg && i < cfg->n_symbols; i++)
-        if (strcasecmp(cfg->symbols[i].name, name) == 0) {
+    for (size_t i = 0; cfg && i < cfg->n_symbols; i++) {
+        int hit = strcasecmp(cfg->symbols[i].name, name) == 0;
+        for (size_t k = 0; !hit && k < cfg->symbols[i].n_aliases; k++)
+            hit = strcasecmp(cfg->symbols[i].aliases[k], name) == 0;
+        if (hit) {
             *out = cfg->symbols[i];
             return 1;
         }
+    }
+    out->volume_step = 0.01;
+    out->min_lot = 0.01;
     size_t n = strlen(name);
     out->pip_size = (n >= 6 && strncasecmp(name + 3, "JPY", 3) == 0) ? 0.01 : 0.0001;
     out->contract_size = 100000;

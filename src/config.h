@@ -19,10 +19,17 @@
 #define CFG_MAX_IPS 64
 #define CFG_MAX_SYMBOLS 256
 
+#define CFG_MAX_ALIASES 4
+
 struct cfg_symbol {
     char name[32];
     double pip_size;        /* price units per pip */
     double contract_size;   /* units of base currency per 1.0 lot */
+    double volume_step;     /* lots are rounded down to this (0.01) */
+    double min_lot;         /* smallest order (0.01) */
+    double max_lot;         /* largest order, 0 = none */
+    char aliases[CFG_MAX_ALIASES][32];  /* other names alerts may use ("GOLD") */
+    size_t n_aliases;
 };
 
 /* SPEC 12 risk limits of one scope; 0 = off. */

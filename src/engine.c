@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_LOT 0.01
 
 struct epos {                       /* one open trade, mirrored from its ledger row */
     char plugin[64];
@@ -47,10 +46,11 @@ struct engine {
 
 static struct engine *E(struct app *a) { return a->eng; }
 
-static double round_lot(double lot)
+/* Down to the symbol's volume step, with a little slack for binary fractions. */
+static double round_lot(const struct cfg_symbol *s, double lot)
 {
-    /* Down to the broker's step, with a little slack for binary fractions. */
-    return floor(lot * 100.0 + 1e-6) / 100.0;
+    double step = s->volume_step > 0 ? s->volume_step : 0.01;
+    return floor(lot / step + 1e-6) * step;
 }
 
 static int quote_mid(void *ud, const char *symbol, double *mid)
@@ -291,6 +291,10 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
     int64_t from = trading_day_from(a);
     struct risk_figures f;
     int tripped = 0, rc = 0;
+    if (!a->risk) {             /* never in the daemon (app_init fails without it) */
+        snprintf(err, errlen, "risk: the money guard is not running");
+        return risk_any(acct) || risk_any(own) ? -1 : 0;
+    }
     risk_set_day(a->risk, from);
     if (risk_any(acct) || risk_paused(a->risk, "")) {
         risk_figures_of(a, NULL, symbol, from, &f);
@@ -319,7 +323,8 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
 int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f)
 {
     int64_t from = trading_day_from(a);
-    risk_set_day(a->risk, from);
+    if (a->risk)
+        risk_set_day(a->risk, from);
     risk_figures_of(a, p, NULL, from, f);
     return 0;
 }
@@ -405,12 +410,15 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
         snprintf(err, errlen, "lot, sl and tp must be finite; lot > 0, sl and tp >= 0");
         return -1;
     }
+    struct cfg_symbol sym = cfg_symbol_get(&a->cfg, req->symbol);
     double lot = req->lot, cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
     if (cap > 0 && lot > cap)
         lot = cap;
-    lot = round_lot(lot);
-    if (lot < MIN_LOT) {
-        snprintf(err, errlen, "lot %.4f is below the minimum %.2f", req->lot, MIN_LOT);
+    if (sym.max_lot > 0 && lot > sym.max_lot)
+        lot = sym.max_lot;      /* the broker's limit for the symbol */
+    lot = round_lot(&sym, lot);
+    if (lot < sym.min_lot - 1e-9) {
+        snprintf(err, errlen, "lot %.4f is below %s's min_lot %g", req->lot, sym.name, sym.min_lot);
         return -1;
     }
     if (risk_order(a, p, req->symbol, lot, err, errlen)) {
@@ -557,9 +565,11 @@ static int close_pos(struct app *a, struct plugin *p, struct epos *ep, double lo
     struct engine *e = E(a);
     struct broker_fill fill;
     int full = lot <= 0 || lot >= ep->lot - 0.005;
-    double qty = full ? ep->lot : round_lot(lot);
-    if (!full && qty < MIN_LOT) {
-        snprintf(err, errlen, "lot: a partial close needs at least %.2f", MIN_LOT);
+    struct cfg_symbol sym = cfg_symbol_get(&a->cfg, ep->symbol);
+    double qty = full ? ep->lot : round_lot(&sym, lot);
+    if (!full && (qty < sym.min_lot - 1e-9 || ep->lot - qty < sym.min_lot - 1e-9)) {
+        snprintf(err, errlen, "lot: a partial close needs at least %g lot and must leave %g", sym.min_lot,
+                 sym.min_lot);
         return -1;
     }
     if (is_async(e))
@@ -710,6 +720,15 @@ int eng_quote(struct app *a, const char *symbol, double *bid, double *ask)
     return e->brk->ops->quote(e->brk->self, symbol, bid, ask, NULL);
 }
 
+int eng_pip_value(struct app *a, const char *symbol, double price, double *pip_value)
+{
+    struct cfg_symbol s = cfg_symbol_get(&a->cfg, symbol);
+    double f;
+    int rc = pnl_conversion(symbol, price, quote_mid, E(a), &f);
+    *pip_value = pnl_pip_value(&s, f);
+    return rc == 0 && *pip_value > 0 ? 0 : -1;
+}
+
 int eng_symbol_info(struct app *a, const char *symbol, double *pip_size, double *pip_value)
 {
     struct cfg_symbol s = cfg_symbol_get(&a->cfg, symbol);
@@ -781,9 +800,11 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
     char err[256] = "";
     for (size_t i = 0; i < e->npos;) {
         struct epos *ep = &e->pos[i];
-        int match = strcmp(ep->plugin, p->id) == 0 && strcmp(ep->symbol, zs->symbol) == 0 &&
-                    (zs->action == ZX_CLOSE || (zs->action == ZX_CLOSE_LONG && ep->side == ZX_BUY) ||
-                     (zs->action == ZX_CLOSE_SHORT && ep->side == ZX_SELL));
+        int match = strcmp(ep->plugin, p->id) == 0 &&
+                    (zs->action == SIG_CLOSE_ALL ||
+                     (strcmp(ep->symbol, zs->symbol) == 0 &&
+                      (zs->action == ZX_CLOSE || (zs->action == ZX_CLOSE_LONG && ep->side == ZX_BUY) ||
+                       (zs->action == ZX_CLOSE_SHORT && ep->side == ZX_SELL))));
         if (!match) {
             i++;
             continue;
@@ -809,14 +830,17 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
         snprintf(why, sizeof why, "close sent for %d trade%s", closed, closed == 1 ? "" : "s");
     else if (closed)
         snprintf(why, sizeof why, "closed %d trade%s", closed, closed == 1 ? "" : "s");
+    else if (zs->action == SIG_CLOSE_ALL)
+        snprintf(why, sizeof why, "no open trades to close");
     else
         snprintf(why, sizeof why, "no open %s trades to close", zs->symbol);
     result(r, p, failed ? "failed" : closed ? "executed" : "skipped", first, why);
 }
 
-static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs, struct eng_result *r)
+static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs, const sig_parsed *s,
+                           struct eng_result *r)
 {
-    if (zs->action == ZX_CLOSE || zs->action == ZX_CLOSE_LONG || zs->action == ZX_CLOSE_SHORT) {
+    if (zs->action == SIG_CLOSE_ALL || zs->action == ZX_CLOSE || zs->action == ZX_CLOSE_LONG || zs->action == ZX_CLOSE_SHORT) {
         execute_close(a, p, zs, r);
         return;
     }
@@ -846,7 +870,10 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
                                                                       : "");
     double cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
     if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
-        snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap, req.lot);
+        n += snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap,
+                      req.lot);
+    if (n > 0 && (size_t)n < sizeof note && s->sizing[0] && zs->lot == s->lot)
+        snprintf(note + n, sizeof note - (size_t)n, "; %.150s", s->sizing);
     result(r, p, "executed", o.trade_id, note);
 }
 
@@ -878,6 +905,15 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
             result(r, p, "skipped", 0, "trading paused");
             continue;
         }
+        if (s->action == SIG_CLOSE_ALL) {   /* a host action: no plugin hook (ABI 1 has none) */
+            zx_signal zs = {.id = signal_id, .source = source, .action = s->action};
+            e->cur = p;
+            e->cur_signal = signal_id;
+            execute_close(a, p, &zs, r);
+            e->cur = NULL;
+            e->cur_signal = 0;
+            continue;
+        }
         zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
                         .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
                         .comment = s->comment};
@@ -897,7 +933,7 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
         else if (v == ZX_HANDLED)
             result(r, p, "handled", e->cur_first_trade, reason);
         else
-            execute_accept(a, p, &zs, r);
+            execute_accept(a, p, &zs, s, r);
         e->cur = NULL;
         e->cur_signal = 0;
     }

@@ -59,6 +59,9 @@ int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f);
 /* A quote arrived (POST /price, the MT5 bridge): SL/TP and position updates. */
 int eng_on_quote(struct app *a, const char *symbol, double bid, double ask, char *err, size_t errlen);
 int eng_quote(struct app *a, const char *symbol, double *bid, double *ask);
+/* The money one pip of one lot of symbol is worth at price, in the account
+ * currency. -1 when a conversion quote is missing (a cross pair). */
+int eng_pip_value(struct app *a, const char *symbol, double price, double *pip_value);
 int eng_symbol_info(struct app *a, const char *symbol, double *pip_size, double *pip_value);
 int eng_account(struct app *a, double *balance, double *equity);
 const char *eng_broker_kind(struct app *a);

@@ -39,12 +39,12 @@
 enum sig_field {
     SIG_F_SECRET, SIG_F_PLUGIN, SIG_F_ACTION, SIG_F_SYMBOL, SIG_F_PRICE,
     SIG_F_SL, SIG_F_TP, SIG_F_LOT, SIG_F_ID, SIG_F_COMMENT, SIG_F_SL_PIPS, SIG_F_TP_PIPS,
-    SIG_F_COUNT
+    SIG_F_RISK, SIG_F_COUNT
 };
 
 static const char *const sig_field_names[SIG_F_COUNT] = {
     "secret", "plugin", "action", "symbol", "price", "sl", "tp", "lot", "id", "comment",
-    "sl_pips", "tp_pips"
+    "sl_pips", "tp_pips", "risk"
 };
 
 /* A word of a text signal. key/val are set when the word has an '='; a
@@ -212,6 +212,7 @@ static int sig_action_span(const char *p, size_t n, zx_action *out)
         { "buy", ZX_BUY }, { "long", ZX_BUY }, { "sell", ZX_SELL },
         { "short", ZX_SELL }, { "close", ZX_CLOSE },
         { "close_long", ZX_CLOSE_LONG }, { "close_short", ZX_CLOSE_SHORT },
+        { "close_all", SIG_CLOSE_ALL },
     };
     size_t i;
 
@@ -233,7 +234,7 @@ static int sig_set_action(sig_parsed *out, const char *p, size_t n, char *msg)
         return 0;           /* reported as "action: missing" at the end */
     if (sig_action_span(p, n, &out->action) != 0)
         return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, "
-                        "close, close_long, close_short)", sig_show(show, p, n));
+                        "close, close_long, close_short, close_all)", sig_show(show, p, n));
     return 0;
 }
 
@@ -280,6 +281,10 @@ static int sig_set_symbol(sig_parsed *out, const char *p, size_t n, char *msg)
 
     if (n == 0)
         return 0;           /* reported as "symbol: missing" at the end */
+    if (n == 1 && p[0] == '*') {
+        memcpy(out->symbol, "*", 2);    /* any symbol: close_all only (sig_check) */
+        return 0;
+    }
     if (sig_symbol_norm(p, n, out->symbol) != 0)
         return sig_fail(msg, "symbol: invalid '%s' (1 to %d of A-Z 0-9 . _ after "
                         "the exchange prefix)", sig_show(show, p, n), SIG_SYMBOL_MAX);
@@ -407,6 +412,7 @@ static double *sig_number_slot(sig_parsed *out, int f)
     case SIG_F_LOT:     return &out->lot;
     case SIG_F_SL_PIPS: return &out->sl_pips;
     case SIG_F_TP_PIPS: return &out->tp_pips;
+    case SIG_F_RISK:    return &out->risk;
     default:            return NULL;
     }
 }
@@ -439,6 +445,12 @@ static int sig_check(const sig_parsed *s, char *msg)
         return sig_fail(msg, "action: missing");
     if (s->symbol[0] == '\0')
         return sig_fail(msg, "symbol: missing");
+    if (strcmp(s->symbol, "*") == 0 && s->action != SIG_CLOSE_ALL)
+        return sig_fail(msg, "symbol: * (any symbol) goes with close_all only");
+    if (s->risk > 0 && s->lot > 0)
+        return sig_fail(msg, "risk: give lot or risk (the host sizes the lot from it), not both");
+    if (s->risk > 100)
+        return sig_fail(msg, "risk: a percentage of the balance, at most 100");
     if (s->sl > 0 && s->sl_pips > 0)
         return sig_fail(msg, "sl_pips: give sl (a price) or sl_pips (a distance), not both");
     if (s->tp > 0 && s->tp_pips > 0)
@@ -562,7 +574,7 @@ static int sig_text_key(sig_parsed *out, const sig_token *t, int word, unsigned 
         return sig_fail(msg, "word %d: empty key before '='", word);
     f = sig_field_lookup(t->key, t->key_n);
     if (f < 0 || f == SIG_F_PLUGIN || f == SIG_F_ACTION || f == SIG_F_SYMBOL)
-        return sig_fail(msg, "%s: unknown key (keys: price sl tp sl_pips tp_pips lot id comment secret)",
+        return sig_fail(msg, "%s: unknown key (keys: price sl tp sl_pips tp_pips lot risk id comment secret)",
                         sig_show(show, t->key, t->key_n));
     name = sig_field_names[f];
     if (t->quote_err == 1)
@@ -605,7 +617,7 @@ static int sig_text(const char *text, size_t len, sig_parsed *out, char *msg)
          * guessing "PLUGIN ACTION SYMBOL" when three plain words lead. */
         int w = (n > 2 && !tok[1].has_eq && !tok[2].has_eq) ? 1 : 0;
         return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, close, "
-                        "close_long, close_short)", sig_show(show, tok[w].p, tok[w].n));
+                        "close_long, close_short, close_all)", sig_show(show, tok[w].p, tok[w].n));
     }
     if (i >= n || tok[i].has_eq)
         return sig_fail(msg, "symbol: missing");
@@ -812,7 +824,7 @@ static int sig_json(json_object *obj, const char *body, size_t len, sig_parsed *
 
         if (f < 0)
             return sig_fail(msg, "%s: unknown field (fields: secret plugin action symbol "
-                            "price sl tp sl_pips tp_pips lot id comment)", sig_show(show, key, kn));
+                            "price sl tp sl_pips tp_pips lot risk id comment)", sig_show(show, key, kn));
         if ((seen & (1u << f)) || sig_key_count(body, len, f) > 1)
             return sig_fail(msg, "%s: given twice", sig_field_names[f]);
         seen |= 1u << f;
@@ -924,6 +936,8 @@ int sig_resolve_stops(sig_parsed *s, double ref, double pip_size, double max_pct
 
 const char *sig_action_name(zx_action a)
 {
+    if (a == SIG_CLOSE_ALL)
+        return "close_all";
     switch (a) {
     case ZX_BUY:         return "buy";
     case ZX_SELL:        return "sell";

@@ -18,6 +18,11 @@
 #define SIG_COMMENT_MAX 255
 #define SIG_SECRET_MAX 255
 
+/* close_all (SPEC 12): every open trade of the plugin(s), any symbol. A host
+ * action: plugins (ABI 1) never see it; the host closes their trades and the
+ * closes reach them as position updates. */
+#define SIG_CLOSE_ALL ((zx_action)100)
+
 typedef struct sig_parsed {
     char plugin[SIG_PLUGIN_MAX + 1];   /* "" = every enabled plugin ("all" maps to "") */
     zx_action action;
@@ -26,6 +31,9 @@ typedef struct sig_parsed {
     double price, sl, tp, lot;         /* 0 = not given; never negative, always finite */
     double sl_pips, tp_pips;           /* distances from the fill in pips; 0 = not given;
                                         * never given together with sl / tp */
+    double risk;                       /* percent of the balance lost at the stop; the host
+                                        * sizes the lot (intake.c); never with lot */
+    char sizing[200];                  /* how intake.c sized the lot from risk ("" = not) */
     char id[SIG_ID_MAX + 1];           /* "" = no idempotency key */
     char comment[SIG_COMMENT_MAX + 1];
     char secret[SIG_SECRET_MAX + 1];   /* "" = none given */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include "config.h"
 
+#include <stdio.h>
+
 static char err[1024];
 
 /* Parse json; expect failure whose message contains every fragment given. */
@@ -72,8 +74,18 @@ static void test_api_section_off_by_default_and_its_token_checked(void **st)
     unsetenv("ZEPIX_API_TOKEN");
     assert_string_equal(c.api.token, "from-env-0123456789");
     cfg_free(&c);
-    /* The configuration make install puts in /etc/zepix. */
-    if (cfg_load("scripts/systemd/zepix.json", &c, err, sizeof err) != 0)
+    /* The configuration make install puts in /etc/zepix, its plugin_dir
+     * pointed at the checkout's plugins (plugins.<id> must exist there). */
+    FILE *f = fopen("scripts/systemd/zepix.json", "rb");
+    char buf[8192], *at;
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_non_null(at = strstr(buf, "@PREFIX@/lib/zepix/plugins"));
+    memcpy(at, "plugins\"", 8);
+    memmove(at + 8, at + strlen("@PREFIX@/lib/zepix/plugins\""), strlen(at + strlen("@PREFIX@/lib/zepix/plugins\"")) + 1);
+    if (cfg_parse("zepix.json", buf, &c, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_int_equal(c.console.enabled, 0);
     cfg_free(&c);
@@ -212,6 +224,19 @@ static void test_symbols_and_defaults(void **st)
     assert_string_equal(cfg_symbol_get(&c, "EURUSD.PRO").name, "EURUSD.pro");
     cfg_free(&c);
     expect_error("{\"symbols\":{\"EURUSD\":{},\"eurusd\":{}}}", "symbols.eurusd", "one entry per symbol");
+    /* aliases name the symbol too (GOLD -> XAUUSD); lot rules per symbol */
+    assert_int_equal(cfg_parse("t.json", "{\"symbols\":{\"XAUUSD\":{\"pip_size\":0.1,\"contract_size\":100,"
+                               "\"aliases\":[\"GOLD\",\"xau\"],\"volume_step\":0.1,\"min_lot\":0.1,\"max_lot\":50}}}",
+                               &c, err, sizeof err), 0);
+    assert_int_equal(cfg_symbol_find(&c, "gold", &s), 1);
+    assert_string_equal(s.name, "XAUUSD");
+    assert_true(s.volume_step == 0.1 && s.min_lot == 0.1 && s.max_lot == 50);
+    assert_int_equal(cfg_symbol_find(&c, "XAU", &s), 1);
+    cfg_free(&c);
+    assert_true(cfg_symbol_get(NULL, "EURUSD").volume_step == 0.01 && cfg_symbol_get(NULL, "EURUSD").min_lot == 0.01);
+    expect_error("{\"symbols\":{\"XAUUSD\":{\"aliases\":[\"GOLD\"]},\"GOLD\":{}}}", "symbols.GOLD",
+                 "one entry per symbol");
+    expect_error("{\"symbols\":{\"XAUUSD\":{\"min_lot\":1,\"max_lot\":0.5}}}", "symbols.XAUUSD", "max_lot");
     expect_error("{\"symbols\":{\"EUR/USD\":{}}}", "symbols.EUR/USD", NULL);
     expect_error("{\"symbols\":{\"EURUSD\":{\"pip_size\":0}}}", "symbols.EURUSD.pip_size", NULL);
 }

@@ -671,6 +671,21 @@ static void test_pip_distances_are_parsed_and_exclusive_with_prices(void **state
     assert_err(text, "buy EURUSD sl_pips=-3", "sl_pips: must not be negative");
 }
 
+static void test_close_all_risk_and_the_any_symbol(void **state)
+{
+    (void)state;
+    assert_ok(text, "close_all *");
+    assert_true(P.action == SIG_CLOSE_ALL);
+    assert_string_equal(P.symbol, "*");
+    assert_string_equal(sig_action_name(P.action), "close_all");
+    assert_ok(json, "{\"plugin\":\"a\",\"action\":\"close_all\",\"symbol\":\"EURUSD\"}");
+    assert_err(text, "buy *", "symbol: * (any symbol) goes with close_all only");
+    assert_ok(text, "buy EURUSD risk=1.5 sl_pips=20");
+    assert_true(P.risk == 1.5);
+    assert_err(text, "buy EURUSD risk=1 lot=0.1", "risk: give lot or risk");
+    assert_err(text, "buy EURUSD risk=101 sl_pips=20", "risk: a percentage");
+}
+
 static void test_stops_are_resolved_against_the_reference_price(void **state)
 {
     char err[256];
@@ -1005,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_empty_string_number_is_an_error_naming_the_field),
         cmocka_unit_test(test_pip_distances_are_parsed_and_exclusive_with_prices),
         cmocka_unit_test(test_stops_are_resolved_against_the_reference_price),
+        cmocka_unit_test(test_close_all_risk_and_the_any_symbol),
         cmocka_unit_test(test_id_is_any_printable_utf8),
         cmocka_unit_test(test_json_null_means_not_given),
         cmocka_unit_test(test_unknown_json_field_is_named),
