@@ -71,6 +71,31 @@ class Unit(unittest.TestCase):
         complaints = [ln for ln in out.splitlines() if "zepix.service" in ln]
         self.assertEqual(complaints, [], out)
 
+    @unittest.skipUnless(ANALYZE, "systemd-analyze not installed: skipping the system call filter check")
+    def test_syscall_filter_leaves_what_the_daemon_and_the_plugin_sandbox_need(self):
+        def group(name):
+            p = subprocess.run([ANALYZE, "syscall-filter", "--no-pager", name], capture_output=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
+            calls = set()
+            for ln in p.stdout.decode().splitlines():
+                w = ln.strip()
+                if w and not w.startswith("#") and w != name:
+                    calls |= group(w) if w.startswith("@") else {w}
+            return calls
+        with open(UNIT) as f:
+            filters = directives(f.read())["SystemCallFilter"]
+        allowed, denied = set(), set()
+        for f in filters:
+            names = f.lstrip("~").split()
+            calls = set().union(*[group(n) if n.startswith("@") else {n} for n in names])
+            (denied if f.startswith("~") else allowed).update(calls)
+        # The daemon forks and execs the plugin host over a socketpair; the host
+        # installs its own seccomp filter (libseccomp: prctl NO_NEW_PRIVS, then
+        # seccomp), sets its death signal and core limit, maps the plugin.
+        needed = {"seccomp", "prctl", "socketpair", "clone", "clone3", "execve", "setrlimit", "prlimit64", "kill",
+                  "wait4", "mmap", "mprotect", "epoll_wait", "fsync", "fdatasync", "flock", "fcntl"}
+        self.assertEqual(needed - (allowed - denied), set())
+
     @unittest.skipUnless(ANALYZE, "systemd-analyze not installed: skipping the security rating")
     def test_systemd_analyze_security_rates_it_ok_as_documented(self):
         p = subprocess.run([ANALYZE, "security", "--offline=yes", "--no-pager", self.unit],
