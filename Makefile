@@ -5,6 +5,7 @@
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      measured figures into BENCHMARKS.md
 #   make fuzz       libFuzzer targets for a fixed budget (needs clang)
+#   make install    PREFIX (default /usr/local), DESTDIR honoured; make uninstall
 #   make clean
 
 CC      ?= cc
@@ -49,7 +50,7 @@ FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/f
 MT5_TERM    := $(BUILD)/tests/mt5/zx-mt5-terminal
 MT5_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -iquote tests/mt5 $(shell pkg-config --cflags json-c)
 
-.PHONY: all run test asan bench fuzz clean deps check tests-bin mt5-shim
+.PHONY: all run test asan bench fuzz clean deps check tests-bin mt5-shim install uninstall
 .SECONDEXPANSION:
 
 all: $(BIN) $(HOST_BIN) $(PLUGIN_SOS)
@@ -96,7 +97,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
 mt5-shim: $(MT5_TERM)
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh $(if $(filter test asan,$(MAKECMDGOALS)),--test)
 
 tests-bin: all $(UNIT_TESTS) $(PLUGIN_TESTS) $(TPLUGIN_SOS) $(MT5_TERM)
 
@@ -130,6 +131,40 @@ bench:
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZERS)
 	@scripts/fuzz.sh $(FUZZERS)
+
+# make install: the layout the daemon finds its plugin host in (src/plugin_proc.c,
+# ../lib/zepix/ from bin/) and the systemd unit of docs/operations.md. The
+# configuration in SYSCONFDIR is installed only when there is none (never
+# overwritten); every other file is replaced.
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+INST_PLUGINS := $(filter-out plugins/_%,$(PLUGIN_DIRS))
+INST_LIB    := $(DESTDIR)$(PREFIX)/lib/zepix
+INST_SHARE  := $(DESTDIR)$(PREFIX)/share/zepix
+SUBST_PATHS := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+install: all
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zepix
+	install -D -m 0755 $(HOST_BIN) $(INST_LIB)/zepix-plugin-host
+	for d in $(INST_PLUGINS); do \
+	    install -D -m 0644 $$d/plugin.so $(INST_LIB)/plugins/$${d#plugins/}/plugin.so || exit 1; done
+	install -D -m 0644 scripts/mt5/ZepixBridge.mq5 $(INST_SHARE)/ZepixBridge.mq5
+	install -D -m 0644 scripts/mt5/README.md $(INST_SHARE)/mt5-README.md
+	install -d $(INST_SHARE) $(DESTDIR)$(PREFIX)/share/doc/zepix
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/zepix/
+	$(SUBST_PATHS) scripts/systemd/zepix.json >$(INST_SHARE)/zepix.example.json
+	install -d $(DESTDIR)$(UNITDIR)
+	$(SUBST_PATHS) scripts/systemd/zepix.service >$(DESTDIR)$(UNITDIR)/zepix.service
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/zepix
+	test -e $(DESTDIR)$(SYSCONFDIR)/zepix/zepix.json || \
+	    install -m 0644 $(INST_SHARE)/zepix.example.json $(DESTDIR)$(SYSCONFDIR)/zepix/zepix.json
+
+# Leaves SYSCONFDIR/zepix (the operator's configuration and secrets) and
+# /var/lib/zepix (the databases) alone.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/zepix $(DESTDIR)$(UNITDIR)/zepix.service
+	rm -rf $(INST_LIB) $(INST_SHARE) $(DESTDIR)$(PREFIX)/share/doc/zepix
 
 clean:
 	rm -rf build $(PLUGIN_SOS)

@@ -37,6 +37,7 @@ const struct bot_command bot_commands[] = {
     {"confirm", "TOKEN [cancel]", "confirm or cancel a dangerous command (its buttons do it)", cmd_confirm},
     {"daily", "", "today's report so far", cmd_daily},
     {"chart", "[ID] [today|week|month|all]", "equity curve as a picture", cmd_chart},   /* not in SPEC 7 */
+    {"export", "ID [today|week|month|all]", "the plugin's trades of the period as a CSV document", cmd_export},
 };
 const size_t bot_commands_count = sizeof bot_commands / sizeof bot_commands[0];
 
@@ -113,7 +114,7 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"plugins", "Plugins"}, {"enable_plugin", "Plugins"}, {"disable_plugin", "Plugins"},
     {"reload_plugin", "Plugins"},
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
-    {"chart", "Reports"},
+    {"chart", "Reports"}, {"export", "Reports"},
     {"signal", "Trading"}, {"close", "Trading"}, {"modify", "Trading"}, {"pause", "Trading"},
     {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"preview", "Trading"}, {"replay", "Plugins"}, {"mute", "General"}, {"unmute", "General"}, {"confirm", "Other"},
 };

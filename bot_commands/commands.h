@@ -77,6 +77,12 @@ void cmd_finish(struct cmd_pending *p, const char *html, const char *markup);
  * caption and a note. */
 void cmd_reply_photo(struct cmd_ctx *c, const void *png, size_t len, const char *caption_html);
 
+/* Reply with a document (src/chat.c) the same way: len bytes (copied) sent as
+ * the file filename with a short caption (HTML); the console gets the caption
+ * and a note. */
+void cmd_reply_document(struct cmd_ctx *c, const void *data, size_t len, const char *filename,
+                        const char *caption_html);
+
 /*
  * Router helpers (src/chat.c), exposed for tests.
  *
@@ -124,6 +130,7 @@ void cmd_confirm(struct cmd_ctx *c);
 int cmd_confirm_ask(struct cmd_ctx *c, const char *question_html);
 void cmd_daily(struct cmd_ctx *c);
 void cmd_chart(struct cmd_ctx *c);
+void cmd_export(struct cmd_ctx *c);
 
 /* The command list of /help and /start, grouped, one line per command. */
 void cmd_write_help(struct sbuf *out);

@@ -31,8 +31,24 @@ need tzdata          test -f /usr/share/zoneinfo/Asia/Kolkata
 need ca-certificates test -d /etc/ssl/certs
 if [ "${1:-}" = --bench ]; then need wrk command -v wrk; fi   # make bench: the HTTP load generator
 
+# make test (--test): promtool, from the large package prometheus, checks /metrics and
+# the alert rules. Optional: installed only where apt has it; the tests skip without it.
+optional() {
+    [ "${1:-}" = --test ] && ! command -v promtool >/dev/null 2>&1 || return 0
+    if command -v apt-cache >/dev/null 2>&1 && apt-cache show prometheus >/dev/null 2>&1 &&
+       { [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; }; then
+        echo "install-deps: apt-get install prometheus (promtool, for the tests)"
+        s=""; [ "$(id -u)" -eq 0 ] || s=sudo
+        DEBIAN_FRONTEND=noninteractive $s apt-get install -y -qq --no-install-recommends prometheus ||
+            echo "install-deps: prometheus could not be installed: the promtool checks will skip"
+    else
+        echo "install-deps: promtool not available (package prometheus): the promtool checks will skip"
+    fi
+}
+
 if [ -z "$missing" ]; then
     echo "install-deps: all build and test dependencies present"
+    optional "${1:-}"
     exit 0
 fi
 
@@ -54,3 +70,4 @@ echo "install-deps: apt-get install$missing"
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 echo "install-deps: done"
+optional "${1:-}"

@@ -2,6 +2,7 @@
  * app — see app.h.
  */
 #include "app.h"
+#include "api.h"
 #include "chart.h"
 #include "chat.h"
 #include "engine.h"
@@ -147,6 +148,7 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     log_add_secret(a->cfg.telegram.token);
     log_add_secret(a->cfg.webhook.secret);
     log_add_secret(a->cfg.broker.mt5_secret);
+    log_add_secret(a->cfg.api.token);
 
     *exit_code = 1;
     a->loop = ev_default_loop(EVFLAG_AUTO);
@@ -175,7 +177,7 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     /* The listener is bound before any plugin starts: a daemon that cannot
      * have its port must fail before it runs plugin code on the databases. */
     app_add_route(a, "GET", "/healthz", on_healthz, a);
-    if (webhook_register(a)) {
+    if (webhook_register(a) || api_register(a)) {
         snprintf(err, errlen, "webhook.path %s: conflicts with another route", a->cfg.webhook.path);
         *exit_code = 2;
         return -1;

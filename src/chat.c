@@ -403,6 +403,26 @@ void cmd_reply_photo(struct cmd_ctx *c, const void *png, size_t len, const char 
     }
 }
 
+void cmd_reply_document(struct cmd_ctx *c, const void *data, size_t len, const char *filename,
+                        const char *caption_html)
+{
+    struct chat_state *cs = c->chat;
+    if (!cs)
+        return;
+    if (strcmp(c->source, "console") == 0) {
+        if (cs->con) {
+            struct sbuf b;
+            sbuf_init(&b);
+            sbuf_puts(&b, caption_html);
+            sbuf_printf(&b, "\n(document %s, %zu bytes, sent in Telegram only)", filename, len);
+            console_print(cs->con, sbuf_str(&b));
+            sbuf_free(&b);
+        }
+    } else if (cs->tg) {
+        tg_send_document(cs->tg, c->chat_id, data, len, filename, caption_html);
+    }
+}
+
 /* ---- lifecycle ----------------------------------------------------------------- */
 
 static int start_telegram(struct chat_state *cs, char *err, size_t errlen)

@@ -515,6 +515,27 @@ static int v_daily_reset(struct vctx *v, json_object *root, struct config *c)
     return 0;
 }
 
+#define CFG_API_TOKEN_MIN 16
+
+static int v_api(struct vctx *v, json_object *root, struct config *c)
+{
+    static const char *const keys[] = {"enabled", "token", NULL};
+    json_object *o;
+    if (section(v, root, "api", &o))
+        return -1;
+    return o && (only_keys(v, "api", o, keys) || get_bool(v, o, "api", "enabled", &c->api.enabled) ||
+                 get_str(v, o, "api", "token", c->api.token, sizeof c->api.token)) ? -1 : 0;
+}
+
+/* After the environment overrides: an enabled API needs a token worth the name. */
+static int check_api(struct vctx *v, const struct config *c)
+{
+    if (c->api.enabled && strlen(c->api.token) < CFG_API_TOKEN_MIN)
+        return fail(v, "api.token", "expected at least %d characters when api.enabled is true "
+                    "(or set ZEPIX_API_TOKEN), got %zu", CFG_API_TOKEN_MIN, strlen(c->api.token));
+    return 0;
+}
+
 static void defaults(struct config *c)
 {
     memset(c, 0, sizeof *c);
@@ -556,7 +577,7 @@ static int env_override(struct vctx *v, const char *var, const char *key, char *
 int cfg_parse(const char *name, const char *json, struct config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {"telegram", "console", "webhook", "plugin_system", "plugins",
-                                       "broker", "symbols", "daily_reset", "log", "risk", NULL};
+                                       "broker", "symbols", "daily_reset", "log", "risk", "api", NULL};
     static const char *const ckeys[] = {"enabled", NULL};
     static const char *const lkeys[] = {"level", NULL};
     struct vctx v = {name, err, errlen};
@@ -610,7 +631,7 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
                  get_str(&v, log, "log", "level", cfg->log_level, sizeof cfg->log_level))) ||
         v_webhook(&v, root, cfg) || v_plugin_system(&v, root, cfg) || v_plugins(&v, root, cfg) ||
         v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg) ||
-        v_risk(&v, root, cfg))
+        v_risk(&v, root, cfg) || v_api(&v, root, cfg))
         goto fail;
     if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
         strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
@@ -621,7 +642,9 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
     if (env_override(&v, "ZEPIX_TELEGRAM_TOKEN", "telegram.token", cfg->telegram.token,
                      sizeof cfg->telegram.token) ||
         env_override(&v, "ZEPIX_WEBHOOK_SECRET", "webhook.secret", cfg->webhook.secret,
-                     sizeof cfg->webhook.secret))
+                     sizeof cfg->webhook.secret) ||
+        env_override(&v, "ZEPIX_API_TOKEN", "api.token", cfg->api.token, sizeof cfg->api.token) ||
+        check_api(&v, cfg))
         goto fail;
     /* An unauthenticated webhook is tolerable only where nobody else can reach it. */
     if (!cfg->webhook.secret[0] && !is_loopback(cfg->webhook.host)) {

@@ -83,6 +83,11 @@ struct config {
 
     json_object *plugins;                   /* owned: { "<id>": {...} } */
 
+    struct {                                /* the read API (src/api.c), off by default */
+        int enabled;
+        char token[256];                    /* the bearer token; ZEPIX_API_TOKEN overrides */
+    } api;
+
     struct {
         char kind[16];                      /* "paper" | "mt5" */
         double paper_balance;

@@ -170,6 +170,15 @@ int eng_broker_describe(struct app *a, char *out, size_t len)
     return 0;
 }
 
+int eng_broker_online(struct app *a)
+{
+    char err[160];
+    struct broker *b = a->eng ? E(a)->brk : NULL;
+    if (!mt5_is(b))
+        return -1;
+    return !(b->ops->ready && b->ops->ready(b->self, err, sizeof err));
+}
+
 void eng_adopt(struct app *a, struct plugin *p)
 {
     struct engine *e = E(a);

@@ -77,6 +77,9 @@ const char *eng_broker_kind(struct app *a);
 int eng_broker_async(struct app *a);
 /* A line about the broker's connection for /status; -1 when there is none. */
 int eng_broker_describe(struct app *a, char *out, size_t len);
+/* 1 when the broker's terminal is online, 0 when offline (MT5: no poll for
+ * stale_after_s); -1 when the broker has no connection (paper). */
+int eng_broker_online(struct app *a);
 /* The daemon is stopping: let the broker answer what it holds. */
 void eng_quiesce(struct app *a);
 

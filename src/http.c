@@ -160,6 +160,35 @@ const char *http_req_header(const http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_req_query(const http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_walk {
+    int (*fn)(void *ud, const char *name, const char *value);
+    void *ud;
+    int stopped;
+};
+
+static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct query_walk *w = cls;
+    (void)kind;
+    if (w->fn(w->ud, key, value)) {
+        w->stopped = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+int http_req_query_each(const http_req *r, int (*fn)(void *ud, const char *name, const char *value), void *ud)
+{
+    struct query_walk w = {fn, ud, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_one, &w);
+    return w.stopped;
+}
+
 static void peer_ip(struct MHD_Connection *c, char *out, size_t outlen)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);

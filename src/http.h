@@ -54,6 +54,11 @@ const char *http_req_path(const http_req *r);
 const char *http_req_body(const http_req *r, size_t *len);   /* NUL-terminated */
 const char *http_req_header(const http_req *r, const char *name);   /* NULL if absent */
 const char *http_req_ip(const http_req *r);                  /* peer address text */
+/* A query-string argument ("?plugin=x"), decoded; NULL if absent, "" if empty. */
+const char *http_req_query(const http_req *r, const char *name);
+/* Call fn for each query-string argument (value NULL for "?flag"); stops and
+ * returns 1 when fn returns non-zero, else 0. */
+int http_req_query_each(const http_req *r, int (*fn)(void *ud, const char *name, const char *value), void *ud);
 double http_req_age_ms(const http_req *r);                   /* since the request arrived */
 
 /* Answer (copies body). Valid once per request, from the handler or later for a

@@ -4,11 +4,16 @@
  */
 #include "metrics.h"
 #include "app.h"
+#include "chat.h"
 #include "engine.h"
+#include "registry.h"
+#include "risk.h"
 #include "sbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define POS_MAX 1024            /* open trades looked at per plugin for the floating profit */
 
 #define NBUCKETS 12
 static const double bounds[NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
@@ -29,6 +34,7 @@ struct metrics {
     size_t nsig, nord;
     struct histo webhook, hook;
     unsigned long long tg_ok, tg_fail;
+    int64_t last_signal_ms;     /* wall clock of the last journaled signal, 0 = none */
 };
 
 static struct metrics *M(struct app *a)
@@ -67,8 +73,11 @@ static void observe(struct histo *h, double s)
 void metrics_signal(struct app *a, const char *source, const char *outcome)
 {
     struct metrics *m = M(a);
-    if (m)
-        bump(&m->sig, &m->nsig, source, outcome);
+    if (!m)
+        return;
+    bump(&m->sig, &m->nsig, source, outcome);
+    if (strcmp(outcome, "journaled") == 0)
+        m->last_signal_ms = app_now_ms();
 }
 
 void metrics_order(struct app *a, const char *plugin, int ok)
@@ -108,6 +117,89 @@ static void render_histo(struct sbuf *o, const char *name, const char *help, con
                 h->sum, name, h->count);
 }
 
+/* One plugin's open trades and their floating profit (trades without a quote
+ * yet count as open with no profit). */
+static void plugin_positions(struct app *a, struct plugin *p, zx_position *pos, int *n, double *floating)
+{
+    *n = 0;
+    *floating = 0;
+    if (!a->eng || !pos || p->st == PLG_FAILED)
+        return;
+    int k = eng_positions(a, p, pos, POS_MAX);
+    for (int i = 0; i < k; i++)
+        *floating += pos[i].current_price > 0 ? pos[i].profit_money : 0;
+    *n = k > 0 ? k : 0;
+}
+
+int metrics_plugin_paused(struct app *a, const struct plugin *p)
+{
+    return a->paused || (a->risk && (risk_paused(a->risk, "") || risk_paused(a->risk, p->id)));
+}
+
+/* What an operator alerts on: liveness of the terminal and of the signal
+ * flow, the pause, the chat backlog, and per plugin its state, open trades
+ * and floating profit. Plugin ids are [a-z0-9_] (cfg_valid_plugin_id), so
+ * they need no escaping as label values. */
+static void render_operator(struct app *a, struct metrics *m, struct sbuf *o)
+{
+    static const enum plg_state states[] = {PLG_LOADED, PLG_ENABLED, PLG_DISABLED, PLG_FAILED};
+    int online = a->eng ? eng_broker_online(a) : -1;
+    sbuf_printf(o, "# HELP zepix_start_time_seconds When the daemon started (Unix time).\n"
+                   "# TYPE zepix_start_time_seconds gauge\nzepix_start_time_seconds %.3f\n",
+                (double)a->started_ms / 1000.0);
+    sbuf_printf(o, "# HELP zepix_last_signal_timestamp_seconds When the last signal was journaled "
+                   "(Unix time; 0 = none since the start).\n"
+                   "# TYPE zepix_last_signal_timestamp_seconds gauge\n"
+                   "zepix_last_signal_timestamp_seconds %.3f\n", (double)m->last_signal_ms / 1000.0);
+    if (online >= 0)
+        sbuf_printf(o, "# HELP zepix_mt5_terminal_online 1 while the MT5 terminal polls, 0 when it is offline.\n"
+                       "# TYPE zepix_mt5_terminal_online gauge\nzepix_mt5_terminal_online %d\n", online);
+    sbuf_printf(o, "# HELP zepix_trading_paused 1 while opening new trades is paused (/pause), else 0.\n"
+                   "# TYPE zepix_trading_paused gauge\nzepix_trading_paused %d\n", a->paused ? 1 : 0);
+    sbuf_printf(o, "# HELP zepix_risk_paused 1 while an account risk limit (risk.max_daily_loss...) pauses "
+                   "opening, else 0.\n# TYPE zepix_risk_paused gauge\nzepix_risk_paused %d\n",
+                a->risk && risk_paused(a->risk, "") ? 1 : 0);
+    sbuf_printf(o, "# HELP zepix_telegram_queue_depth Chat messages waiting to be sent (and notifications "
+                   "being joined).\n# TYPE zepix_telegram_queue_depth gauge\nzepix_telegram_queue_depth %zu\n",
+                chat_pending(a));
+    zx_position *pos = calloc(POS_MAX, sizeof *pos);
+    struct sbuf st, open, fl, pa;
+    sbuf_init(&st);
+    sbuf_init(&open);
+    sbuf_init(&fl);
+    sbuf_init(&pa);
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *p = a->reg.v[i];
+        int n;
+        double floating;
+        for (size_t k = 0; k < sizeof states / sizeof states[0]; k++)
+            sbuf_printf(&st, "zepix_plugin_state{plugin=\"%s\",state=\"%s\"} %d\n", p->id,
+                        reg_state_name(states[k]), p->st == states[k]);
+        plugin_positions(a, p, pos, &n, &floating);
+        sbuf_printf(&open, "zepix_plugin_open_trades{plugin=\"%s\"} %d\n", p->id, n);
+        sbuf_printf(&fl, "zepix_plugin_floating_profit{plugin=\"%s\"} %.2f\n", p->id, floating);
+        sbuf_printf(&pa, "zepix_plugin_paused{plugin=\"%s\"} %d\n", p->id, metrics_plugin_paused(a, p));
+    }
+    free(pos);
+    sbuf_puts(o, "# HELP zepix_plugin_state 1 for the plugin's current state, 0 for the others.\n"
+                 "# TYPE zepix_plugin_state gauge\n");
+    sbuf_puts(o, sbuf_str(&st));
+    sbuf_puts(o, "# HELP zepix_plugin_open_trades Open trades of the plugin.\n"
+                 "# TYPE zepix_plugin_open_trades gauge\n");
+    sbuf_puts(o, sbuf_str(&open));
+    sbuf_puts(o, "# HELP zepix_plugin_floating_profit Floating profit of the plugin's open trades, in the "
+                 "account currency.\n# TYPE zepix_plugin_floating_profit gauge\n");
+    sbuf_puts(o, sbuf_str(&fl));
+    sbuf_puts(o, "# HELP zepix_plugin_paused 1 while the plugin may not open trades (/pause, an account or its "
+                 "own risk limit).\n"
+                 "# TYPE zepix_plugin_paused gauge\n");
+    sbuf_puts(o, sbuf_str(&pa));
+    sbuf_free(&st);
+    sbuf_free(&open);
+    sbuf_free(&fl);
+    sbuf_free(&pa);
+}
+
 void metrics_render(struct app *a, struct sbuf *o)
 {
     struct metrics *m = M(a);
@@ -131,6 +223,7 @@ void metrics_render(struct app *a, struct sbuf *o)
                    "zepix_telegram_sends_total{result=\"failed\"} %llu\n", m->tg_ok, m->tg_fail);
     sbuf_printf(o, "# HELP zepix_open_trades Open trades across plugins.\n# TYPE zepix_open_trades gauge\n"
                    "zepix_open_trades %zu\n", a->eng ? eng_open_count(a) : (size_t)0);
+    render_operator(a, m, o);
 }
 
 void metrics_free(struct app *a)

@@ -58,6 +58,10 @@ pid_t pp_pid(const struct pproc *pp) { return pp->pid; }
 
 int pp_host_path(char *out, size_t len)
 {
+    /* Beside the daemon (build/), one up (build/tests/), and the installed
+     * layout: $PREFIX/bin/zepix with $PREFIX/lib/zepix/zepix-plugin-host. */
+    static const char *const rel[] = {"zepix-plugin-host", "../zepix-plugin-host",
+                                      "../lib/zepix/zepix-plugin-host"};
     char self[PATH_MAX];
     const char *env = getenv("ZEPIX_PLUGIN_HOST");
     if (env && *env) {
@@ -68,14 +72,13 @@ int pp_host_path(char *out, size_t len)
     if (n <= 0)
         return -1;
     self[n] = '\0';
-    for (int up = 0; up < 2; up++) {
-        char *slash = strrchr(self, '/');
-        if (!slash)
-            return -1;
-        *slash = '\0';
-        if ((size_t)snprintf(out, len, "%s/zepix-plugin-host", self) < len && access(out, X_OK) == 0)
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+        if ((size_t)snprintf(out, len, "%s/%s", self, rel[i]) < len && access(out, X_OK) == 0)
             return 0;
-    }
     return -1;
 }
 

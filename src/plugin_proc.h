@@ -59,7 +59,8 @@ typedef void (*pp_idle_cb)(struct pproc *pp, void *data);
 void pp_watch(struct pproc *pp, struct ev_loop *loop, pp_idle_cb cb, void *data);
 
 /* The plugin host binary: $ZEPIX_PLUGIN_HOST, else zepix-plugin-host beside
- * this executable or one directory up (tests run from build/tests). */
+ * this executable, one directory up (tests run from build/tests), or in
+ * ../lib/zepix/ (the layout of make install). */
 int pp_host_path(char *out, size_t len);
 
 #endif

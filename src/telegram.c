@@ -39,6 +39,7 @@ struct tg_msg {                 /* one queued Bot API call */
     int failures;
     void *photo;                /* sendPhoto: the PNG, owned; params become form fields */
     size_t photo_len;
+    char filename[64];          /* sendDocument: photo is the document, sent as this file */
 };
 
 struct tg_call {                /* curlev's ud; outlives the client when orphaned */
@@ -173,8 +174,12 @@ static int start_call(struct tg_client *tg, const char *method, json_object *par
                 parts[n_parts++] = (struct cev_part){.name = key, .data = v, .len = strlen(v)};
             }
         }
-        parts[n_parts++] = (struct cev_part){.name = "photo", .data = m->photo, .len = m->photo_len,
-                                             .filename = "chart.png", .type = "image/png"};
+        if (m->filename[0])
+            parts[n_parts++] = (struct cev_part){.name = "document", .data = m->photo, .len = m->photo_len,
+                                                 .filename = m->filename, .type = "text/csv"};
+        else
+            parts[n_parts++] = (struct cev_part){.name = "photo", .data = m->photo, .len = m->photo_len,
+                                                 .filename = "chart.png", .type = "image/png"};
         rq.body = NULL;
         rq.body_len = 0;
         rq.parts = parts;
@@ -363,9 +368,9 @@ static struct tg_chat *chat_get(struct tg_client *tg, int64_t id)
     return &n[tg->n_chats++];
 }
 
-/* Take params and photo (also on failure). */
-static int enqueue_photo(struct tg_client *tg, const char *method, int64_t chat_id, json_object *params,
-                         void *photo, size_t photo_len)
+/* Take params and photo (also on failure); a filename makes photo a document. */
+static int enqueue_file(struct tg_client *tg, const char *method, int64_t chat_id, json_object *params,
+                        void *photo, size_t photo_len, const char *filename)
 {
     struct tg_msg *m = NULL;
     if (!params || tg->qlen >= TG_QUEUE_MAX || !(m = calloc(1, sizeof *m))) {
@@ -380,6 +385,7 @@ static int enqueue_photo(struct tg_client *tg, const char *method, int64_t chat_
     m->params = params;
     m->photo = photo;
     m->photo_len = photo_len;
+    snprintf(m->filename, sizeof m->filename, "%s", filename ? filename : "");
     struct tg_msg **pp = &tg->head;
     while (*pp)
         pp = &(*pp)->next;
@@ -388,6 +394,12 @@ static int enqueue_photo(struct tg_client *tg, const char *method, int64_t chat_
     if (tg->started)
         pump_soon(tg);
     return 0;
+}
+
+static int enqueue_photo(struct tg_client *tg, const char *method, int64_t chat_id, json_object *params,
+                         void *photo, size_t photo_len)
+{
+    return enqueue_file(tg, method, chat_id, params, photo, photo_len, NULL);
 }
 
 /* Take params (also on failure). */
@@ -710,6 +722,27 @@ int tg_send_photo(struct tg_client *tg, int64_t chat_id, const void *png, size_t
     }
     sbuf_free(&plain);
     return enqueue_photo(tg, "sendPhoto", chat_id, p, copy, len);
+}
+
+int tg_send_document(struct tg_client *tg, int64_t chat_id, const void *data, size_t len, const char *filename,
+                     const char *caption_html)
+{
+    json_object *p = json_object_new_object();
+    void *copy = len ? malloc(len) : NULL;
+    if (!p || !copy || !filename || !filename[0]) {
+        json_object_put(p);
+        free(copy);
+        LOG_E("telegram", "sendDocument to chat %" PRId64 " dropped: %s", chat_id,
+              len ? "out of memory" : "empty document");
+        return -1;
+    }
+    memcpy(copy, data, len);
+    json_object_object_add(p, "chat_id", json_object_new_int64(chat_id));
+    if (caption_html && caption_html[0]) {     /* short by contract (telegram.h) */
+        json_object_object_add(p, "caption", json_object_new_string(caption_html));
+        json_object_object_add(p, "parse_mode", json_object_new_string("HTML"));
+    }
+    return enqueue_file(tg, "sendDocument", chat_id, p, copy, len, filename);
 }
 
 int tg_set_commands(struct tg_client *tg, json_object *commands)

@@ -68,6 +68,10 @@ int tg_send(struct tg_client *tg, int64_t chat_id, const char *html, const char 
  * Queued and rate-limited like messages. 0, or -1 when nothing was queued. */
 #define TG_CAPTION_MAX 1024
 int tg_send_photo(struct tg_client *tg, int64_t chat_id, const void *png, size_t len, const char *caption_html);
+/* sendDocument, the same way: len bytes (copied) sent as the file filename
+ * (text/csv), with a short caption (Telegram HTML, well under 1024 characters). */
+int tg_send_document(struct tg_client *tg, int64_t chat_id, const void *data, size_t len, const char *filename,
+                     const char *caption_html);
 /* editMessageText of one of our messages (text at most TG_CHUNK_MAX bytes). */
 int tg_edit(struct tg_client *tg, int64_t chat_id, int64_t message_id, const char *html, const char *markup);
 /* answerCallbackQuery; text may be NULL (just stops the button's spinner). */

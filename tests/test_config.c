@@ -9,6 +9,8 @@
 #include <string.h>
 #include "config.h"
 
+#include <stdio.h>
+
 static char err[1024];
 
 /* Parse json; expect failure whose message contains every fragment given. */
@@ -53,6 +55,40 @@ static void test_shipped_configs_are_valid(void **st)
             fail_msg("%s", err);
         cfg_free(&c);
     }
+}
+
+static void test_api_section_off_by_default_and_its_token_checked(void **st)
+{
+    (void)st;
+    struct config c;
+    assert_int_equal(cfg_parse("t.json", "{}", &c, err, sizeof err), 0);
+    assert_int_equal(c.api.enabled, 0);
+    cfg_free(&c);
+    expect_error("{\"api\":{\"enabled\":true}}", "api.token", "at least 16");
+    expect_error("{\"api\":{\"enabled\":true,\"token\":\"s3cr3t\"}}", "api.token", NULL);
+    assert_null(strstr(err, "s3cr3t"));
+    expect_error("{\"api\":{\"enable\":true}}", "api.enable: unknown key", NULL);
+    expect_error("{\"api\":{\"enabled\":1}}", "api.enabled", NULL);
+    setenv("ZEPIX_API_TOKEN", "from-env-0123456789", 1);
+    assert_int_equal(cfg_parse("t.json", "{\"api\":{\"enabled\":true}}", &c, err, sizeof err), 0);
+    unsetenv("ZEPIX_API_TOKEN");
+    assert_string_equal(c.api.token, "from-env-0123456789");
+    cfg_free(&c);
+    /* The configuration make install puts in /etc/zepix, its plugin_dir
+     * pointed at the checkout's plugins (plugins.<id> must exist there). */
+    FILE *f = fopen("scripts/systemd/zepix.json", "rb");
+    char buf[8192], *at;
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_non_null(at = strstr(buf, "@PREFIX@/lib/zepix/plugins"));
+    memcpy(at, "plugins\"", 8);
+    memmove(at + 8, at + strlen("@PREFIX@/lib/zepix/plugins\""), strlen(at + strlen("@PREFIX@/lib/zepix/plugins\"")) + 1);
+    if (cfg_parse("zepix.json", buf, &c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.console.enabled, 0);
+    cfg_free(&c);
 }
 
 static void test_unknown_top_level_key_is_rejected(void **st)
@@ -271,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_isolation_process_and_its_hook_deadline),
         cmocka_unit_test(test_mt5_needs_a_secret_and_a_hold_below_the_stale_time),
         cmocka_unit_test(test_missing_file_is_named),
+        cmocka_unit_test(test_api_section_off_by_default_and_its_token_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

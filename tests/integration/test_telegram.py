@@ -27,7 +27,7 @@ ADMIN = 111
 STRANGER = 999
 COMMANDS = ["start", "help", "status", "plugins", "enable_plugin", "disable_plugin",
             "reload_plugin", "stats", "trades", "positions", "signal", "close", "modify",
-            "pause", "resume", "risk", "journal", "preview", "replay", "mute", "unmute", "panic", "confirm", "daily", "chart"]
+            "pause", "resume", "risk", "journal", "preview", "replay", "mute", "unmute", "panic", "confirm", "daily", "chart", "export"]
 ENV = {"no_proxy": "*", "NO_PROXY": "*"}
 
 
@@ -250,7 +250,11 @@ class ConsoleTest(unittest.TestCase):
             d.wait_healthy()
             out = self.read_until(master, b"type /help")
             os.write(master, b"/help\n")
-            out = self.read_until(master, b"/daily")
+            # The whole list, however the terminal chunks it.
+            out, end = b"", time.time() + 5
+            while not all(("/%s " % n).encode() in out for n in COMMANDS) and time.time() < end:
+                if select.select([master], [], [], 0.5)[0]:
+                    out += os.read(master, 4096)
             text = out.decode()
             for name in COMMANDS:
                 self.assertIn("/" + name, text)
