@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct http_req {
@@ -30,6 +31,7 @@ struct http_req {
     size_t len, cap;
     size_t limit;               /* body limit of the path's route, bytes */
     int too_large, suspended, answered, queued;
+    int close;                  /* answer with Connection: close */
     int status;
     char ctype[64];
     char *reply;
@@ -79,7 +81,7 @@ static enum MHD_Result queue_answer(http_req *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
     if (r->status == 405 && r->route)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->route->method);
-    if (r->srv->draining)
+    if (r->srv->draining || r->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
@@ -201,6 +203,42 @@ static const struct http_route *route_for_path(const http_server *s, const char 
     return NULL;
 }
 
+struct framing {
+    int n_length, n_encoding, bad_length;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct framing *f = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->n_length++;
+        if (!value || !*value || strspn(value, "0123456789") != strlen(value))
+            f->bad_length = 1;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->n_encoding++;
+    }
+    return MHD_YES;
+}
+
+/* A body whose length two headers could tell differently is refused (400):
+ * a proxy in front may pick the other one and hide a second request in it
+ * (request smuggling). libmicrohttpd 0.9.75 accepts both forms. NULL if fine. */
+static const char *ambiguous_framing(struct MHD_Connection *conn)
+{
+    struct framing f = {0, 0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_length && f.n_encoding)
+        return "bad request: both Content-Length and Transfer-Encoding";
+    if (f.n_length > 1)
+        return "bad request: more than one Content-Length";
+    if (f.n_encoding > 1)
+        return "bad request: more than one Transfer-Encoding";
+    if (f.bad_length)
+        return "bad request: Content-Length is not a number";
+    return NULL;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -220,6 +258,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         snprintf(r->path, sizeof r->path, "%s", url);
         peer_ip(conn, r->ip, sizeof r->ip);
         *con_cls = r;
+        const char *why = ambiguous_framing(conn);
+        if (why) {
+            LOG_I("http", "400 from %s: %s", r->ip, why);
+            r->close = 1;       /* the rest of the stream is not read as a request */
+            http_reply_error(r, 400, why);
+            return queue_answer(r);
+        }
         const struct http_route *rt = route_for_path(s, url);
         r->limit = rt && rt->max_body ? rt->max_body : s->o.max_body;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,

@@ -80,11 +80,10 @@ static void on_signal(void *ud, http_req *req)
     int rc = sig_parse_body(body, len, &s, err, sizeof err);
     /* Authenticate before explaining anything about the body. */
     if (!authorized(a, s.secret)) {
-        /* An unreadable body hides its secret: say so, it is the usual cause. */
+        /* An unreadable body hides its secret: say so, it is the usual cause,
+         * but not how it failed: that error may quote the body, secret and all. */
         if (rc && !s.secret[0]) {
-            char msg[360];
-            snprintf(msg, sizeof msg, "missing secret (%s)", err);
-            refuse(a, req, 401, "unauthorized", msg);
+            refuse(a, req, 401, "unauthorized", "missing secret (the body could not be read as a signal)");
         } else {
             refuse(a, req, 401, "unauthorized", "bad secret");
         }

@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import socket
@@ -622,6 +623,61 @@ class Garbage(PassthruDaemon):
         self.assertNotIn("secret", json.loads(raw), raw)
         self.assertNotIn("u002d", raw)
 
+
+    def test_escaped_duplicate_key_is_refused(self):
+        # "\u0061ction" is "action" once unescaped: a SELL must not replace the BUY
+        body = ('{"secret":"%s","action":"buy","symbol":"EURUSD","price":1.1,"\\u0061ction":"sell",'
+                '"id":"dupkey-2"}' % SECRET)
+        st, _, b = self.d.post("/webhook", body)
+        self.assertEqual(st, 400, b)
+        self.assertIn("action: given twice", json.loads(b)["error"])
+        self.assertEqual(trade_counts(self.passthru_db()), {})
+
+    def exchange(self, data):
+        """Raw bytes in, every answer's status line out (until the server closes)."""
+        with socket.create_connection(("127.0.0.1", self.d.port), timeout=3) as s:
+            s.sendall(data)
+            buf = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+            except (ConnectionResetError, socket.timeout):
+                pass
+        return re.findall(rb"HTTP/1\.1 (\d{3}) ", buf)
+
+    def test_ambiguous_body_length_is_refused_and_nothing_is_smuggled(self):
+        body = json.dumps(self.signal_body(id="smuggle-%d" % random.randrange(1 << 30))).encode()
+        smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        both = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+                % (len(body), len(body), body) + smuggled)
+        two = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n%s%s"
+               % (len(body), len(body) + len(smuggled), body, smuggled))
+        for data in (both, two):
+            self.assertEqual(self.exchange(data), [b"400"])
+        self.assertEqual(trade_counts(self.passthru_db()), {})
+        self.assert_healthy()
+
+    def test_a_byte_order_mark_before_json_is_read_and_no_secret_part_is_ever_quoted(self):
+        st, _, b = self.d.post("/webhook", b"\xef\xbb\xbf" + json.dumps(self.signal_body(id="bom-1")).encode())
+        self.assertEqual(st, 200, b)
+        wrong = "Zq7Lw2Xv9Kp4Rt6Yb1Nm3Hc8Jd5Gf0SaUe2Wi4Oo"
+        for body in ('\ufeff{"secret":"%s","action":"buy","symbol":"EURUSD"}' % wrong,
+                     'x{"secret":"%s","action":"buy","symbol":"EURUSD"}' % wrong,
+                     '{"secret":"%s","%s":1,"action":"buy","symbol":"EURUSD"}' % (wrong, wrong)):
+            st, _, b = self.d.post("/webhook", body.encode())
+            self.assertIn(st, (400, 401), b)
+            for i in range(len(wrong) - 7):
+                self.assertNotIn(wrong[i:i + 8].encode(), b)
+        time.sleep(0.2)
+        log = self.d.log()
+        self.assertIn("401 from", log)
+        for i in range(len(wrong) - 7):
+            self.assertNotIn(wrong[i:i + 8], log)
 
 if __name__ == "__main__":
     unittest.main()
