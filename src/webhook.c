@@ -83,7 +83,12 @@ static void on_signal(void *ud, http_req *req)
         /* An unreadable body hides its secret: say so, it is the usual cause,
          * but not how it failed: that error may quote the body, secret and all. */
         if (rc && !s.secret[0]) {
-            refuse(a, req, 401, "unauthorized", "missing secret (the body could not be read as a signal)");
+            size_t i = len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+            while (i < len && isspace((unsigned char)body[i]))
+                i++;
+            refuse(a, req, 401, "unauthorized", i < len && body[i] == '{'
+                   ? "missing secret (invalid JSON, or no secret field)"
+                   : "missing secret (no secret= in the text)");
         } else {
             refuse(a, req, 401, "unauthorized", "bad secret");
         }
