@@ -30,16 +30,6 @@ int webhook_secret_equal(const char *given, const char *expected)
     return diff == 0;
 }
 
-static int ip_allowed(struct app *a, const char *ip)
-{
-    if (a->cfg.webhook.n_allowed_ips == 0)
-        return 1;
-    for (size_t i = 0; i < a->cfg.webhook.n_allowed_ips; i++)
-        if (strcmp(a->cfg.webhook.allowed_ips[i], ip) == 0)
-            return 1;
-    return 0;
-}
-
 static int authorized(struct app *a, const char *given)
 {
     return !a->cfg.webhook.secret[0] || webhook_secret_equal(given, a->cfg.webhook.secret);
@@ -73,10 +63,6 @@ static void on_signal(void *ud, http_req *req)
     const char *body = http_req_body(req, &len);
     char err[300], raw[20000];
     sig_parsed s;
-    if (!ip_allowed(a, http_req_ip(req))) {
-        refuse(a, req, 403, "forbidden", "address not allowed");
-        return;
-    }
     int rc = sig_parse_body(body, len, &s, err, sizeof err);
     /* Authenticate before explaining anything about the body. */
     if (!authorized(a, s.secret)) {
@@ -181,10 +167,6 @@ static void on_price(void *ud, http_req *req)
     char err[256], sym[32];
     double bid, ask, price;
     json_object *o = NULL, *sec = NULL;
-    if (!ip_allowed(a, http_req_ip(req))) {
-        http_reply_error(req, 403, "address not allowed");
-        return;
-    }
     struct json_tokener *tok = json_tokener_new();
     if (tok) {
         o = json_tokener_parse_ex(tok, body, (int)len);
