@@ -27,6 +27,7 @@ const struct bot_command bot_commands[] = {
     {"modify", "ID TRADE_ID [sl=PRICE] [tp=PRICE]", "move a trade's stop loss / take profit", cmd_modify},
     {"pause", "", "stop opening new trades (closing still works)", cmd_pause},
     {"resume", "", "resume opening new trades", cmd_resume},
+    {"risk", "", "the risk limits in force and today's use", cmd_risk},
     {"daily", "", "today's report so far", cmd_daily},
     {"chart", "[ID] [today|week|month|all]", "equity curve as a picture", cmd_chart},   /* not in SPEC 7 */
 };
@@ -107,7 +108,7 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
     {"chart", "Reports"},
     {"signal", "Trading"}, {"close", "Trading"}, {"modify", "Trading"}, {"pause", "Trading"},
-    {"resume", "Trading"},
+    {"resume", "Trading"}, {"risk", "Trading"},
 };
 static const char *const group_order[] = {"General", "Plugins", "Reports", "Trading", "Other"};
 

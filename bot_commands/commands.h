@@ -106,6 +106,7 @@ void cmd_close(struct cmd_ctx *c);
 void cmd_modify(struct cmd_ctx *c);
 void cmd_pause(struct cmd_ctx *c);
 void cmd_resume(struct cmd_ctx *c);
+void cmd_risk(struct cmd_ctx *c);
 void cmd_daily(struct cmd_ctx *c);
 void cmd_chart(struct cmd_ctx *c);
 

@@ -478,6 +478,16 @@ static void child_exec(const char *host_bin, const char *id, int sock, int out)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    /* Stopping is the daemon's job: it shuts each plugin down through its
+     * hook. A terminal's Ctrl-C (the foreground process group) and
+     * systemd's SIGTERM to the whole cgroup must not kill plugins first:
+     * the child leaves the daemon's process group and ignores both
+     * (ignored dispositions survive exec). */
+    setpgid(0, 0);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
     /* Above 3 first, so that no dup2 below overwrites a descriptor still needed. */
     int s = fcntl(sock, F_DUPFD, 10), o = fcntl(out, F_DUPFD, 10);
     int null = open("/dev/null", O_RDONLY);   /* not the operator's console */
