@@ -905,6 +905,20 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
             e->cur_signal = 0;
             continue;
         }
+        char reversed[200] = "";
+        if (s->reverse && opening) {    /* closelongbuy / closeshortsell: the other side first */
+            zx_signal zc = {.id = signal_id, .source = source,
+                            .action = s->action == ZX_BUY ? ZX_CLOSE_SHORT : ZX_CLOSE_LONG};
+            memcpy(zc.symbol, s->symbol, sizeof zc.symbol);
+            e->cur = p;
+            e->cur_signal = signal_id;
+            execute_close(a, p, &zc, r);
+            e->cur = NULL;
+            e->cur_signal = 0;
+            if (strcmp(r->status, "failed") == 0)
+                continue;           /* never open the new side while the old one is still open */
+            snprintf(reversed, sizeof reversed, "%.150s", r->reason);
+        }
         zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
                         .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
                         .comment = s->comment};
@@ -927,6 +941,11 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
             execute_accept(a, p, &zs, s, r);
         e->cur = NULL;
         e->cur_signal = 0;
+        if (reversed[0]) {
+            char both[sizeof r->reason];
+            snprintf(both, sizeof both, "%.90s, then %.100s", reversed, r->reason[0] ? r->reason : r->status);
+            snprintf(r->reason, sizeof r->reason, "%s", both);
+        }
     }
     return n;
 }

@@ -1064,3 +1064,172 @@ int sig_redact_body(const char *body, size_t len, char *out, size_t outlen)
     out[o] = '\0';
     return 0;
 }
+
+/* ---- PineConnector lines (SPEC 12) ---- */
+
+/* PineConnector's command words and what they become. */
+static const struct {
+    const char *word;
+    zx_action action;
+    int reverse;                /* close the opposite side first */
+    const char *refused;        /* not supported: why */
+} sig_pine_cmds[] = {
+    {"buy", ZX_BUY, 0, NULL},               {"long", ZX_BUY, 0, NULL},
+    {"bull", ZX_BUY, 0, NULL},              {"bullish", ZX_BUY, 0, NULL},
+    {"sell", ZX_SELL, 0, NULL},             {"short", ZX_SELL, 0, NULL},
+    {"bear", ZX_SELL, 0, NULL},             {"bearish", ZX_SELL, 0, NULL},
+    {"closelong", ZX_CLOSE_LONG, 0, NULL},  {"closeshort", ZX_CLOSE_SHORT, 0, NULL},
+    {"closeall", ZX_CLOSE, 0, NULL},
+    {"closelongbuy", ZX_BUY, 1, NULL},      {"closeshortsell", ZX_SELL, 1, NULL},
+    {"buylimit", 0, 0, "pending orders are not supported yet"},
+    {"buystop", 0, 0, "pending orders are not supported yet"},
+    {"selllimit", 0, 0, "pending orders are not supported yet"},
+    {"sellstop", 0, 0, "pending orders are not supported yet"},
+    {"cancellong", 0, 0, "pending orders are not supported yet"},
+    {"cancelshort", 0, 0, "pending orders are not supported yet"},
+    {"newsltplong", 0, 0, "use /modify to move a trade's SL/TP"},
+    {"newsltpshort", 0, 0, "use /modify to move a trade's SL/TP"},
+    {"eaon", 0, 0, "use /resume"},          {"eaoff", 0, 0, "use /pause"},
+};
+
+/* The next comma-separated field of s[0..len) from *pos, blanks trimmed; a
+ * value in double quotes may hold commas. 0 at the end. */
+static int sig_pine_field(const char *s, size_t len, size_t *pos, const char **p, size_t *n)
+{
+    size_t i = *pos, start, end;
+    int quoted = 0;
+
+    if (i > len)
+        return 0;
+    while (i < len && sig_is_blank(s[i]))
+        i++;
+    start = i;
+    while (i < len && (quoted || s[i] != ',')) {
+        if (s[i] == '"')
+            quoted = !quoted;
+        i++;
+    }
+    end = i;
+    while (end > start && sig_is_blank(s[end - 1]))
+        end--;
+    *p = s + start;
+    *n = end - start;
+    *pos = i + 1;
+    return 1;
+}
+
+static int sig_pine(const char *text, size_t len, sig_parsed *out, char *msg)
+{
+    char show[SIG_SHOW_MAX + 4], word[32];
+    const char *p;
+    size_t n, pos = 0, i;
+    int field = 0;
+    unsigned seen = 0;
+
+    while (sig_pine_field(text, len, &pos, &p, &n)) {
+        field++;
+        if (field == 1) {
+            if (sig_set_secret(out, p, n, msg) != 0)
+                return -1;
+            continue;
+        }
+        if (field == 2) {
+            for (i = 0; i < sizeof sig_pine_cmds / sizeof sig_pine_cmds[0]; i++)
+                if (sig_ieq(p, n, sig_pine_cmds[i].word))
+                    break;
+            if (i == sizeof sig_pine_cmds / sizeof sig_pine_cmds[0])
+                return sig_fail(msg, "action: unknown PineConnector command '%s'", sig_show(show, p, n));
+            if (sig_pine_cmds[i].refused)
+                return sig_fail(msg, "action: PineConnector's %s is not supported: %s", sig_pine_cmds[i].word,
+                                sig_pine_cmds[i].refused);
+            out->action = sig_pine_cmds[i].action;
+            out->reverse = sig_pine_cmds[i].reverse;
+            continue;
+        }
+        if (field == 3) {
+            if (n == 0)
+                return sig_fail(msg, "symbol: missing");
+            if (sig_set_symbol(out, p, n, msg) != 0)
+                return -1;
+            continue;
+        }
+        const char *eq = memchr(p, '=', n);
+        if (n == 0)
+            continue;               /* "buy,EURUSD,,risk=1" */
+        if (!eq)
+            return sig_fail(msg, "field %d: expected key=value, got '%s'", field, sig_show(show, p, n));
+        size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+        const char *v = eq + 1;
+        if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+            v++;
+            vn -= 2;
+        }
+        /* PineConnector's keys: sl= and tp= are pips from the fill (the setting
+         * it recommends), risk= is % of the balance lost at the stop, vol_lots=
+         * a lot; zepix's own names work too. */
+        int f;
+        if (sig_ieq(p, kn, "sl"))
+            f = SIG_F_SL_PIPS;
+        else if (sig_ieq(p, kn, "tp"))
+            f = SIG_F_TP_PIPS;
+        else if (sig_ieq(p, kn, "vol_lots"))
+            f = SIG_F_LOT;
+        else if (sig_ieq(p, kn, "risk") || sig_ieq(p, kn, "sl_pips") || sig_ieq(p, kn, "tp_pips") ||
+                 sig_ieq(p, kn, "comment") || sig_ieq(p, kn, "id") || sig_ieq(p, kn, "plugin") ||
+                 sig_ieq(p, kn, "secret"))
+            f = sig_field_lookup(p, kn);
+        else if (sig_ieq(p, kn, "price"))
+            return sig_fail(msg, "price: PineConnector's price= is a pending order's entry; pending orders are "
+                            "not supported yet");
+        else
+            return sig_fail(msg, "%s: PineConnector key not supported by zepix (see docs/tradingview.md)",
+                            sig_show(show, p, kn < sizeof word ? kn : sizeof word - 1));
+        if (seen & (1u << f))
+            return sig_fail(msg, "%s: given twice", sig_field_names[f]);
+        seen |= 1u << f;
+        if (f == SIG_F_SECRET)
+            continue;               /* the first field is the secret */
+        if (sig_set_field(out, f, v, vn, msg) != 0)
+            return -1;
+    }
+    if (field < 2)
+        return sig_fail(msg, "action: missing (LicenseID,Command,Symbol,...)");
+    return sig_check(out, msg);
+}
+
+int sig_is_pine(const char *body, size_t len, const char *secret)
+{
+    const char *p;
+    size_t n, pos = 0;
+    size_t sl = secret ? strlen(secret) : 0;
+
+    if (sl == 0 || !memchr(body, ',', len) || !sig_pine_field(body, len, &pos, &p, &n))
+        return 0;
+    /* constant time in the secret's length: the secret is compared, not searched */
+    unsigned char diff = (unsigned char)(n != sl);
+    for (size_t i = 0; i < sl; i++)
+        diff |= (unsigned char)((i < n ? p[i] : 0) ^ secret[i]);
+    return diff == 0;
+}
+
+int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen)
+{
+    char msg[SIG_MSG_MAX] = "";
+
+    memset(out, 0, sizeof *out);
+    if (text == NULL)
+        text = "";
+    if (sig_pine(text, len, out, msg) == 0) {
+        sig_put_err(err, errlen, "");
+        return 0;
+    }
+    /* the first field is the secret: keep it for the 401 check, never quote it */
+    const char *p;
+    size_t n, pos = 0;
+    sig_pine_field(text, len, &pos, &p, &n);
+    sig_scrub_one(msg, 0, p, n);
+    sig_scrub_one(msg, 1, p, n);
+    sig_reset_keep_secret(out, p, n);
+    sig_put_err(err, errlen, msg);
+    return -1;
+}

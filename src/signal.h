@@ -33,6 +33,8 @@ typedef struct sig_parsed {
                                         * never given together with sl / tp */
     double risk;                       /* percent of the balance lost at the stop; the host
                                         * sizes the lot (intake.c); never with lot */
+    int reverse;                       /* PineConnector's closelongbuy/closeshortsell: close
+                                        * the opposite side first */
     char sizing[200];                  /* how intake.c sized the lot from risk ("" = not) */
     char id[SIG_ID_MAX + 1];           /* "" = no idempotency key */
     char comment[SIG_COMMENT_MAX + 1];
@@ -48,6 +50,14 @@ int sig_parse_json(const char *body, size_t len, sig_parsed *out, char *err, siz
 
 /* JSON when the first non-blank byte is '{', the text grammar otherwise. */
 int sig_parse_body(const char *body, size_t len, sig_parsed *out, char *err, size_t errlen);
+
+/* PineConnector lines (SPEC 12): is body "SECRET,command,symbol,..." with this
+ * secret (never "" ) as its first field? Then sig_parse_pine reads it: sl= and
+ * tp= in pips, risk= in % of the balance, vol_lots= a lot, closelongbuy /
+ * closeshortsell reverse, pending-order commands refused. The secret is kept in
+ * out->secret and never quoted in err. */
+int sig_is_pine(const char *body, size_t len, const char *secret);
+int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen);
 
 /* A copy of a webhook body fit to keep: a JSON body re-serialised without any
  * key spelling "secret" (any case, any escapes), a text body with every

@@ -63,7 +63,8 @@ static void on_signal(void *ud, http_req *req)
     const char *body = http_req_body(req, &len);
     char err[300], raw[20000];
     sig_parsed s;
-    int rc = sig_parse_body(body, len, &s, err, sizeof err);
+    int pine = sig_is_pine(body, len, a->cfg.webhook.secret);
+    int rc = pine ? sig_parse_pine(body, len, &s, err, sizeof err) : sig_parse_body(body, len, &s, err, sizeof err);
     /* Authenticate before explaining anything about the body. */
     if (!authorized(a, s.secret)) {
         /* An unreadable body hides its secret: say so, it is the usual cause,
@@ -95,7 +96,12 @@ static void on_signal(void *ud, http_req *req)
     }
     p->a = a;
     p->req = req;
-    sig_redact_body(body, len, raw, sizeof raw);    /* the secret never reaches the journal */
+    if (pine) {     /* its first field is the secret */
+        const char *c = memchr(body, ',', len);
+        snprintf(raw, sizeof raw, "***%.*s", (int)(len - (size_t)(c - body)), c);
+    } else {
+        sig_redact_body(body, len, raw, sizeof raw);    /* the secret never reaches the journal */
+    }
     if (jrn_submit(a, &s, "webhook", raw, on_journaled, p, err, sizeof err)) {
         free(p);
         refuse(a, req, 503, "failed", err);

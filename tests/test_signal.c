@@ -671,6 +671,39 @@ static void test_pip_distances_are_parsed_and_exclusive_with_prices(void **state
     assert_err(text, "buy EURUSD sl_pips=-3", "sl_pips: must not be negative");
 }
 
+static void test_pineconnector_lines_are_read_in_its_syntax(void **state)
+{
+    char err[256];
+    (void)state;
+    const char *l = "s3cret,buy,EURUSD,risk=1,sl=20,tp=40";
+    assert_true(sig_is_pine(l, strlen(l), "s3cret"));
+    assert_false(sig_is_pine(l, strlen(l), "s3cre"));
+    assert_false(sig_is_pine(l, strlen(l), ""));
+    assert_false(sig_is_pine("buy EURUSD", 10, "s3cret"));
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_BUY && P.risk == 1 && P.sl_pips == 20 && P.tp_pips == 40 && P.sl == 0);
+    assert_string_equal(P.symbol, "EURUSD");
+    assert_string_equal(P.secret, "s3cret");
+    l = "s3cret , closeshortsell , GBPJPY , vol_lots=0.3 , comment=\"a, b\"";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_SELL && P.reverse == 1 && P.lot == 0.3);
+    assert_string_equal(P.comment, "a, b");
+    l = "s3cret,closelong,US30.Cash";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_CLOSE_LONG);
+    /* refused, naming why; the secret never quoted */
+    l = "s3cret,buylimit,EURUSD,price=10,risk=1";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "pending orders are not supported"));
+    l = "s3cret,buy,EURUSD,risk=1,sl=20,betrigger=10";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "betrigger: PineConnector key not supported"));
+    l = "s3cret,fly,EURUSD";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_null(strstr(err, "s3cret"));
+    assert_string_equal(P.secret, "s3cret");
+}
+
 static void test_close_all_risk_and_the_any_symbol(void **state)
 {
     (void)state;
@@ -1071,6 +1104,7 @@ int main(void)
         cmocka_unit_test(test_pip_distances_are_parsed_and_exclusive_with_prices),
         cmocka_unit_test(test_stops_are_resolved_against_the_reference_price),
         cmocka_unit_test(test_close_all_risk_and_the_any_symbol),
+        cmocka_unit_test(test_pineconnector_lines_are_read_in_its_syntax),
         cmocka_unit_test(test_id_is_any_printable_utf8),
         cmocka_unit_test(test_json_null_means_not_given),
         cmocka_unit_test(test_unknown_json_field_is_named),

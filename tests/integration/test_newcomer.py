@@ -314,6 +314,22 @@ class Chat(unittest.TestCase):
         out = d.ask("/positions")
         self.assertIn("sl 1.095 tp 1.11", out)
 
+    def test_partial_close_and_the_journal_say_what_happened(self):
+        pdir = plugin_dir(self.tmp, {"passthru": "passthru", "tp_ok": "tp_ok"})
+        d = self.start(plugin_system={"plugin_dir": pdir},
+                       plugins={"passthru": {"enabled": True}, "tp_ok": {"enabled": True}})
+        self.assertIn("executed", d.ask("/signal passthru buy EURUSD price=1.1 lot=0.5"))
+        self.assertIn("#1 (0.20 lot) closed", d.ask("/close passthru 1 lot=0.2"))
+        self.assertIn("#1 (0.15 lot) closed", d.ask("/close passthru 1 pct=50"))
+        self.assertAlmostEqual(trades(d)[0]["lot_size"], 0.15)
+        self.assertIn("lot=abc: expected a number", d.ask("/close passthru 1 lot=abc"))
+        self.assertIn("rejected", d.ask("/signal tp_ok buy EURUSD price=1.1 comment=reject"))
+        out = d.ask("/journal 1")
+        self.assertIn("console: buy EURUSD", out)
+        self.assertIn("tp_ok: rejected (told to reject)", out)
+        self.assertNotIn("passthru", out)
+        self.assertIn("passthru: executed #1", d.ask("/journal 50 passthru"))
+
     def test_a_refused_reload_shows_the_plugins_own_reason(self):
         d = self.start(plugins={"combined_v3": {"enabled": True, "partial_close_fraction": 1.5}})
         out = d.ask("/reload_plugin combined_v3")

@@ -132,5 +132,43 @@ class AlertRisk(Base):
         self.assertEqual([t["status"] for t in trades(self.d, "tp_ok")], ["OPEN"])
 
 
+class PineConnector(Base):
+    """A PineConnector user swaps the license id for the webhook secret."""
+
+    def pine(self, line, status=200):
+        st, _, b = self.d.post("/webhook", line, ctype="text/plain")
+        j = json.loads(b)
+        self.assertEqual(st, status, j)
+        return j
+
+    def test_pineconnector_lines_trade_reverse_and_refuse_what_is_not_supported(self):
+        self.start({})
+        self.quote(1.1000, 1.1002)
+        j = self.pine(SECRET + ",buy,EURUSD,risk=1,sl=20,tp=40,plugin=passthru")
+        t = trades(self.d)[-1]
+        self.assertEqual((t["direction"], t["status"]), ("BUY", "OPEN"), j)
+        self.assertAlmostEqual(t["sl_price"], 1.1002 - 0.0020)
+        self.assertAlmostEqual(t["tp_price"], 1.1002 + 0.0040)
+        self.assertAlmostEqual(t["lot_size"], 0.5)       # 1 % of 10000 at 20 pips
+        # close-and-reverse: the BUY is closed, then a SELL opens
+        j = self.pine(SECRET + ",closeshortsell,EURUSD,vol_lots=0.2,plugin=passthru")
+        r = j["results"][0]
+        self.assertEqual(r["status"], "executed", j)
+        self.assertIn("closed 1 trade, then filled", r["reason"])
+        self.assertEqual([(x["direction"], x["status"]) for x in trades(self.d)],
+                         [("BUY", "CLOSED"), ("SELL", "OPEN")])
+        j = self.pine(SECRET + ",buystop,EURUSD,price=10,risk=1", 400)
+        self.assertIn("pending orders are not supported", j["error"])
+        st, _, b = self.d.post("/webhook", "wrong,buy,EURUSD,risk=1", ctype="text/plain")
+        self.assertEqual(st, 401)
+        # the secret never reaches the journal
+        import sqlite3
+        con = sqlite3.connect("file:%s/data/zepix.db?mode=ro" % self.tmp, uri=True)
+        raws = [r[0] for r in con.execute("SELECT raw FROM signals")]
+        con.close()
+        self.assertTrue(raws and all(SECRET not in x for x in raws), raws)
+        self.assertTrue(raws[0].startswith("***,buy,EURUSD"), raws)
+
+
 if __name__ == "__main__":
     unittest.main()
