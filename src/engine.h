@@ -52,6 +52,7 @@ int eng_modify(struct app *a, struct plugin *p, int64_t trade_id, double sl, dou
 /* Open trades of p (all plugins when p is NULL) valued at the last quote. */
 int eng_positions(struct app *a, struct plugin *p, zx_position *out, int max);
 size_t eng_open_count(struct app *a);
+size_t eng_open_count_of(struct app *a, const char *plugin_id);
 /* Today's risk figures of plugin p (the account when NULL), for /risk. */
 struct risk_figures;
 int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f);
