@@ -479,7 +479,7 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
     svc_fill_api(&r->api);
     r->isolated = strcmp(a->cfg.plugin_system.isolation, "process") == 0;
     r->hook_ms = a->cfg.plugin_system.hook_timeout_ms > 0 ? a->cfg.plugin_system.hook_timeout_ms : 200;
-    if (r->isolated && pp_host_path(r->host_bin, sizeof r->host_bin))
+    if (pp_host_path(r->host_bin, sizeof r->host_bin))     /* also /preview's sandbox */
         r->host_bin[0] = '\0';
     if (discover(a->cfg.plugin_system.plugin_dir, &ids, &n, err, errlen))
         return -1;
