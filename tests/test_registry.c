@@ -812,9 +812,11 @@ static void test_a_thousand_reloads_do_not_grow(void **st)
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     print_message("      %d reloads in %.2f s (%.3f ms each), RSS %ld -> %ld kB\n", RELOAD_CYCLES, s,
                   s * 1000 / RELOAD_CYCLES, rss0, rss1);
-    /* "process" under the sanitizers: each reload starts an instrumented host
-     * (about 20 ms of sanitizer start-up alone). */
-    assert_true(s < (TR_ASAN && strcmp(f->iso, "process") == 0 ? 60.0 : 10.0));
+    /* "process": each reload starts a child (about 7 ms on an idle 2-core
+     * machine, twice that while other suites run); under the sanitizers an
+     * instrumented one (about 20 ms of sanitizer start-up alone). A generous
+     * bound: the figure itself is printed above and kept in BENCHMARKS.md. */
+    assert_true(s < (strcmp(f->iso, "process") == 0 ? (TR_ASAN ? 60.0 : 30.0) : 10.0));
     /* Host handles are kept by design (32 bytes each); anything else would show up
      * here. Under ASan the quarantine holds freed memory: LeakSanitizer judges. */
     if (!TR_ASAN && rss0 > 0 && rss1 > 0 && rss1 - rss0 > 4096)
