@@ -183,6 +183,9 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
         return -1;
     }
 
+    const char *ips[CFG_MAX_IPS];
+    for (size_t i = 0; i < a->cfg.webhook.n_allowed_ips; i++)
+        ips[i] = a->cfg.webhook.allowed_ips[i];
     struct http_opts ho = {
         .host = a->cfg.webhook.host,
         .port = a->cfg.webhook.port,
@@ -190,6 +193,8 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
         .max_connections = a->cfg.webhook.max_connections,
         .per_ip_connections = a->cfg.webhook.per_ip_connections,
         .timeout_s = a->cfg.webhook.read_timeout_s,
+        .allowed_ips = ips,
+        .n_allowed_ips = a->cfg.webhook.n_allowed_ips,
         .routes = a->routes,
         .n_routes = a->n_routes,
     };

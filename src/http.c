@@ -13,14 +13,27 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+/* One open connection (MHD's socket context), for admission and the deadline. */
+struct http_conn {
+    struct in6_addr addr;       /* IPv4 as v4-mapped */
+    struct MHD_Connection *c;
+    double t;                   /* monotonic s: since when the client owes us a request (or must take an answer) */
+    int ours;                   /* 1 while a handler has the request (runs, or is suspended): no deadline */
+    int cut;                    /* shut down past its deadline, not yet closed by MHD */
+    struct http_conn *next, *prev;
+};
 
 struct http_req {
     http_server *srv;
+    struct http_conn *hc;       /* its connection; NULL if MHD gave none */
     struct MHD_Connection *conn;
     const struct http_route *route;
     char method[8];
@@ -30,6 +43,7 @@ struct http_req {
     size_t len, cap;
     size_t limit;               /* body limit of the path's route, bytes */
     int too_large, suspended, answered, queued;
+    int close;                  /* answer with Connection: close */
     int status;
     char ctype[64];
     char *reply;
@@ -48,13 +62,150 @@ struct http_server {
     int draining;
     size_t n_suspended;
     http_req *suspended;        /* list of suspended requests */
+    struct in6_addr *allowed;   /* webhook.allowed_ips; none = any address */
+    size_t n_allowed;
+    struct http_conn *conns;    /* every open connection */
+    unsigned n_conns;
+    ev_timer sweep;             /* the request deadline, checked every SWEEP_S */
+    unsigned refused_ip, refused_limit, cut;   /* since the last admission log line */
+    double logged;              /* monotonic s of that line */
 };
+
+#define SWEEP_S 0.5             /* seconds between deadline checks */
+#define REFUSAL_LOG_S 10.0      /* at most one admission summary per this many seconds */
 
 static double mono_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* IPv4 and v4-mapped IPv6 compare equal. 0, or -1 for another family. */
+static int addr_of(const struct sockaddr *sa, struct in6_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (sa->sa_family == AF_INET) {
+        out->s6_addr[10] = out->s6_addr[11] = 0xff;
+        memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        *out = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        return 0;
+    }
+    return -1;
+}
+
+static int addr_parse(const char *text, struct in6_addr *out)
+{
+    struct in_addr v4;
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, text, &v4) == 1) {
+        out->s6_addr[10] = out->s6_addr[11] = 0xff;
+        memcpy(&out->s6_addr[12], &v4, 4);
+        return 0;
+    }
+    return inet_pton(AF_INET6, text, out) == 1 ? 0 : -1;
+}
+
+/* Admission, before MHD reads a byte (MHD's accept policy callback):
+ *  - an address not in webhook.allowed_ips (when set) is closed at once;
+ *  - an address holds at most per_ip_connections scaled by the share of slots
+ *    still free (fair share): mine < per_ip * free / max. The fuller the house,
+ *    the less each address may add; k greedy addresses level off near
+ *    per_ip / (1 + k * per_ip / max) each, so with the defaults (512, 64) ten
+ *    addresses hold about 290 and leave a newcomer about 28: a handful of
+ *    addresses cannot fill the house. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+    http_server *s = cls;
+    struct in6_addr a;
+    unsigned mine = 0;
+    (void)salen;
+    if (addr_of(sa, &a))
+        return MHD_NO;
+    if (s->n_allowed) {
+        size_t i = 0;
+        while (i < s->n_allowed && memcmp(&s->allowed[i], &a, sizeof a) != 0)
+            i++;
+        if (i == s->n_allowed) {
+            s->refused_ip++;
+            return MHD_NO;
+        }
+    }
+    for (const struct http_conn *c = s->conns; c; c = c->next)
+        mine += memcmp(&c->addr, &a, sizeof a) == 0;
+    unsigned long long n = s->o.max_connections, free_slots = s->n_conns < n ? n - s->n_conns : 0;
+    if (mine >= s->o.per_ip_connections || (unsigned long long)mine * n >= s->o.per_ip_connections * free_slots) {
+        s->refused_limit++;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    struct http_conn *hc = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!(hc = calloc(1, sizeof *hc)))
+            return;             /* untracked: MHD's own limits still hold */
+        if (ci && ci->client_addr)
+            addr_of(ci->client_addr, &hc->addr);
+        hc->c = c;
+        hc->t = mono_s();
+        hc->next = s->conns;
+        if (s->conns)
+            s->conns->prev = hc;
+        s->conns = hc;
+        s->n_conns++;
+        *socket_context = hc;
+    } else if (hc) {
+        if (hc->prev)
+            hc->prev->next = hc->next;
+        else
+            s->conns = hc->next;
+        if (hc->next)
+            hc->next->prev = hc->prev;
+        s->n_conns--;
+        free(hc);
+        *socket_context = NULL;
+    }
+}
+
+/* The whole-request deadline: a connection whose client has owed us its
+ * request (or has not taken its answer) for read_timeout_s is shut down,
+ * however it trickles bytes; MHD's own timeout is idle time only. MHD then
+ * sees the end of the stream and closes it. */
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    http_server *s = w->data;
+    double now = mono_s();
+    (void)loop;
+    (void)revents;
+    int cut = 0;
+    for (struct http_conn *c = s->conns; c; c = c->next) {
+        if (c->ours || c->cut || now - c->t < (double)s->o.timeout_s)
+            continue;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci && shutdown(ci->connect_fd, SHUT_RDWR) == 0) {
+            c->cut = 1;
+            s->cut++;
+            cut = 1;
+        }
+    }
+    if (cut)
+        ev_feed_event(s->loop, &s->io, EV_READ);
+    if ((s->refused_ip || s->refused_limit || s->cut) && now - s->logged >= REFUSAL_LOG_S) {
+        s->logged = now;
+        LOG_I("http", "connections refused: %u (address not allowed), %u (per-address limit or fair share); "
+              "%u closed at the %u s request deadline; %u open", s->refused_ip, s->refused_limit, s->cut,
+              s->o.timeout_s, s->n_conns);
+        s->refused_ip = s->refused_limit = s->cut = 0;
+    }
 }
 
 static void susp_unlink(http_req *r)
@@ -79,11 +230,15 @@ static enum MHD_Result queue_answer(http_req *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
     if (r->status == 405 && r->route)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->route->method);
-    if (r->srv->draining)
+    if (r->srv->draining || r->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->queued = 1;
+    if (r->hc) {                /* the client's turn: take the answer, send the next request */
+        r->hc->ours = 0;
+        r->hc->t = mono_s();
+    }
     return rc;
 }
 
@@ -230,6 +385,42 @@ static const struct http_route *route_for_path(const http_server *s, const char 
     return NULL;
 }
 
+struct framing {
+    int n_length, n_encoding, bad_length;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct framing *f = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->n_length++;
+        if (!value || !*value || strspn(value, "0123456789") != strlen(value))
+            f->bad_length = 1;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->n_encoding++;
+    }
+    return MHD_YES;
+}
+
+/* A body whose length two headers could tell differently is refused (400):
+ * a proxy in front may pick the other one and hide a second request in it
+ * (request smuggling). libmicrohttpd 0.9.75 accepts both forms. NULL if fine. */
+static const char *ambiguous_framing(struct MHD_Connection *conn)
+{
+    struct framing f = {0, 0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_length && f.n_encoding)
+        return "bad request: both Content-Length and Transfer-Encoding";
+    if (f.n_length > 1)
+        return "bad request: more than one Content-Length";
+    if (f.n_encoding > 1)
+        return "bad request: more than one Transfer-Encoding";
+    if (f.bad_length)
+        return "bad request: Content-Length is not a number";
+    return NULL;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -248,7 +439,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         peer_ip(conn, r->ip, sizeof r->ip);
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r->hc = ci ? ci->socket_context : NULL;
         *con_cls = r;
+        const char *why = ambiguous_framing(conn);
+        if (why) {
+            LOG_I("http", "400 from %s: %s", r->ip, why);
+            r->close = 1;       /* the rest of the stream is not read as a request */
+            http_reply_error(r, 400, why);
+            return queue_answer(r);
+        }
         const struct http_route *rt = route_for_path(s, url);
         r->limit = rt && rt->max_body ? rt->max_body : s->o.max_body;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -287,6 +487,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
 
     int known;
+    if (r->hc)
+        r->hc->ours = 1;        /* the request is whole: ours until answered */
     r->route = find_route(s, method, url, &known);
     if (s->draining) {
         http_reply_error(r, 503, "shutting down");
@@ -404,10 +606,23 @@ http_server *http_start(struct ev_loop *loop, const struct http_opts *o, char *e
     }
     s->loop = loop;
     s->o = *o;
-    s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_access, s,
+    if (o->n_allowed_ips && !(s->allowed = calloc(o->n_allowed_ips, sizeof *s->allowed))) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < o->n_allowed_ips; i++) {
+        if (addr_parse(o->allowed_ips[i], &s->allowed[s->n_allowed++])) {
+            snprintf(err, errlen, "allowed address \"%s\" is not an IP address", o->allowed_ips[i]);
+            free(s->allowed);
+            free(s);
+            return NULL;
+        }
+    }
+    s->d = MHD_start_daemon(flags, (uint16_t)o->port, on_accept, s, on_access, s,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -417,6 +632,7 @@ http_server *http_start(struct ev_loop *loop, const struct http_opts *o, char *e
     if (!s->d) {
         snprintf(err, errlen, "cannot listen on %s port %d (in use, or not an address of this host)",
                  o->host, o->port);
+        free(s->allowed);
         free(s);
         return NULL;
     }
@@ -424,6 +640,7 @@ http_server *http_start(struct ev_loop *loop, const struct http_opts *o, char *e
     if (!di) {
         snprintf(err, errlen, "libmicrohttpd has no epoll support");
         MHD_stop_daemon(s->d);
+        free(s->allowed);
         free(s);
         return NULL;
     }
@@ -436,6 +653,10 @@ http_server *http_start(struct ev_loop *loop, const struct http_opts *o, char *e
     s->prep.data = s;
     ev_prepare_start(loop, &s->prep);
     ev_unref(loop);     /* the prepare watcher alone must not keep the loop alive */
+    ev_timer_init(&s->sweep, on_sweep, SWEEP_S, SWEEP_S);
+    s->sweep.data = s;
+    ev_timer_start(loop, &s->sweep);
+    ev_unref(loop);     /* nor the sweep */
     run_mhd(s);
     return s;
 }
@@ -463,6 +684,9 @@ void http_stop(http_server *s)
     ev_timer_stop(s->loop, &s->timer);
     ev_ref(s->loop);
     ev_prepare_stop(s->loop, &s->prep);
+    ev_ref(s->loop);
+    ev_timer_stop(s->loop, &s->sweep);
     MHD_stop_daemon(s->d);
+    free(s->allowed);
     free(s);
 }

@@ -1,8 +1,9 @@
 /*
  * http — the HTTP listener: libmicrohttpd with no thread of its own, driven by
  * the libev loop through MHD's epoll fd (an ev_io) and MHD_get_timeout (an
- * ev_timer). Owns connection limits (total, per IP), the read timeout, the body
- * limit (413), route lookup (404/405) and JSON error answers.
+ * ev_timer). Owns admission at accept (allowed addresses, per-address limit and
+ * fair share), the whole-request deadline, refusal of ambiguous framing, the
+ * body limit (413), route lookup (404/405) and JSON error answers.
  *
  * Routes come from one table given at start; a handler answers with http_reply()
  * before it returns, or calls http_suspend() and answers later from the loop
@@ -34,8 +35,10 @@ struct http_opts {
     int port;                   /* 0 = any free port (see http_port) */
     size_t max_body;            /* bytes; larger bodies get 413 */
     unsigned max_connections;
-    unsigned per_ip_connections;
-    unsigned timeout_s;         /* idle/read timeout per connection */
+    unsigned per_ip_connections;   /* and never more than the slots still free */
+    unsigned timeout_s;         /* a request must arrive whole (and an answer be taken) within it */
+    const char *const *allowed_ips;    /* numeric addresses; others are closed at accept */
+    size_t n_allowed_ips;              /* 0: any address */
     const struct http_route *routes;   /* borrowed; must outlive the server */
     size_t n_routes;
 };

@@ -10,7 +10,10 @@
  *      and touch it once so SQLite has every file it needs (-wal, -shm) open;
  *   3. seccomp stage 1 (below): no exec, no new process or thread, no ptrace,
  *      no sockets, no signals to other processes, no mounts, namespaces,
- *      modules, bpf, keyrings, or changes to the file system;
+ *      modules, bpf, keyrings, or changes to the file system; no descriptor
+ *      owner or async signal (F_SETOWN, F_SETSIG, O_ASYNC, FIOSETOWN, ...),
+ *      no TIOCSTI, no ftruncate of fds 0-3, no fchmod/fchown, no new limits;
+ *      and, as a filter of its own, every ioctl but FIONREAD fails (ENOTTY);
  *   4. dlopen(plugin.so) — its ELF constructors, if any, run here: under
  *      stage 1 but still able to open() files for reading (dlopen needs it);
  *   5. seccomp stage 2: open/openat/openat2/creat kill the process too; from
@@ -43,6 +46,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -333,6 +339,73 @@ static int deny_a0(scmp_filter_ctx ctx, int nr, enum scmp_compare op, scmp_datum
     return seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, nr, 1, &c);
 }
 
+/* Kill on nr when its argument arg, cut to 32 bits (the kernel reads a command
+ * or a descriptor as an unsigned int: high bits must not slip past), is v. */
+static int deny_eq32(scmp_filter_ctx ctx, int nr, unsigned arg, scmp_datum_t v)
+{
+    struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = v};
+    if (nr < 0)
+        return 0;
+    return seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, nr, 1, &c);
+}
+
+/* The owner and async-signal doors of a descriptor: with F_SETOWN (or
+ * FIOSETOWN/SIOCSPGRP) naming the daemon, F_SETSIG 9 and O_ASYNC on the
+ * protocol socket, the kernel would send the daemon SIGKILL on its next write.
+ * TIOCSTI and TIOCLINUX type into a terminal. All kill the plugin. */
+static int deny_signal_doors(scmp_filter_ctx ctx)
+{
+    static const unsigned long fcntl_cmds[] = {F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY};
+    static const unsigned long ioctl_cmds[] = {FIOSETOWN, SIOCSPGRP, FIOASYNC, TIOCSTI, TIOCLINUX};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof fcntl_cmds / sizeof fcntl_cmds[0]; i++)
+        rc |= deny_eq32(ctx, SCMP_SYS(fcntl), 1, fcntl_cmds[i]) | deny_eq32(ctx, SCMP_SYS(fcntl64), 1, fcntl_cmds[i]);
+    for (size_t i = 0; i < sizeof ioctl_cmds / sizeof ioctl_cmds[0]; i++)
+        rc |= deny_eq32(ctx, SCMP_SYS(ioctl), 1, ioctl_cmds[i]);
+    /* F_SETFL with O_ASYNC among the flags */
+    struct scmp_arg_cmp setfl[2] = {
+        {.arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = F_SETFL},
+        {.arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = O_ASYNC, .datum_b = O_ASYNC},
+    };
+    rc |= seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl), 2, setfl);
+    if (SCMP_SYS(fcntl64) >= 0)
+        rc |= seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl64), 2, setfl);
+    /* Inherited descriptors (0-3) are not truncated; no descriptor changes mode
+     * or owner (SQLite does either only when it creates a file: never here). */
+    for (scmp_datum_t fd = 0; fd <= 3; fd++)
+        rc |= deny_eq32(ctx, SCMP_SYS(ftruncate), 0, fd);
+    rc |= DENY(fchmod) | DENY(fchown);
+    /* Its limits (RLIMIT_AS, _NOFILE, _CORE, set by plugin_proc.c) stay. */
+    struct scmp_arg_cmp newlim = {.arg = 2, .op = SCMP_CMP_NE, .datum_a = 0, .datum_b = 0};
+    rc |= seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(prlimit64), 1, &newlim);
+    rc |= DENY(setrlimit);
+    return rc;
+}
+
+/* A filter of its own (the kernel applies the strictest answer of all filters,
+ * so the kills above still win): every ioctl but FIONREAD fails with ENOTTY,
+ * as it would on a descriptor that is no terminal. libseccomp takes one
+ * comparison per argument and rule, hence "below" and "above". */
+static int ioctl_allow_list(void)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    int rc = 0;
+    if (!ctx)
+        return -1;
+#if defined(__x86_64__)
+    if (seccomp_arch_add(ctx, SCMP_ARCH_X32) < 0 && errno != EEXIST)
+        rc = -1;
+#endif
+    struct scmp_arg_cmp below = {.arg = 1, .op = SCMP_CMP_LT, .datum_a = FIONREAD, .datum_b = 0};
+    struct scmp_arg_cmp above = {.arg = 1, .op = SCMP_CMP_GT, .datum_a = FIONREAD, .datum_b = 0};
+    rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, &below);
+    rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, &above);
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    return rc ? -1 : 0;
+}
+
 static int stage1(pid_t self)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -377,9 +450,12 @@ static int stage1(pid_t self)
           DENY(capset) | DENY(setpgid) | DENY(setsid);
     /* Its death signal stays SIGKILL: no prctl that could undo PR_SET_PDEATHSIG. */
     rc |= deny_a0(ctx, SCMP_SYS(prctl), SCMP_CMP_EQ, (scmp_datum_t)PR_SET_PDEATHSIG);
+    rc |= deny_signal_doors(ctx);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
+    if (rc == 0)
+        rc = ioctl_allow_list();
     return rc ? -1 : 0;
 }
 

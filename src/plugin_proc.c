@@ -22,9 +22,23 @@
 
 #define MAX_TRADES 256          /* open_trades answered per request */
 
+/* The child's limits (set between fork and exec). */
+#define CHILD_NOFILE 64                         /* descriptors */
+#define CHILD_AS ((rlim_t)1 << 30)              /* bytes of address space: 1 GiB */
+
+/* Its stdout/stderr, logged line by line with its id: at most OUT_BURST lines
+ * at once, OUT_RATE per second after that; past the budget the pipe is not read
+ * for OUT_PAUSE seconds and what piled up meanwhile is dropped (counted). */
+#define OUT_LINE 400            /* bytes of one logged line; longer ones are cut */
+#define OUT_BURST 50.0
+#define OUT_RATE 10.0           /* lines per second */
+#define OUT_PAUSE 1.0           /* seconds */
+#define OUT_READ 4096           /* bytes read per loop wake-up */
+
 struct pproc {
     pid_t pid;
     int fd;
+    int out_fd;                     /* read end of the child's stdout/stderr pipe */
     int failed;
     int timeout_ms;
     zx_host *host;
@@ -34,6 +48,13 @@ struct pproc {
     char cause[300];
     struct ev_loop *loop;           /* pp_watch: the idle watch, when set */
     ev_io idle;
+    ev_io out_io;
+    ev_timer out_pause;
+    double out_tokens, out_last;    /* line budget; ev_now of its last refill */
+    size_t out_dropped;             /* bytes dropped during the current pause */
+    size_t out_len;
+    char out_line[OUT_LINE + 1];    /* the unfinished line */
+    char tag[80];                   /* "plugin <id>": the log module of its output */
     pp_idle_cb cb;
     void *cb_data;
     struct wbuf w;
@@ -82,6 +103,128 @@ int pp_host_path(char *out, size_t len)
     return -1;
 }
 
+/* ---- the child's stdout/stderr ------------------------------------------------ */
+
+/* Take one line from the budget: 1 when it may be logged now. */
+static int out_budget(struct pproc *pp)
+{
+    double now = (double)wire_mono_ms() / 1000.0;
+    pp->out_tokens += (now - pp->out_last) * OUT_RATE;
+    if (pp->out_tokens > OUT_BURST)
+        pp->out_tokens = OUT_BURST;
+    pp->out_last = now;
+    if (pp->out_tokens < 1.0)
+        return 0;
+    pp->out_tokens -= 1.0;
+    return 1;
+}
+
+static void out_emit(struct pproc *pp)
+{
+    int cut = pp->out_len > OUT_LINE;
+    if (cut)
+        pp->out_len = OUT_LINE;
+    pp->out_line[pp->out_len] = '\0';
+    LOG_I(pp->tag, "%s%s", pp->out_line, cut ? " [cut]" : "");
+    pp->out_len = 0;
+}
+
+/* Split into lines and log them; control characters become '?' so a plugin
+ * cannot end a line early or colour the terminal. Returns the bytes used: less
+ * than n when the budget ran out (the rest is the caller's to drop). */
+static size_t out_feed(struct pproc *pp, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)b[i];
+        if (c == '\n') {
+            if (pp->out_len && !out_budget(pp))
+                return i;
+            if (pp->out_len)
+                out_emit(pp);
+            continue;
+        }
+        if (pp->out_len < OUT_LINE)
+            pp->out_line[pp->out_len] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
+        if (pp->out_len <= OUT_LINE)
+            pp->out_len++;          /* OUT_LINE + 1 marks a cut line */
+    }
+    return n;
+}
+
+/* Read and drop what is in the pipe, at most max bytes. */
+static void out_discard(struct pproc *pp, size_t max)
+{
+    char buf[OUT_READ];
+    ssize_t k;
+    for (size_t got = 0; got < max && (k = read(pp->out_fd, buf, sizeof buf)) > 0; got += (size_t)k)
+        pp->out_dropped += (size_t)k;
+    pp->out_len = 0;
+}
+
+static void out_report_dropped(struct pproc *pp)
+{
+    if (pp->out_dropped)
+        LOG_W(pp->tag, "%zu bytes of output dropped (over %.0f lines/s)", pp->out_dropped, OUT_RATE);
+    pp->out_dropped = 0;
+}
+
+static void out_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct pproc *pp = t->data;
+    (void)revents;
+    out_discard(pp, 16 * OUT_READ);
+    out_report_dropped(pp);
+    ev_io_start(loop, &pp->out_io);
+}
+
+static void out_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct pproc *pp = w->data;
+    char buf[OUT_READ];
+    (void)revents;
+    ssize_t k = read(pp->out_fd, buf, sizeof buf);
+    if (k < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (k <= 0) {                   /* closed: the child is gone or going */
+        ev_io_stop(loop, w);
+        return;
+    }
+    size_t used = out_feed(pp, buf, (size_t)k);
+    if (used == (size_t)k)
+        return;
+    /* Over budget: stop reading for a while; what piles up meanwhile is dropped
+     * (the child's writes fail with EAGAIN once the pipe is full). */
+    pp->out_dropped += (size_t)k - used;
+    pp->out_len = 0;
+    ev_io_stop(loop, w);
+    ev_timer_set(&pp->out_pause, OUT_PAUSE, 0.);
+    ev_timer_start(loop, &pp->out_pause);
+}
+
+/* The child is dead: log what it wrote last (within the budget), close the pipe. */
+static void out_close(struct pproc *pp)
+{
+    char buf[OUT_READ];
+    ssize_t k;
+    if (pp->out_fd < 0)
+        return;
+    if (pp->loop) {
+        ev_io_stop(pp->loop, &pp->out_io);
+        ev_timer_stop(pp->loop, &pp->out_pause);
+    }
+    for (int i = 0; i < 16 && (k = read(pp->out_fd, buf, sizeof buf)) > 0; i++) {
+        size_t used = out_feed(pp, buf, (size_t)k);
+        pp->out_dropped += (size_t)k - used;
+        if (used < (size_t)k)
+            break;
+    }
+    if (pp->out_len && pp->out_len <= OUT_LINE + 1 && out_budget(pp))
+        out_emit(pp);
+    out_report_dropped(pp);
+    close(pp->out_fd);
+    pp->out_fd = -1;
+}
+
 /* Kill (if still running) and reap the child; describe what became of it. */
 static void reap(struct pproc *pp, int was_eof, const char *during)
 {
@@ -93,12 +236,15 @@ static void reap(struct pproc *pp, int was_eof, const char *during)
     if (pp->fd >= 0)
         close(pp->fd);
     pp->fd = -1;
-    if (pp->pid <= 0)
+    if (pp->pid <= 0) {
+        out_close(pp);
         return;
+    }
     kill(pp->pid, SIGKILL);
     while ((r = waitpid(pp->pid, &st, 0)) < 0 && errno == EINTR)
         ;
     pp->pid = 0;
+    out_close(pp);
     if (!was_eof || !during)
         return;
     if (r < 0)
@@ -300,11 +446,92 @@ static int check_reply(struct pproc *pp, struct rbuf *r, const char *during)
     return fail(pp, 0, during, "protocol violation during %s: malformed answer (killed)", during);
 }
 
-static pid_t spawn(const char *host_bin, const char *id, int *fd_out, char *err, size_t errlen)
+/* Sanitizer builds reserve terabytes of address space for their shadow
+ * memory: RLIMIT_AS would stop the child before main. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_LIMIT_AS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHILD_LIMIT_AS 0
+#endif
+#endif
+#ifndef CHILD_LIMIT_AS
+#define CHILD_LIMIT_AS 1
+#endif
+
+/* Lower a limit to want (never above the hard limit there is). 0 or -1. */
+static int lower_limit(int resource, rlim_t want)
 {
-    int sv[2];
+    struct rlimit rl;
+    if (getrlimit(resource, &rl))
+        return -1;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+        want = rl.rlim_max;
+    rl.rlim_cur = rl.rlim_max = want;
+    return setrlimit(resource, &rl);
+}
+
+/* In the child between fork and exec: exactly the descriptors it is meant to
+ * have (0 /dev/null, 1 and 2 the output pipe, 3 the protocol socket; it opens
+ * its database itself), its limits, then the plugin host. Never returns. */
+static void child_exec(const char *host_bin, const char *id, int sock, int out) __attribute__((noreturn));
+static void child_exec(const char *host_bin, const char *id, int sock, int out)
+{
+    sigset_t all;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    /* Stopping is the daemon's job: it shuts each plugin down through its
+     * hook. A terminal's Ctrl-C (the foreground process group) and
+     * systemd's SIGTERM to the whole cgroup must not kill plugins first:
+     * the child leaves the daemon's process group and ignores both
+     * (ignored dispositions survive exec). */
+    setpgid(0, 0);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    /* Above 3 first, so that no dup2 below overwrites a descriptor still needed. */
+    int s = fcntl(sock, F_DUPFD, 10), o = fcntl(out, F_DUPFD, 10);
+    int null = open("/dev/null", O_RDONLY);   /* not the operator's console */
+    if (s < 0 || o < 0 || null < 0 || dup2(null, 0) != 0 || dup2(o, 1) != 1 || dup2(o, 2) != 2 ||
+        dup2(s, 3) != 3)
+        _exit(126);
+    /* Everything else stays behind: the daemon's log, sockets, databases. */
+    if (close_range(4, ~0U, 0)) {
+        struct rlimit rl;
+        rlim_t max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1 << 20 ? rl.rlim_cur : 1 << 20;
+        for (rlim_t fd = 4; fd < max; fd++)
+            close((int)fd);
+    }
+    /* Sanitizer builds (make asan): a crash must end as the crash itself, not
+     * as the sanitizer's report trying to fork a symbolizer (SIGSYS). */
+    setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:handle_sigbus=0:handle_sigfpe=0:"
+           "handle_sigill=0:detect_leaks=0:symbolize=0", 1);
+    setenv("UBSAN_OPTIONS", "symbolize=0:print_stacktrace=0", 1);
+    /* No core files (a plugin crashing in a loop writes none), few descriptors,
+     * bounded memory. The filter keeps it from raising them again. */
+    if (lower_limit(RLIMIT_CORE, 0) || lower_limit(RLIMIT_NOFILE, CHILD_NOFILE) ||
+        (CHILD_LIMIT_AS && lower_limit(RLIMIT_AS, CHILD_AS)))
+        _exit(126);
+    char *const argv[] = {(char *)"zepix-plugin-host", (char *)id, NULL};
+    execv(host_bin, argv);
+    _exit(127);
+}
+
+static pid_t spawn(const char *host_bin, const char *id, int *fd_out, int *out_fd, char *err, size_t errlen)
+{
+    int sv[2], po[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
         snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    /* Both ends non-blocking: the loop never waits on the child's output, and
+     * a child whose output is not being read loses it (EAGAIN), not its time. */
+    if (pipe2(po, O_CLOEXEC | O_NONBLOCK)) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
         return -1;
     }
     pid_t pid = fork();
@@ -312,47 +539,16 @@ static pid_t spawn(const char *host_bin, const char *id, int *fd_out, char *err,
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(sv[0]);
         close(sv[1]);
+        close(po[0]);
+        close(po[1]);
         return -1;
     }
-    if (pid == 0) {
-        sigset_t all;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        /* Stopping is the daemon's job: it shuts each plugin down through its
-         * hook. A terminal's Ctrl-C (the foreground process group) and
-         * systemd's SIGTERM to the whole cgroup must not kill plugins first:
-         * the child leaves the daemon's process group and ignores both
-         * (ignored dispositions survive exec). */
-        setpgid(0, 0);
-        signal(SIGINT, SIG_IGN);
-        signal(SIGTERM, SIG_IGN);
-        signal(SIGHUP, SIG_IGN);
-        signal(SIGQUIT, SIG_IGN);
-        if (sv[1] == 3)
-            fcntl(3, F_SETFD, 0);
-        else if (dup2(sv[1], 3) != 3)
-            _exit(126);
-        for (int fd = 4; fd < 1024; fd++)   /* the daemon's sockets and files stay behind */
-            close(fd);
-        int null = open("/dev/null", O_RDONLY);   /* not the operator's console */
-        if (null < 0 || dup2(null, 0) != 0)
-            _exit(126);
-        if (null != 0)
-            close(null);
-        /* Sanitizer builds (make asan): a crash must end as the crash itself, not
-         * as the sanitizer's report trying to fork a symbolizer (SIGSYS). */
-        setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:handle_sigbus=0:handle_sigfpe=0:"
-               "handle_sigill=0:detect_leaks=0:symbolize=0", 1);
-        setenv("UBSAN_OPTIONS", "symbolize=0:print_stacktrace=0", 1);
-        struct rlimit no_core = {0, 0};         /* a plugin crashing in a loop writes no cores */
-        setrlimit(RLIMIT_CORE, &no_core);
-        char *const argv[] = {(char *)"zepix-plugin-host", (char *)id, NULL};
-        execv(host_bin, argv);
-        _exit(127);
-    }
+    if (pid == 0)
+        child_exec(host_bin, id, sv[1], po[1]);
     close(sv[1]);
+    close(po[1]);
     *fd_out = sv[0];
+    *out_fd = po[0];
     return pid;
 }
 
@@ -383,6 +579,13 @@ void pp_watch(struct pproc *pp, struct ev_loop *loop, pp_idle_cb cb, void *data)
     ev_io_init(&pp->idle, idle_cb, pp->fd, EV_READ);
     pp->idle.data = pp;
     ev_io_start(loop, &pp->idle);
+    if (pp->out_fd >= 0) {
+        ev_io_init(&pp->out_io, out_cb, pp->out_fd, EV_READ);
+        pp->out_io.data = pp;
+        ev_init(&pp->out_pause, out_resume);
+        pp->out_pause.data = pp;
+        ev_io_start(loop, &pp->out_io);
+    }
 }
 
 int pp_start(const char *host_bin, const char *so_path, const char *id, const char *data_dir,
@@ -397,11 +600,15 @@ int pp_start(const char *host_bin, const char *so_path, const char *id, const ch
         return -1;
     }
     pp->fd = -1;
+    pp->out_fd = -1;
+    pp->out_tokens = OUT_BURST;
+    pp->out_last = (double)wire_mono_ms() / 1000.0;
     pp->host = host;
     pp->api = api;
     pp->timeout_ms = timeout_ms;
     snprintf(pp->id, sizeof pp->id, "%s", id);
-    if ((pp->pid = spawn(host_bin, id, &pp->fd, err, errlen)) < 0) {
+    snprintf(pp->tag, sizeof pp->tag, "plugin %s", id);
+    if ((pp->pid = spawn(host_bin, id, &pp->fd, &pp->out_fd, err, errlen)) < 0) {
         free(pp);
         return -1;
     }

@@ -10,6 +10,13 @@
  * zx_host, so every check of service_api.c applies). The wait blocks the event
  * loop for at most timeout_ms, the bound a slow hook has in "none" mode too.
  *
+ * The child gets exactly these descriptors: 0 /dev/null, 1 and 2 one pipe whose
+ * lines the loop logs as "plugin <id>: ..." (control characters replaced,
+ * rate-limited: a flood is dropped and counted, never read faster than the
+ * budget), 3 the protocol socket; it opens its own database. Everything else
+ * is closed before exec, and RLIMIT_NOFILE (64), RLIMIT_AS (1 GiB; not in
+ * sanitizer builds) and RLIMIT_CORE (0) are set.
+ *
  * A child that dies, overruns its deadline or breaks the protocol is killed
  * (SIGKILL) and reaped; the call returns -1 and pp_cause() says what happened.
  * A failed pproc answers every later call with -1; pp_free() it.

@@ -29,6 +29,7 @@
 #define SIG_MSG_MAX 256     /* an error message, before it is copied to err */
 #define SIG_MAX_TOKENS 32   /* words in a text signal */
 #define SIG_SHOW_MAX 32     /* bytes of user input quoted in a message */
+#define SIG_PART_MIN 8      /* bytes of a secret in a row that withhold a message */
 #define SIG_NUM_MAX 64      /* bytes of a number's text */
 #define SIG_JSON_DEPTH 3    /* json-c's count: room for a value nested in a field,
                              * which then gets a field-named error; deeper input
@@ -134,15 +135,35 @@ static int sig_field_lookup(const char *p, size_t n)
 
 /* ---- secret scrubbing ---- */
 
+/* Does msg hold SIG_PART_MIN or more consecutive bytes of the secret s[0..n)?
+ * (A quote of the input is cut at SIG_SHOW_MAX bytes: a cut secret would slip
+ * past a search for the whole of it.) */
+static int sig_shares_part(const char *msg, size_t len, const char *s, size_t n)
+{
+    if (n < SIG_PART_MIN || len < SIG_PART_MIN)
+        return 0;
+    for (size_t i = 0; i + SIG_PART_MIN <= n; i++)
+        if (memmem(msg, len, s + i, SIG_PART_MIN) != NULL)
+            return 1;
+    return 0;
+}
+
 /* Pass 0 replaces each occurrence of the secret s[0..n) in msg by "***".
  * Pass 1 withholds a message that still contains it (a secret made of '*'),
+ * or any SIG_PART_MIN bytes of it in a row,
  * pass 2 empties one that still does (a secret inside SIG_WITHHELD). */
 static void sig_scrub_one(char *msg, int pass, const char *s, size_t n)
 {
     char tmp[SIG_MSG_MAX];
     size_t len = strlen(msg), i = 0, o = 0;
 
-    if (n == 0 || n > len)
+    if (n == 0)
+        return;
+    if (pass == 1 && sig_shares_part(msg, len, s, n)) {
+        snprintf(msg, SIG_MSG_MAX, "%s", SIG_WITHHELD);
+        return;
+    }
+    if (n > len)
         return;
     if (pass > 0) {
         if (memmem(msg, len, s, n) != NULL)
@@ -782,20 +803,31 @@ static json_object *sig_json_load(const char *body, size_t len, char *msg)
     return NULL;
 }
 
-/* How many keys of the object body spell field f (any case). json-c keeps the
- * last of duplicated keys silently; a body that says "action" twice must be
- * refused, not half-read. Only string tokens are lexed: every unescaped '"'
- * outside a string starts one, and a string followed by ':' is a key. Keys
- * written with \u escapes are not recognised (json-c would decode them). */
+/* How many keys of the object body spell field f (any case), each key read
+ * the way json-c reads it (escapes decoded: "\u0061ction" is "action"). json-c
+ * keeps the last of duplicated keys silently; a body that says "action" twice
+ * must be refused, not half-read. Only the top-level object's keys count: the
+ * lexer tracks nesting outside strings, and a string followed by ':' at depth
+ * 1 is a key, handed whole (quotes included) to json-c to decode. */
 static int sig_key_count(const char *body, size_t len, int f)
 {
     const char *name = sig_field_names[f];
-    size_t nl = strlen(name);
-    int count = 0;
+    int count = 0, depth = 0;
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL)
+        return 2;               /* cannot tell: refuse rather than half-read */
     for (size_t i = 0; i < len; i++) {
+        if (body[i] == '{' || body[i] == '[') {
+            depth++;
+            continue;
+        }
+        if (body[i] == '}' || body[i] == ']') {
+            depth--;
+            continue;
+        }
         if (body[i] != '"')
             continue;
-        size_t start = ++i;
+        size_t start = i++;
         while (i < len && body[i] != '"')
             i += body[i] == '\\' ? 2 : 1;
         if (i >= len)
@@ -803,10 +835,18 @@ static int sig_key_count(const char *body, size_t len, int f)
         size_t k = i + 1;
         while (k < len && sig_is_blank(body[k]))
             k++;
-        if (k < len && body[k] == ':' && sig_ieq(body + start, i - start, name))
+        if (depth != 1 || k >= len || body[k] != ':')
+            continue;
+        json_tokener_reset(tok);
+        json_object *key = json_tokener_parse_ex(tok, body + start, (int)(i + 1 - start));
+        if (key == NULL)        /* a bare string is complete only at its end */
+            key = json_tokener_parse_ex(tok, "", -1);
+        if (key != NULL && json_object_is_type(key, json_type_string) &&
+            sig_ieq(json_object_get_string(key), (size_t)json_object_get_string_len(key), name))
             count++;
-        (void)nl;
+        json_object_put(key);
     }
+    json_tokener_free(tok);
     return count;
 }
 
@@ -835,6 +875,17 @@ static int sig_json(json_object *obj, const char *body, size_t len, sig_parsed *
 }
 
 /* ---- public ---- */
+
+/* A UTF-8 byte-order mark (some clients send one before JSON) is no part of
+ * the body: without this a JSON body would be read as text. */
+static void sig_skip_bom(const char **body, size_t *len)
+{
+    if (*body != NULL && *len >= 3 && memcmp(*body, "\xEF\xBB\xBF", 3) == 0) {
+        *body += 3;
+        *len -= 3;
+    }
+}
+
 
 int sig_parse_text(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen)
 {
@@ -866,6 +917,7 @@ int sig_parse_json(const char *body, size_t len, sig_parsed *out, char *err, siz
         sig_put_err(err, errlen, "body: no input or no output");
         return -1;
     }
+    sig_skip_bom(&body, &len);
     memset(out, 0, sizeof *out);
     obj = sig_json_load(body != NULL ? body : "", len, msg);
     if (obj != NULL)
@@ -881,6 +933,7 @@ int sig_parse_body(const char *body, size_t len, sig_parsed *out, char *err, siz
 {
     size_t i = 0;
 
+    sig_skip_bom(&body, &len);
     while (body != NULL && i < len && sig_is_blank(body[i]))
         i++;
     if (body != NULL && i < len && body[i] == '{')
@@ -962,6 +1015,7 @@ int sig_redact_body(const char *body, size_t len, char *out, size_t outlen)
     size_t i = 0, o = 0;
     if (outlen == 0)
         return -1;
+    sig_skip_bom(&body, &len);
     while (i < len && sig_is_blank(body[i]))
         i++;
     if (i < len && body[i] == '{') {

@@ -273,6 +273,60 @@ static void test_port_in_use_is_a_clear_error(void **st)
     assert_non_null(strstr(err, "cannot listen"));
 }
 
+static void test_allowed_address_that_is_no_address_is_a_clear_error(void **st)
+{
+    struct fx *f = *st;
+    char err[256] = "";
+    static const char *const ips[] = {"127.0.0.1", "10.0.0.300"};
+    struct http_opts o = {.host = "127.0.0.1", .port = 0, .max_body = 10, .max_connections = 4,
+                          .per_ip_connections = 4, .timeout_s = 1, .allowed_ips = ips, .n_allowed_ips = 2,
+                          .routes = routes, .n_routes = 1};
+    assert_null(http_start(f->loop, &o, err, sizeof err));
+    assert_non_null(strstr(err, "10.0.0.300"));
+}
+
+/* A TCP connection from source address src to the server on port. */
+static int connect_from(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET}, a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, src, &me.sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void test_only_allowed_addresses_get_past_accept(void **st)
+{
+    struct fx *f = *st;
+    char err[256] = "";
+    static const char *const ips[] = {"::ffff:127.0.0.3"};     /* v4-mapped spelling matches too */
+    struct http_opts o = {.host = "127.0.0.1", .port = 0, .max_body = 64, .max_connections = 8,
+                          .per_ip_connections = 4, .timeout_s = 2, .allowed_ips = ips, .n_allowed_ips = 1,
+                          .routes = routes, .n_routes = 1};
+    http_server *s = http_start(f->loop, &o, err, sizeof err);
+    assert_non_null(s);
+    const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct eof_watch e = {.closed = 0};
+    int fd = connect_from("127.0.0.2", http_port(s));
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    ev_io_init(&e.io, on_readable, fd, EV_READ);
+    ev_io_start(f->loop, &e.io);
+    assert_true(tu_run_until(f->loop, &e.closed, 2.0));        /* closed, nothing answered */
+    ev_io_stop(f->loop, &e.io);
+    close(fd);
+    fd = connect_from("127.0.0.3", http_port(s));
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    int never = 0;
+    tu_run_until(f->loop, &never, 0.3);
+    char buf[256] = "";
+    assert_true(read(fd, buf, sizeof buf - 1) > 0);
+    assert_non_null(strstr(buf, "200 OK"));
+    close(fd);
+    http_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +341,8 @@ int main(void)
         cmocka_unit_test(test_per_ip_limit_refuses_extra_connections),
         cmocka_unit_test(test_slow_client_is_timed_out),
         cmocka_unit_test(test_port_in_use_is_a_clear_error),
+        cmocka_unit_test(test_allowed_address_that_is_no_address_is_a_clear_error),
+        cmocka_unit_test(test_only_allowed_addresses_get_past_accept),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

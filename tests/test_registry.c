@@ -812,9 +812,11 @@ static void test_a_thousand_reloads_do_not_grow(void **st)
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     print_message("      %d reloads in %.2f s (%.3f ms each), RSS %ld -> %ld kB\n", RELOAD_CYCLES, s,
                   s * 1000 / RELOAD_CYCLES, rss0, rss1);
-    /* "process" under the sanitizers: each reload starts an instrumented host
-     * (about 20 ms of sanitizer start-up alone). */
-    assert_true(s < (TR_ASAN && strcmp(f->iso, "process") == 0 ? 60.0 : 10.0));
+    /* "process": each reload starts a child (about 7 ms on an idle 2-core
+     * machine, twice that while other suites run); under the sanitizers an
+     * instrumented one (about 20 ms of sanitizer start-up alone). A generous
+     * bound: the figure itself is printed above and kept in BENCHMARKS.md. */
+    assert_true(s < (strcmp(f->iso, "process") == 0 ? (TR_ASAN ? 60.0 : 30.0) : 10.0));
     /* Host handles are kept by design (32 bytes each); anything else would show up
      * here. Under ASan the quarantine holds freed memory: LeakSanitizer judges. */
     if (!TR_ASAN && rss0 > 0 && rss1 > 0 && rss1 - rss0 > 4096)
@@ -993,6 +995,61 @@ static void test_hostile_malformed_answer_on_the_protocol_socket(void **st)
     contained(st, "short_verdict", "protocol violation during on_signal_received: malformed answer");
 }
 static void test_hostile_exit_in_a_hook(void **st) { contained(st, "exit", "exited with status 3"); }
+
+/* The doors of the daemon's process and terminal (issue 14): each call kills
+ * the plugin at the filter, and the daemon (this process) lives on. */
+static void test_hostile_owner_and_async_signal_on_the_socket(void **st) { contained(st, "sigio", "seccomp"); }
+static void test_hostile_setown_ex(void **st) { contained(st, "setown_ex", "seccomp"); }
+static void test_hostile_setsig(void **st) { contained(st, "setsig", "seccomp"); }
+static void test_hostile_o_async(void **st) { contained(st, "o_async", "seccomp"); }
+static void test_hostile_setown_with_high_bits_in_the_command(void **st) { contained(st, "setown_hi", "seccomp"); }
+static void test_hostile_fiosetown(void **st) { contained(st, "fiosetown", "seccomp"); }
+static void test_hostile_siocspgrp(void **st) { contained(st, "siocspgrp", "seccomp"); }
+static void test_hostile_fioasync(void **st) { contained(st, "fioasync", "seccomp"); }
+static void test_hostile_tiocsti(void **st) { contained(st, "tiocsti", "seccomp"); }
+static void test_hostile_tiocsti_with_high_bits(void **st) { contained(st, "tiocsti_hi", "seccomp"); }
+static void test_hostile_ftruncate_of_stderr(void **st) { contained(st, "ftruncate", "seccomp"); }
+static void test_hostile_fchmod(void **st) { contained(st, "fchmod", "seccomp"); }
+static void test_hostile_fchown(void **st) { contained(st, "fchown", "seccomp"); }
+static void test_hostile_raising_its_limits(void **st) { contained(st, "raise_limit", "seccomp"); }
+
+/* The attack named by comment is refused without killing the plugin. */
+static struct eng_result refused(void **st, const char *comment)
+{
+    struct fx *f = *st;
+    char text[128];
+    hostile_up(f, "process", "");
+    fmt(text, sizeof text, "tp_hostile buy EURUSD price=1.1 comment=%s", comment);
+    struct eng_result r = send1(f, text);
+    assert_string_equal(r.status, "rejected");
+    assert_int_equal(must_find(f, "tp_hostile")->st, PLG_ENABLED);
+    assert_string_equal(send1(f, "tp_hostile buy EURUSD price=1.1").status, "executed");
+    return r;
+}
+
+static void test_hostile_terminal_ioctls_fail_as_on_no_terminal(void **st)
+{
+    char want[64];
+    fmt(want, sizeof want, "tcgets=-1/%d winsz=-1/%d", ENOTTY, ENOTTY);
+    assert_string_equal(refused(st, "tty_ioctl").reason, want);
+}
+
+static void test_hostile_address_space_is_limited(void **st)
+{
+    if (TR_ASAN) {              /* the sanitizers' shadow memory rules RLIMIT_AS out */
+        skip();
+        return;
+    }
+    assert_string_equal(refused(st, "hog").reason, "mmap=failed");
+}
+
+static void test_hostile_descriptors_are_limited(void **st)
+{
+    int n = -1;
+    struct eng_result r = refused(st, "fd_flood");
+    assert_int_equal(sscanf(r.reason, "dups=%d", &n), 1);
+    assert_true(n > 0 && n < 64);
+}
 
 static void test_hostile_endless_loop_in_init(void **st)
 {
@@ -1280,6 +1337,23 @@ int main(void)
         T(test_hostile_exit_during_init),
         T(test_hostile_death_between_hooks_is_noticed_at_once),
         T(test_hostile_endless_loop_in_init),
+        T(test_hostile_owner_and_async_signal_on_the_socket),
+        T(test_hostile_setown_ex),
+        T(test_hostile_setsig),
+        T(test_hostile_o_async),
+        T(test_hostile_setown_with_high_bits_in_the_command),
+        T(test_hostile_fiosetown),
+        T(test_hostile_siocspgrp),
+        T(test_hostile_fioasync),
+        T(test_hostile_tiocsti),
+        T(test_hostile_tiocsti_with_high_bits),
+        T(test_hostile_ftruncate_of_stderr),
+        T(test_hostile_fchmod),
+        T(test_hostile_fchown),
+        T(test_hostile_raising_its_limits),
+        T(test_hostile_terminal_ioctls_fail_as_on_no_terminal),
+        T(test_hostile_address_space_is_limited),
+        T(test_hostile_descriptors_are_limited),
         T(test_none_mode_runs_system_from_a_plugin),
         T(test_none_mode_lets_a_plugin_open_another_plugins_database),
         T(test_hook_round_trip_cost_is_printed),

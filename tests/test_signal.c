@@ -950,6 +950,53 @@ static void test_duplicated_json_key_is_refused_not_half_read(void **state)
     assert_non_null(strstr(err, "action: given twice"));
 }
 
+static void test_escaped_duplicate_key_is_refused(void **state)
+{
+    /* "\u0061ction" is "action": json-c decodes it and keeps the last (a SELL) */
+    static const char body[] = "{\"action\":\"buy\",\"symbol\":\"EURUSD\",\"\\u0061ction\":\"sell\"}";
+    static const char nested[] = "{\"action\":\"buy\",\"symbol\":\"EURUSD\",\"comment\":\"{\\\"action\\\":1}\"}";
+    sig_parsed s;
+    char err[256];
+    (void)state;
+    assert_int_equal(sig_parse_json(body, strlen(body), &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "action: given twice"));
+    assert_int_equal(sig_parse_body(body, strlen(body), &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "action: given twice"));
+    assert_int_equal(sig_parse_json(nested, strlen(nested), &s, err, sizeof err), 0);
+    assert_int_equal(s.action, ZX_BUY);
+}
+
+static void test_json_body_after_a_byte_order_mark_is_json(void **state)
+{
+    static const char body[] = "\xEF\xBB\xBF{\"secret\":\"s3cr3t-s3cr3t-s3cr3t\",\"action\":\"buy\",\"symbol\":\"EURUSD\"}";
+    sig_parsed s;
+    char err[256], raw[512];
+    (void)state;
+    assert_int_equal(sig_parse_body(body, strlen(body), &s, err, sizeof err), 0);
+    assert_string_equal(s.secret, "s3cr3t-s3cr3t-s3cr3t");
+    assert_int_equal(s.action, ZX_BUY);
+    assert_string_equal(s.symbol, "EURUSD");
+    assert_int_equal(sig_redact_body(body, strlen(body), raw, sizeof raw), 0);
+    assert_null(strstr(raw, "s3cr3t"));
+    assert_non_null(strstr(raw, "EURUSD"));
+}
+
+/* No 8 bytes of the secret in a row in the message, even where a quote of the
+ * input is cut short (the cut piece is no whole secret for a plain search). */
+static void test_error_never_quotes_part_of_the_secret(void **state)
+{
+    static const char secret[] = "Zq7Lw2Xv9Kp4Rt6Yb1Nm3Hc8Jd5Gf0SaUe2Wi4Oo";
+    char body[256], err[256];
+    sig_parsed s;
+    (void)state;
+    snprintf(body, sizeof body, "{\"secret\":\"%s\",\"%s\":1,\"action\":\"buy\",\"symbol\":\"EURUSD\"}", secret, secret);
+    assert_int_equal(sig_parse_json(body, strlen(body), &s, err, sizeof err), -1);
+    for (size_t i = 0; i + 8 <= strlen(secret); i++)
+        assert_null(memmem(err, strlen(err), secret + i, 8));
+    assert_non_null(strstr(err, "withheld"));
+    assert_string_equal(s.secret, secret);      /* the webhook still tells 400 from 401 */
+}
+
 static void test_key_inside_a_string_value_is_not_a_duplicate(void **state)
 {
     static const char body[] = "{\"action\":\"buy\",\"symbol\":\"EURUSD\","
@@ -985,6 +1032,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duplicated_json_key_is_refused_not_half_read),
+        cmocka_unit_test(test_escaped_duplicate_key_is_refused),
+        cmocka_unit_test(test_json_body_after_a_byte_order_mark_is_json),
+        cmocka_unit_test(test_error_never_quotes_part_of_the_secret),
         cmocka_unit_test(test_key_inside_a_string_value_is_not_a_duplicate),
         cmocka_unit_test(test_redacted_json_body_has_no_secret_in_any_spelling),
         cmocka_unit_test(test_redacted_text_body_hides_secret_values),

@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import socket
@@ -76,8 +77,9 @@ def wait_for(pred, timeout=5.0, what="condition"):
 class Client:
     """A keep-alive HTTP/1.1 client for one thread (http.client; reconnects when needed)."""
 
-    def __init__(self, port, timeout=10):
+    def __init__(self, port, timeout=10, source=None):
         self.port, self.timeout, self.conn = port, timeout, None
+        self.source = (source, 0) if source else None
 
     def post(self, path, body, ctype="application/json", headers=None):
         if not isinstance(body, (bytes, str)):
@@ -86,7 +88,8 @@ class Client:
         h.update(headers or {})
         for attempt in (0, 1):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout,
+                                                       source_address=self.source)
             try:
                 self.conn.request("POST", path, body, h)
                 r = self.conn.getresponse()
@@ -418,15 +421,19 @@ class SlowLoris(PassthruDaemon):
             s.sendall(b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
             self.socks.append(s)
         t_open = time.monotonic()
-        # A normal alert is served promptly while they all hang.
+        # A normal alert (from another address: this one is past its fair share)
+        # is served promptly while they all hang.
         t0 = time.monotonic()
-        c = Client(self.d.port, timeout=5)
+        c = Client(self.d.port, timeout=5, source="127.0.0.2")
         self.addCleanup(c.close)
         st, b = c.post("/webhook", self.signal_body(id="loris-1"))
         self.assertLess(time.monotonic() - t0, 1.0)
         self.assertEqual(st, 200, b)
         self.assertEqual(json.loads(b)["results"][0]["status"], "executed")
-        self.assertEqual(self.d.get("/healthz", timeout=2)[0], 200)
+        h = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=2, source_address=("127.0.0.2", 0))
+        h.request("GET", "/healthz")
+        self.assertEqual(h.getresponse().status, 200)
+        h.close()
 
         # After read_timeout_s (2 s) every stalled connection is closed by the server.
         for s in self.socks:
@@ -451,6 +458,130 @@ class SlowLoris(PassthruDaemon):
         # And the daemon serves as before.
         st, b = c.post("/webhook", self.signal_body(id="loris-2"))
         self.assertEqual(st, 200, b)
+
+
+# ---- admission before work: allowed addresses at accept, fair share, the request deadline ----
+
+def attacker(port, src, data=b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Le"):
+    """A connection from source address src that sends data and then nothing."""
+    s = socket.socket()
+    s.bind((src, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+    return s
+
+
+def still_open(s):
+    s.setblocking(False)
+    try:
+        return s.recv(4096) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+class Admission(PassthruDaemon):
+    """Ten addresses (127.0.0.2 ... 127.0.0.11: all of 127/8 is loopback) try to
+    fill the house with stalled connections under the shipped limits (512 in
+    all, 64 per address); legitimate alerts from another address still run."""
+    ATTACKERS = ["127.0.0.%d" % i for i in range(2, 12)]
+
+    def setUp(self):
+        super().setUp()
+        self.socks = []
+        self.addCleanup(lambda: [s.close() for _, s in self.socks])
+
+    def test_ten_addresses_cannot_fill_the_house(self):
+        self.d = self.make_daemon(self.tmp).start()
+        for src in self.ATTACKERS:
+            for _ in range(64):
+                self.socks.append((src, attacker(self.d.port, src)))
+        time.sleep(0.5)
+        held = {}
+        for src, s in self.socks:
+            if still_open(s):
+                held[src] = held.get(src, 0) + 1
+        total = sum(held.values())
+        self.assertTrue(all(n <= 64 for n in held.values()), held)
+        self.assertLess(total, 512 - 10, held)
+        # ten alerts at once from another address: all answered, promptly
+        results = [None] * 10
+
+        def alert(i):
+            t0 = time.monotonic()
+            c = Client(self.d.port, timeout=5)
+            try:
+                st, b = c.post("/webhook", self.signal_body(id="adm-%d" % i))
+                results[i] = (st, json.loads(b)["results"][0]["status"], time.monotonic() - t0)
+            except OSError as e:
+                results[i] = (None, repr(e), time.monotonic() - t0)
+            finally:
+                c.close()
+        threads = [threading.Thread(target=alert, args=(i,)) for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for st, status, secs in results:
+            self.assertEqual((st, status), (200, "executed"), results)
+            self.assertLess(secs, 2.0, results)
+        self.assertEqual(self.d.get("/healthz", timeout=2)[0], 200)
+        self.assertIn("per-address limit or fair share", self.d.log())
+
+    def test_a_request_trickled_byte_by_byte_is_cut_at_the_deadline(self):
+        # MHD's own timeout is idle time: one byte every 0.3 s kept a connection
+        # forever. read_timeout_s is now the whole request's deadline.
+        self.d = self.make_daemon(self.tmp, {"webhook": {"read_timeout_s": 2}}).start()
+        s = attacker(self.d.port, "127.0.0.2", b"P")
+        self.socks.append(("127.0.0.2", s))
+        t0 = time.monotonic()
+        closed = None
+        for ch in b"OST /webhook HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+            try:
+                s.sendall(bytes([ch]))
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            if not still_open(s):
+                closed = time.monotonic() - t0
+                break
+            s.setblocking(True)
+            time.sleep(0.3)
+        self.assertIsNotNone(closed, "still open after %.1f s" % (time.monotonic() - t0))
+        self.assertGreater(closed, 1.5)
+        self.assertLess(closed, 4.0)
+        # a keep-alive client that sends whole requests is not affected
+        c = Client(self.d.port, timeout=5)
+        self.addCleanup(c.close)
+        for i in range(3):
+            st, b = c.post("/webhook", self.signal_body(id="keep-%d" % i))
+            self.assertEqual(st, 200, b)
+            time.sleep(0.8)
+
+    def test_an_address_not_allowed_is_closed_at_accept(self):
+        self.d = self.make_daemon(self.tmp, {"webhook": {"allowed_ips": ["127.0.0.1", "127.0.0.3"]}}).start()
+        body = json.dumps(self.signal_body(id="stranger")).encode()
+        req = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        s = attacker(self.d.port, "127.0.0.2", req)
+        self.socks.append(("127.0.0.2", s))
+        s.settimeout(3)
+        try:
+            answer = s.recv(4096)
+        except OSError:
+            answer = b""
+        self.assertEqual(answer, b"")           # closed before a byte was read: no answer at all
+        self.assertEqual(trade_counts(self.passthru_db()), {})
+        s = attacker(self.d.port, "127.0.0.3", req.replace(b"stranger", b"friend00"))
+        self.socks.append(("127.0.0.3", s))
+        answer = s.recv(4096)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer)
+        self.assertEqual(sum(trade_counts(self.passthru_db()).values()), 1)
 
 
 # ---- (d) a burst from many threads executes each signal exactly once ---------------------------
@@ -622,6 +753,61 @@ class Garbage(PassthruDaemon):
         self.assertNotIn("secret", json.loads(raw), raw)
         self.assertNotIn("u002d", raw)
 
+
+    def test_escaped_duplicate_key_is_refused(self):
+        # "\u0061ction" is "action" once unescaped: a SELL must not replace the BUY
+        body = ('{"secret":"%s","action":"buy","symbol":"EURUSD","price":1.1,"\\u0061ction":"sell",'
+                '"id":"dupkey-2"}' % SECRET)
+        st, _, b = self.d.post("/webhook", body)
+        self.assertEqual(st, 400, b)
+        self.assertIn("action: given twice", json.loads(b)["error"])
+        self.assertEqual(trade_counts(self.passthru_db()), {})
+
+    def exchange(self, data):
+        """Raw bytes in, every answer's status line out (until the server closes)."""
+        with socket.create_connection(("127.0.0.1", self.d.port), timeout=3) as s:
+            s.sendall(data)
+            buf = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+            except (ConnectionResetError, socket.timeout):
+                pass
+        return re.findall(rb"HTTP/1\.1 (\d{3}) ", buf)
+
+    def test_ambiguous_body_length_is_refused_and_nothing_is_smuggled(self):
+        body = json.dumps(self.signal_body(id="smuggle-%d" % random.randrange(1 << 30))).encode()
+        smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        both = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+                % (len(body), len(body), body) + smuggled)
+        two = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n%s%s"
+               % (len(body), len(body) + len(smuggled), body, smuggled))
+        for data in (both, two):
+            self.assertEqual(self.exchange(data), [b"400"])
+        self.assertEqual(trade_counts(self.passthru_db()), {})
+        self.assert_healthy()
+
+    def test_a_byte_order_mark_before_json_is_read_and_no_secret_part_is_ever_quoted(self):
+        st, _, b = self.d.post("/webhook", b"\xef\xbb\xbf" + json.dumps(self.signal_body(id="bom-1")).encode())
+        self.assertEqual(st, 200, b)
+        wrong = "Zq7Lw2Xv9Kp4Rt6Yb1Nm3Hc8Jd5Gf0SaUe2Wi4Oo"
+        for body in ('\ufeff{"secret":"%s","action":"buy","symbol":"EURUSD"}' % wrong,
+                     'x{"secret":"%s","action":"buy","symbol":"EURUSD"}' % wrong,
+                     '{"secret":"%s","%s":1,"action":"buy","symbol":"EURUSD"}' % (wrong, wrong)):
+            st, _, b = self.d.post("/webhook", body.encode())
+            self.assertIn(st, (400, 401), b)
+            for i in range(len(wrong) - 7):
+                self.assertNotIn(wrong[i:i + 8].encode(), b)
+        time.sleep(0.2)
+        log = self.d.log()
+        self.assertIn("401 from", log)
+        for i in range(len(wrong) - 7):
+            self.assertNotIn(wrong[i:i + 8], log)
 
 if __name__ == "__main__":
     unittest.main()

@@ -232,13 +232,21 @@ class Webhook(SignalPath):
 
 
 class AllowedIps(SignalPath):
-    overrides = {"webhook": {"allowed_ips": ["10.9.8.7"]}}
+    overrides = {"webhook": {"allowed_ips": ["10.9.8.7", "127.0.0.1"]}}
 
-    def test_address_not_allowed_is_403(self):
-        st, j = self.signal(action="buy", symbol="EURUSD", price=1.1)
-        self.assertEqual(st, 403)
-        self.assertFalse(j["ok"])
+    def test_address_not_allowed_is_closed_at_accept(self):
+        # Refused before a byte is read (no 403: no answer at all), listed ones served.
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=3, source_address=("127.0.0.2", 0))
+        with self.assertRaises((ConnectionError, http.client.RemoteDisconnected, OSError)):
+            c.request("POST", "/webhook", json.dumps({"secret": SECRET, "action": "buy", "symbol": "EURUSD",
+                                                      "price": 1.1}), {"Content-Type": "application/json"})
+            c.getresponse()
+        c.close()
         self.assertEqual(trades(self.d), [])
+        st, j = self.signal(action="buy", symbol="EURUSD", price=1.1)
+        self.assertEqual(st, 200, j)
+        self.assertEqual(len(trades(self.d)), 1)
 
 
 class Recovery(SignalPath):
