@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # run-tests.sh — run every test program and print one closing line:
 #   tests: N passed, M failed
 # Unit tests: $ZEPIX_BUILD/tests/{test,ptest}_* (cmocka). Integration tests:
@@ -9,6 +9,7 @@ BUILD=${ZEPIX_BUILD:-build}
 export ZEPIX_BUILD="$BUILD"
 LOGDIR="$(pwd)/$BUILD/test-logs"
 mkdir -p "$LOGDIR"
+rm -f "$LOGDIR"/*.rc
 passed=0; failed=0; failed_names=""
 
 count() {  # count LOG STATUS NAME
@@ -34,11 +35,29 @@ for t in "$BUILD"/tests/test_* "$BUILD"/tests/ptest_*; do
     count "$LOGDIR/$name.log" $? "$name"
 done
 
+# Integration tests mostly wait on the daemon, so ZEPIX_TEST_JOBS (default 2)
+# of them run at once; each has its own port and data dir. Results are
+# reported in file order whatever order they finish in.
+JOBS=${ZEPIX_TEST_JOBS:-2}
+set --
 for t in tests/fixtures/test_*.py tests/integration/test_*.py; do
-    [ -f "$t" ] || continue
+    [ -f "$t" ] && set -- "$@" "$t"
+done
+running=0
+for t in "$@"; do
     name=$(basename "$t" .py)
-    (cd "$(dirname "$t")" && timeout 240 python3 -m unittest -v "$name") >"$LOGDIR/$name.log" 2>&1
-    count "$LOGDIR/$name.log" $? "$name"
+    ( (cd "$(dirname "$t")" && timeout 240 python3 -m unittest -v "$name") >"$LOGDIR/$name.log" 2>&1
+      echo $? >"$LOGDIR/$name.rc" ) &
+    running=$((running + 1))
+    if [ "$running" -ge "$JOBS" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+done
+wait
+for t in "$@"; do
+    name=$(basename "$t" .py)
+    count "$LOGDIR/$name.log" "$(cat "$LOGDIR/$name.rc" 2>/dev/null || echo 1)" "$name"
 done
 
 [ -n "$failed_names" ] && echo "failed:$failed_names"
