@@ -130,7 +130,8 @@ static void run_line(struct chat_state *cs, const char *source, int64_t chat_id,
         reply(cs, source, chat_id, "Out of memory, try again.", NULL);
         goto done;
     }
-    struct cmd_ctx c = {.app = cs->app, .source = source, .chat_id = chat_id, .update_id = update_id,
+    struct cmd_ctx c = {.app = cs->app, .source = source, .chat_id = chat_id, .user_id = chat_id,
+                        .update_id = update_id,
                         .args = args, .out = &out, .chat = cs, .cmd = cmd};
     LOG_I("chat", "%s chat %" PRId64 ": /%s", source, chat_id, cmd->name);
     cmd->run(&c);
