@@ -808,12 +808,20 @@ static void recover_queued(struct journal *j, sqlite3_stmt *s)
     snprintf(e.source, sizeof e.source, "%s", (const char *)sqlite3_column_text(s, 1));
     snprintf(e.s.id, sizeof e.s.id, "%s", (const char *)sqlite3_column_text(s, 2));
     snprintf(e.s.plugin, sizeof e.s.plugin, "%s", (const char *)sqlite3_column_text(s, 3));
-    if ((t = (const char *)sqlite3_column_text(s, 4)) && sig_action_parse(t, &e.s.action) == 0) {
-        /* close_long / close_short are no words of the grammar: */
-    } else if (t && strcmp(t, "close_long") == 0) {
-        e.s.action = ZX_CLOSE_LONG;
-    } else if (t && strcmp(t, "close_short") == 0) {
-        e.s.action = ZX_CLOSE_SHORT;
+    /* The action column holds sig_action_name(): map it back exactly. Known
+     * gap: PineConnector's "close the other side first" (reverse) is not in
+     * the journal's columns; such a signal finished here only opens. */
+    static const zx_action actions[] = {ZX_BUY, ZX_SELL, ZX_CLOSE, ZX_CLOSE_LONG, ZX_CLOSE_SHORT, SIG_CLOSE_ALL};
+    int known = 0;
+    t = (const char *)sqlite3_column_text(s, 4);
+    for (size_t i = 0; t && i < sizeof actions / sizeof actions[0] && !known; i++)
+        if (strcmp(t, sig_action_name(actions[i])) == 0) {
+            e.s.action = actions[i];
+            known = 1;
+        }
+    if (!known) {
+        LOG_E("journal", "signal #%lld: unknown action '%s'; not finished", (long long)e.id, t ? t : "");
+        return;
     }
     snprintf(e.s.symbol, sizeof e.s.symbol, "%s", (const char *)sqlite3_column_text(s, 5));
     e.s.price = sqlite3_column_double(s, 6);

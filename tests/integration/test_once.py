@@ -11,7 +11,8 @@
     (120-122) and with the host database locked (503 at once, not a stall).
 (c) A 150 ms plugin and a burst of 25 alerts: every answer within the budget
     (200, or 202 with the signal id when its dispatch goes on later), and every
-    signal executed exactly once in the end.
+    signal executed exactly once in the end; a kill -9 while the 202 signals
+    still wait, and the restart finishes each of them exactly once.
 """
 import fcntl
 import json
@@ -211,6 +212,47 @@ class Locks(Base):
 class Budget(Base):
     plugins = {"slow": "slow"}
     BUDGET = 2.0        # seconds; TradingView gives up after 3
+
+    def burst(self, n=25):
+        answers, lock = {}, threading.Lock()
+
+        def send(i):
+            (st, j), dt = self.timed(lambda: self.signal(id="b%d" % i, timeout=10))
+            with lock:
+                answers["b%d" % i] = (st, j, dt)
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(len(answers), n)
+        return answers
+
+    def wait_all_done(self, n):
+        def all_done():
+            con = self.host()
+            try:
+                return con.execute("SELECT count(*) FROM signals WHERE state = 'done'").fetchone()[0] == n
+            finally:
+                con.close()
+        end = time.time() + 20
+        while not all_done() and time.time() < end:
+            time.sleep(0.1)
+        self.assertTrue(all_done(), self.d.log()[-2000:])
+
+    def test_kill_9_while_202_signals_wait_then_the_restart_finishes_them_once(self):
+        self.start()
+        answers = self.burst()
+        self.d.kill9()                  # the backlog (25 x 150 ms) is still running
+        self.assertTrue(all(a[0] in (200, 202) for a in answers.values()), answers)
+        queued = [ext for ext, a in answers.items() if a[0] == 202]
+        self.assertTrue(queued)
+        done_before = sum(trade_counts(self.ledger("slow")).values())
+        self.assertLess(done_before, 25)
+        self.start()
+        self.wait_all_done(25)
+        self.audit({ext: a[1]["signal_id"] for ext, a in answers.items()})
+        self.assertIn("answered 202 before a restart", self.d.log())
 
     def test_burst_to_a_150ms_plugin_is_answered_within_the_budget(self):
         self.start()
