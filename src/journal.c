@@ -601,7 +601,8 @@ static void execute_batch(struct journal *j, struct jentry *q, size_t n)
             j->bq[keep++] = *e;
         }
     }
-    memmove(j->bq + keep, j->bq + nb, (j->bn - nb) * sizeof *j->bq);
+    if (j->bn > nb)
+        memmove(j->bq + keep, j->bq + nb, (j->bn - nb) * sizeof *j->bq);
     j->bn = keep + (j->bn - nb);
     free(run);
 }
