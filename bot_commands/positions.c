@@ -20,7 +20,11 @@ static int list(struct cmd_ctx *c, struct plugin *p, zx_position *pos, double *t
     int n = eng_positions(c->app, p, pos, POS_MAX);
     if (n <= 0)
         return 0;
-    sbuf_htmlf(c->out, "%s\n", p->id);
+    if (p->st == PLG_ENABLED)
+        sbuf_htmlf(c->out, "%s\n", p->id);
+    else    /* SPEC 12 safe mode: nobody manages these (break-even, trailing) */
+        sbuf_htmlf(c->out, "%s ⚠️ %s: its trades are not managed (broker SL/TP stay)\n", p->id,
+                   reg_state_name(p->st));
     for (int i = 0; i < n; i++) {
         sbuf_htmlf(c->out, " #%-4lld %-4s %5.2f %-7s @%.5g\n", (long long)pos[i].trade_id,
                    pos[i].side == ZX_BUY ? "BUY" : "SELL", pos[i].lot, pos[i].symbol, pos[i].entry_price);

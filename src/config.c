@@ -332,9 +332,10 @@ static int v_broker(struct vctx *v, json_object *root, struct config *c)
 {
     static const char *const keys[] = {"kind", "paper", "mt5", NULL};
     static const char *const pkeys[] = {"balance", "spread_pips", NULL};
-    static const char *const mkeys[] = {"secret", "poll_hold_ms", "stale_after_s", NULL};
+    static const char *const mkeys[] = {"secret", "poll_hold_ms", "stale_after_s", "login", "magic_base", NULL};
     json_object *b, *p = NULL, *m = NULL;
     long hold = c->broker.mt5_poll_hold_ms, stale = c->broker.mt5_stale_after_s;
+    long login = (long)c->broker.mt5_login, magic = c->broker.mt5_magic_base;
     if (section(v, root, "broker", &b))
         return -1;
     if (!b)
@@ -350,8 +351,12 @@ static int v_broker(struct vctx *v, json_object *root, struct config *c)
     if (m && (only_keys(v, "broker.mt5", m, mkeys) ||
               get_str(v, m, "broker.mt5", "secret", c->broker.mt5_secret, sizeof c->broker.mt5_secret) ||
               get_int(v, m, "broker.mt5", "poll_hold_ms", 0, 60000, &hold) ||
-              get_int(v, m, "broker.mt5", "stale_after_s", 1, 3600, &stale)))
+              get_int(v, m, "broker.mt5", "stale_after_s", 1, 3600, &stale) ||
+              get_int(v, m, "broker.mt5", "login", 0, 9000000000000000000L, &login) ||
+              get_int(v, m, "broker.mt5", "magic_base", 1, 2000000000L, &magic)))
         return -1;
+    c->broker.mt5_login = login;
+    c->broker.mt5_magic_base = magic;
     c->broker.mt5_poll_hold_ms = (int)hold;
     c->broker.mt5_stale_after_s = (int)stale;
     if (strcmp(c->broker.kind, "paper") != 0 && strcmp(c->broker.kind, "mt5") != 0)
@@ -379,7 +384,7 @@ static int valid_symbol(const char *s)
 static int v_symbols(struct vctx *v, json_object *root, struct config *c)
 {
     static const char *const keys[] = {"pip_size", "contract_size", "volume_step", "min_lot", "max_lot",
-                                       "aliases", NULL};
+                                       "aliases", "broker_symbol", NULL};
     json_object *s;
     if (section(v, root, "symbols", &s))
         return -1;
@@ -407,6 +412,11 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
             get_num(v, val, full, "min_lot", 1e-6, 1e6, &sym.min_lot) ||
             get_num(v, val, full, "max_lot", 0, 1e6, &sym.max_lot))
             return -1;
+        if (get_str(v, val, full, "broker_symbol", sym.broker_symbol, sizeof sym.broker_symbol))
+            return -1;
+        if (sym.broker_symbol[0] && !valid_symbol(sym.broker_symbol))
+            return fail(v, full, "expected broker_symbol of [A-Za-z0-9._], 1..31 characters, got \"%s\"",
+                        sym.broker_symbol);
         if (sym.max_lot > 0 && sym.max_lot < sym.min_lot)
             return fail(v, full, "expected max_lot (%g) at least min_lot (%g)", sym.max_lot, sym.min_lot);
         if (json_object_object_get_ex(val, "aliases", &al)) {
@@ -527,6 +537,7 @@ static void defaults(struct config *c)
     c->broker.paper_balance = 10000;
     c->broker.mt5_poll_hold_ms = 1000;
     c->broker.mt5_stale_after_s = 10;
+    c->broker.mt5_magic_base = 7700000;
     snprintf(c->daily_reset.time, sizeof c->daily_reset.time, "03:35");
     snprintf(c->daily_reset.timezone, sizeof c->daily_reset.timezone, "Asia/Kolkata");
 }

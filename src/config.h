@@ -29,6 +29,7 @@ struct cfg_symbol {
     double min_lot;         /* smallest order (0.01) */
     double max_lot;         /* largest order, 0 = none */
     char aliases[CFG_MAX_ALIASES][32];  /* other names alerts may use ("GOLD") */
+    char broker_symbol[32];             /* the MT5 terminal's name ("XAUUSD.m"); "" = name */
     size_t n_aliases;
 };
 
@@ -89,6 +90,8 @@ struct config {
         char mt5_secret[256];
         int mt5_poll_hold_ms;
         int mt5_stale_after_s;
+        int64_t mt5_login;                  /* the account the EA must be on; 0 = the first seen */
+        long mt5_magic_base;                /* zepix's magics: base .. base + 99999 */
     } broker;
 
     struct {

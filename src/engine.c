@@ -8,6 +8,7 @@
 #include "chat.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pnl.h"
 #include "risk.h"
 #include "scheduler.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SHORT_GRACE_MS 60000        /* a partial close at the broker without its deal, guessed after this */
 
 struct epos {                       /* one open trade, mirrored from its ledger row */
     char plugin[64];
@@ -32,6 +34,7 @@ struct epos {                       /* one open trade, mirrored from its ledger 
     int closing;                    /* a close request is on its way */
     char close_reason[16];          /* of that close */
     double term_profit;             /* the broker's last reported profit; NAN = none */
+    int64_t short_since_ms;         /* the broker's position has fewer lots since (0 = not) */
 };
 
 struct engine {
@@ -207,6 +210,16 @@ const char *eng_broker_kind(struct app *a) { return E(a)->brk->ops->kind; }
 int eng_broker_async(struct app *a) { return is_async(E(a)); }
 size_t eng_open_count(struct app *a) { return E(a)->npos; }
 
+size_t eng_open_count_of(struct app *a, const char *plugin_id)
+{
+    size_t n = 0;
+    if (!E(a))
+        return 0;
+    for (size_t i = 0; i < E(a)->npos; i++)
+        n += strcmp(E(a)->pos[i].plugin, plugin_id) == 0;
+    return n;
+}
+
 static double plugin_number(struct plugin *p, const char *key, double def)
 {
     json_object *v;
@@ -235,7 +248,7 @@ static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol,
                             struct risk_figures *f)
 {
     struct engine *e = E(a);
-    double realized_today = 0, balance = 0, equity = 0;
+    double mine = 0, all = 0, balance = 0, equity = 0;
     memset(f, 0, sizeof *f);
     for (size_t i = 0; i < e->npos; i++) {
         const struct epos *ep = &e->pos[i];
@@ -246,25 +259,20 @@ static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol,
             f->symbol_lots += ep->lot;
         f->day_pnl += floating_of(a, ep);
     }
+    /* Today's realised profit: the scope's, and the account's (the balance
+     * when the day began is today's balance less it, for the % limits). */
     for (size_t i = 0; i < a->reg.n; i++) {
         struct plugin *q = a->reg.v[i];
         struct ldg_stats st;
-        if (q->ldg && (!p || q == p) && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0)
-            realized_today += st.profit;
-    }
-    f->day_pnl += realized_today;
-    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
-        f->day_start_balance = balance - (p ? 0 : realized_today);
-    if (p && f->day_start_balance > 0) {
-        /* a plugin's share of the day: the account's balance when it began */
-        double all = 0;
-        for (size_t i = 0; i < a->reg.n; i++) {
-            struct ldg_stats st;
-            if (a->reg.v[i]->ldg && ldg_stats(a->reg.v[i]->ldg, day_from, app_now_ms() + 1, &st) == 0)
-                all += st.profit;
+        if (q->ldg && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0) {
+            all += st.profit;
+            if (!p || q == p)
+                mine += st.profit;
         }
-        f->day_start_balance -= all;
     }
+    f->day_pnl += mine;
+    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
+        f->day_start_balance = balance - all;
 }
 
 static int64_t trading_day_from(struct app *a)
@@ -293,7 +301,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, "", acct, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %.200s: no plugin opens trades until the next daily reset or /resume", err);
+            snprintf(note, sizeof note, "🛑 %.300s (no plugin opens trades)", err);
             chat_notify(a, note);
         }
     }
@@ -302,8 +310,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, p->id, own, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %s %.200s: it opens no trade until the next daily reset or /resume",
-                     p->id, err);
+            snprintf(note, sizeof note, "🛑 %s: %.300s", p->id, err);
             chat_notify(a, note);
         }
     }
@@ -312,13 +319,29 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
     return rc;
 }
 
-int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f)
+int eng_risk_figures(struct app *a, struct plugin *p, const char *symbol, struct risk_figures *f)
 {
     int64_t from = trading_day_from(a);
     if (a->risk)
         risk_set_day(a->risk, from);
-    risk_figures_of(a, p, NULL, from, f);
+    risk_figures_of(a, p, symbol, from, f);
     return 0;
+}
+
+double eng_order_lot(struct app *a, struct plugin *p, const char *symbol, double lot)
+{
+    struct cfg_symbol sym = cfg_symbol_get(&a->cfg, symbol);
+    double cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
+    if (cap > 0 && lot > cap)
+        lot = cap;
+    if (sym.max_lot > 0 && lot > sym.max_lot)
+        lot = sym.max_lot;
+    return round_lot(&sym, lot);
+}
+
+double eng_default_lot(struct plugin *p)
+{
+    return plugin_number(p, "default_lot", 0.01);
 }
 
 /* Asynchronous broker: record the trade as pending and send the order; the
@@ -470,7 +493,7 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
     char note[200];
     snprintf(note, sizeof note, "%s opened #%lld %s %.2f %s at %.5f", p->id, (long long)t.id,
              req->side == ZX_BUY ? "BUY" : "SELL", fill.lot, req->symbol, fill.price);
-    chat_notify(a, note);       /* logs it too */
+    notify_send(a, "trades", note);     /* logs it too */
     reg_post_order(&a->reg, p, out);
     return 0;
 }
@@ -519,7 +542,7 @@ static int record_close(struct app *a, struct plugin *p, struct epos *ep, double
     }
     update_floating(a);
     reg_post_position(&a->reg, p, &pos);
-    chat_notify(a, note);
+    notify_send(a, "trades", note);
     return 0;
 }
 
@@ -979,6 +1002,15 @@ void eng_dispatch_one(struct app *a, struct plugin *p, const sig_parsed *s, int6
         execute_accept(a, p, &zs, s, r);
     e->cur = NULL;
     e->cur_signal = 0;
+    /* "Why didn't it trade" reaches the chat (SPEC 12 rejects); a disabled
+     * plugin skipped by a signal to all is the operator's choice, not news. */
+    if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
+        (s->plugin[0] || p->st != PLG_DISABLED)) {
+        char note[400];
+        snprintf(note, sizeof note, "🚫 %s %s %s %s: %.200s", p->id, r->status, sig_action_name(s->action),
+                 s->symbol, r->reason);
+        notify_send(a, "rejects", note);
+    }
     if (reversed[0]) {
         char both[sizeof r->reason];
         snprintf(both, sizeof both, "%.90s, then %.100s", reversed, r->reason[0] ? r->reason : r->status);
@@ -1028,6 +1060,14 @@ static void open_result(struct app *a, struct plugin *p, struct epos *ep, const 
         reg_post_order(&a->reg, p, &o);
         return;
     }
+    if (r->ok && r->ticket > 0) {
+        /* Executed, but the terminal had no fill price yet: the position with
+         * this ticket fills it (fill_from_positions). Never "rejected". */
+        LOG_W("engine", "%s #%lld executed as ticket %lld without a price: filled from the positions", p->id,
+              (long long)ep->trade_id, (long long)r->ticket);
+        ep->ticket = r->ticket;
+        return;
+    }
     char why[200];
     snprintf(why, sizeof why, "rejected: %.180s", r->ok ? "no ticket or price in the result" : r->error);
     if (ldg_reject(p->ldg, ep->trade_id, why, app_now_ms()) < 0)
@@ -1067,6 +1107,11 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
         snprintf(reason, sizeof reason, "%s", ep->close_reason[0] ? ep->close_reason : "manual");
         ep->closing = 0;
         ep->close_reason[0] = '\0';
+        if (r->ok && r->deal_applied) {
+            LOG_I("engine", "%s #%lld: the close's deal was applied from the closed deals already", p->id,
+                  (long long)r->trade_id);
+            return;
+        }
         if (r->ok && r->price > 0) {
             record_close(a, p, ep, r->volume, r->price, r->profit, app_now_ms(), reason, err, sizeof err);
             return;
@@ -1089,6 +1134,15 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
     }
 }
 
+int eng_knows_ticket(struct app *a, int64_t ticket)
+{
+    struct engine *e = E(a);
+    for (size_t i = 0; i < e->npos; i++)
+        if (ticket > 0 && e->pos[i].ticket == ticket)
+            return 1;
+    return 0;
+}
+
 static const struct broker_position *find_bpos(const struct broker_position *pos, int n, int64_t ticket)
 {
     for (int i = 0; i < n; i++)
@@ -1106,25 +1160,31 @@ static double close_price(struct engine *e, const struct epos *ep)
     return ep->last_price > 0 ? ep->last_price : ep->entry;
 }
 
-/* A pending trade whose result never came, but whose position (tagged with
- * its comment) is there: fill it from the position. */
+/* A pending trade whose result never came (or came without a price), but
+ * whose position is there (matched by the broker from its open request:
+ * comment, magic, symbol; or by the ticket of that result): fill it. */
 static void fill_from_positions(struct app *a, const struct broker_position *pos, int npos)
 {
     struct engine *e = E(a);
     for (int i = 0; i < npos; i++) {
-        char plugin[64];
-        long long id;
-        int used = 0;
-        if (sscanf(pos[i].comment, "zx:%63[a-z0-9_]:%lld%n", plugin, &id, &used) != 2 || pos[i].comment[used])
+        struct epos *ep = pos[i].plugin[0] ? find_pos(e, pos[i].plugin, pos[i].trade_id) : NULL;
+        struct epos *other = find_ticket(e, pos[i].ticket);
+        for (size_t k = 0; !ep && k < e->npos; k++)
+            if (e->pos[k].pending && e->pos[k].ticket > 0 && e->pos[k].ticket == pos[i].ticket)
+                ep = &e->pos[k];    /* executed without a price: this is its position */
+        if (!ep || !ep->pending || other)
             continue;
-        struct epos *ep = find_pos(e, plugin, id);
+        char plugin[64];
+        int64_t id = ep->trade_id;
+        snprintf(plugin, sizeof plugin, "%s", ep->plugin);
         struct plugin *p = reg_find(&a->reg, plugin);
-        if (!ep || !ep->pending || !p || find_ticket(e, pos[i].ticket))
+        if (!p)
             continue;
         struct broker_result r = {.op = "open", .plugin = plugin, .trade_id = id, .ok = 1,
                                   .ticket = pos[i].ticket, .price = pos[i].price_open,
                                   .volume = pos[i].volume, .profit = NAN};
-        LOG_W("engine", "%s #%lld filled from the terminal's positions (its result was not seen)", plugin, id);
+        LOG_W("engine", "%s #%lld filled from the terminal's positions (its result was not seen)", plugin,
+              (long long)id);
         open_result(a, p, ep, &r);
     }
 }
@@ -1161,6 +1221,8 @@ void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
         if (!ep || !p || !p->ldg)
             continue;
         const struct broker_position *bp = find_bpos(pos, npos, ep->ticket);
+        if (!bp && ep->closing)
+            continue;               /* our close is on its way: its result books it */
         if (!bp) {                  /* gone: closed at the terminal */
             record_close(a, p, ep, 0, close_price(e, ep), ep->term_profit, app_now_ms(), "terminal", err,
                          sizeof err);
@@ -1173,9 +1235,18 @@ void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
                 ep->tp = bp->tp;
             }
         }
-        if (bp->volume > 0 && bp->volume < ep->lot - 0.005)   /* partly closed, deal not reported */
-            record_close(a, p, ep, ep->lot - bp->volume, close_price(e, ep), NAN, app_now_ms(), "terminal",
-                         err, sizeof err);
+        /* Partly closed: its deal (closed[] or a close result) books it. Only a
+         * deal still missing after SHORT_GRACE_MS is guessed at the quote. */
+        if (bp->volume > 0 && bp->volume < ep->lot - 0.005 && !ep->closing) {
+            int64_t now = app_now_ms();
+            if (!ep->short_since_ms)
+                ep->short_since_ms = now;
+            else if (now - ep->short_since_ms >= SHORT_GRACE_MS)
+                record_close(a, p, ep, ep->lot - bp->volume, close_price(e, ep), NAN, now, "terminal", err,
+                             sizeof err);
+        } else {
+            ep->short_since_ms = 0;
+        }
     }
     free(todo);
 }

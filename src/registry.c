@@ -6,6 +6,7 @@
 #include "log.h"
 #include "chat.h"
 #include "engine.h"
+#include "notify.h"
 #include "plugin_proc.h"
 #include "service_api.h"
 
@@ -311,7 +312,16 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(so, sizeof so, "%s/plugin.so", p->dir);
+    /* A private copy, as in-process loading does: the child maps it, and a new
+     * build copied over plugin.so in place (cp, an editor) cannot change the
+     * pages under the running plugin (that was a SIGSEGV). */
+    char src[700], cdir[600];
+    snprintf(src, sizeof src, "%s/plugin.so", p->dir);
+    if (private_copy(src, cache_dir(r, cdir, sizeof cdir), p->id, ++r->gen, so, sizeof so, err, errlen)) {
+        (*host)->live = 0;
+        *host = NULL;
+        return -1;
+    }
     const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
     /* API requests during init must resolve the new handle: make it current. */
     zx_host *old_host = p->host;
@@ -320,6 +330,7 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
     int rc = pp_start(r->host_bin, so, p->id, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, *host,
                       &r->api, proc, err, errlen);
     HOOK_END(r);
+    unlink(so);         /* mapped by the child now (or it failed): nothing to clean up later */
     p->host = old_host;
     if (rc) {
         (*host)->live = 0;
@@ -412,8 +423,12 @@ static void fail_plugin(struct plugin *p, const char *why)
     snprintf(p->reason, sizeof p->reason, "%s", why);
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
     snprintf(note, sizeof note, "⚠️ plugin %s failed: %.300s", p->id, why);
-    if (g_reg && g_reg->app)
-        chat_notify(g_reg->app, note);
+    if (g_reg && g_reg->app) {
+        notify_send(g_reg->app, "failures", note);
+        size_t n = eng_open_count_of(g_reg->app, p->id);
+        if (n)
+            chat_orphans(g_reg->app, p->id, 1, n);
+    }
 }
 
 /* Bring a discovered (or failed) plugin up to its wanted state. */
@@ -474,7 +489,7 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
     svc_fill_api(&r->api);
     r->isolated = strcmp(a->cfg.plugin_system.isolation, "process") == 0;
     r->hook_ms = a->cfg.plugin_system.hook_timeout_ms > 0 ? a->cfg.plugin_system.hook_timeout_ms : 200;
-    if (r->isolated && pp_host_path(r->host_bin, sizeof r->host_bin))
+    if (pp_host_path(r->host_bin, sizeof r->host_bin))     /* also /preview's sandbox */
         r->host_bin[0] = '\0';
     if (discover(a->cfg.plugin_system.plugin_dir, &ids, &n, err, errlen))
         return -1;
@@ -626,6 +641,9 @@ int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen)
     if (p->st != PLG_FAILED)
         p->st = PLG_DISABLED;
     LOG_I("registry", "plugin %s disabled", p->id);
+    size_t n = eng_open_count_of(r->app, p->id);
+    if (n)
+        chat_orphans(r->app, p->id, p->st == PLG_FAILED, n);
     return 0;
 }
 

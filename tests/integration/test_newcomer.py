@@ -313,6 +313,9 @@ class Chat(unittest.TestCase):
         self.assertIn("executed", d.ask("/signal passthru buy EURUSD price=1.1 sl=1.095 tp=1.11"))
         out = d.ask("/positions")
         self.assertIn("sl 1.095 tp 1.11", out)
+        self.assertNotIn("not managed", out)
+        d.ask("/disable_plugin passthru")
+        self.assertIn("passthru ⚠️ disabled: its trades are not managed", d.ask("/positions"))
 
     def test_partial_close_and_the_journal_say_what_happened(self):
         pdir = plugin_dir(self.tmp, {"passthru": "passthru", "tp_ok": "tp_ok"})
@@ -325,6 +328,7 @@ class Chat(unittest.TestCase):
         self.assertIn("lot=abc: expected a number", d.ask("/close passthru 1 lot=abc"))
         self.assertIn("rejected", d.ask("/signal tp_ok buy EURUSD price=1.1 comment=reject"))
         out = d.ask("/journal 1")
+        self.assertNotIn("<b>", out)       # markup, not text: the console shows none
         self.assertIn("console: buy EURUSD", out)
         self.assertIn("tp_ok: rejected (told to reject)", out)
         self.assertNotIn("passthru", out)
