@@ -24,7 +24,7 @@ static void on_done(void *ud, int status, const char *json)
     struct sbuf out;
     json_object *o = json_tokener_parse(json), *v, *res;
     sbuf_init(&out);
-    if (status != 200 || !o || !json_object_object_get_ex(o, "results", &res)) {
+    if ((status != 200 && status != 202) || !o || !json_object_object_get_ex(o, "results", &res)) {
         sbuf_puts(&out, "❌ ");
         sbuf_html(&out, o && json_object_object_get_ex(o, "error", &v) ? json_object_get_string(v) : json);
     } else {

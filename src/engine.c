@@ -14,6 +14,7 @@
 #include "scheduler.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -772,23 +773,56 @@ int eng_account(struct app *a, double *balance, double *equity)
 
 void eng_batch_begin(struct app *a)
 {
-    for (size_t i = 0; i < a->reg.n; i++)
-        if (a->reg.v[i]->ldg)
-            ldg_begin(a->reg.v[i]->ldg);
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *p = a->reg.v[i];
+        p->batch_failed = 0;
+        p->batch_err[0] = '\0';
+        if (p->ldg && ldg_begin(p->ldg)) {
+            /* Without a transaction its writes would commit one by one: the
+             * journal dispatches nothing to it in this batch (eng_dispatch_one). */
+            snprintf(p->batch_err, sizeof p->batch_err, "cannot begin a transaction: %s",
+                     sqlite3_errmsg(ldg_db(p->ldg)));
+            LOG_E("engine", "%s: %s", p->id, p->batch_err);
+            p->batch_failed = 1;
+        }
+    }
     E(a)->in_batch = 1;
+}
+
+/* Test hook (documented in docs/architecture.md): ZEPIX_TEST_CRASH_AT=after_ledger_commit:N
+ * raises SIGKILL right after the N-th ledger commit of a batch, so a test can
+ * stop the daemon between two plugins' commits deterministically. */
+static int crash_after_commit(void)
+{
+    static int n = -1;
+    if (n < 0) {
+        const char *v = getenv("ZEPIX_TEST_CRASH_AT");
+        n = 0;
+        if (v && strncmp(v, "after_ledger_commit:", 20) == 0)
+            n = atoi(v + 20);
+    }
+    return n;
 }
 
 int eng_batch_commit(struct app *a)
 {
-    int failed = 0;
+    int failed = 0, committed = 0;
     for (size_t i = 0; i < a->reg.n; i++) {
         struct plugin *p = a->reg.v[i];
-        p->batch_failed = 0;
-        if (p->ldg && ldg_commit(p->ldg, p->batch_err, sizeof p->batch_err)) {
+        if (!p->ldg)
+            continue;
+        if (p->batch_failed) {
+            failed++;
+            continue;
+        }
+        if (ldg_commit(p->ldg, p->batch_err, sizeof p->batch_err)) {
             LOG_E("engine", "%s: committing trades failed: %s", p->id, p->batch_err);
             p->batch_failed = 1;
             failed++;
+            continue;
         }
+        if (++committed == crash_after_commit())
+            raise(SIGKILL);
     }
     E(a)->in_batch = 0;
     return failed;
@@ -900,93 +934,109 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
     result(r, p, "executed", o.trade_id, note);
 }
 
+void eng_signal_begin(struct app *a, const sig_parsed *s)
+{
+    struct engine *e = E(a);
+    if (s->price > 0 && paper_is(e->brk))
+        paper_quote_from_price(e->brk, s->symbol, s->price, app_now_ms());
+}
+
+void eng_dispatch_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signal_id,
+                      const char *source, struct eng_result *r)
+{
+    struct engine *e = E(a);
+    int opening = s->action == ZX_BUY || s->action == ZX_SELL;
+    if (e->in_batch && p->batch_failed) {
+        char why[200];
+        snprintf(why, sizeof why, "its trade ledger cannot be written (%.140s); not executed", p->batch_err);
+        result(r, p, "failed", 0, why);
+        return;
+    }
+    if (p->st == PLG_FAILED) {
+        char why[300];
+        snprintf(why, sizeof why, "plugin failed: %.180s", p->reason);
+        result(r, p, "skipped", 0, why);
+        return;
+    }
+    if (p->st != PLG_ENABLED) {
+        result(r, p, "skipped", 0, "plugin disabled");
+        return;
+    }
+    if (opening && a->paused) {
+        result(r, p, "skipped", 0, "trading paused");
+        return;
+    }
+    if (s->action == SIG_CLOSE_ALL) {   /* a host action: no plugin hook (ABI 1 has none) */
+        zx_signal zs = {.id = signal_id, .source = source, .action = s->action};
+        e->cur = p;
+        e->cur_signal = signal_id;
+        execute_close(a, p, &zs, r);
+        e->cur = NULL;
+        e->cur_signal = 0;
+        return;
+    }
+    char reversed[200] = "";
+    if (s->reverse && opening) {    /* closelongbuy / closeshortsell: the other side first */
+        zx_signal zc = {.id = signal_id, .source = source,
+                        .action = s->action == ZX_BUY ? ZX_CLOSE_SHORT : ZX_CLOSE_LONG};
+        memcpy(zc.symbol, s->symbol, sizeof zc.symbol);
+        e->cur = p;
+        e->cur_signal = signal_id;
+        execute_close(a, p, &zc, r);
+        e->cur = NULL;
+        e->cur_signal = 0;
+        if (strcmp(r->status, "failed") == 0)
+            return;           /* never open the new side while the old one is still open */
+        snprintf(reversed, sizeof reversed, "%.150s", r->reason);
+    }
+    zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
+                    .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
+                    .comment = s->comment};
+    memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
+    char reason[200] = "";
+    e->cur = p;
+    e->cur_signal = signal_id;
+    e->cur_first_trade = 0;
+    double t0 = ev_time();
+    zx_verdict v = reg_call_signal(&a->reg, p, &zs, reason, sizeof reason);
+    metrics_hook_latency(a, ev_time() - t0);
+    /* The hook may not change what the signal is. */
+    memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
+    zs.action = s->action;
+    if (v == ZX_REJECT)
+        result(r, p, "rejected", 0, reason[0] ? reason : "rejected by the plugin");
+    else if (v == ZX_HANDLED)
+        result(r, p, "handled", e->cur_first_trade, reason);
+    else
+        execute_accept(a, p, &zs, s, r);
+    e->cur = NULL;
+    e->cur_signal = 0;
+    /* "Why didn't it trade" reaches the chat (SPEC 12 rejects); a disabled
+     * plugin skipped by a signal to all is the operator's choice, not news. */
+    if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
+        (s->plugin[0] || p->st != PLG_DISABLED)) {
+        char note[400];
+        snprintf(note, sizeof note, "🚫 %s %s %s %s: %.200s", p->id, r->status, sig_action_name(s->action),
+                 s->symbol, r->reason);
+        notify_send(a, "rejects", note);
+    }
+    if (reversed[0]) {
+        char both[sizeof r->reason];
+        snprintf(both, sizeof both, "%.90s, then %.100s", reversed, r->reason[0] ? r->reason : r->status);
+        snprintf(r->reason, sizeof r->reason, "%s", both);
+    }
+}
+
 size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,
                     struct eng_result *res, size_t max)
 {
-    struct engine *e = E(a);
     size_t n = 0;
-    int opening = s->action == ZX_BUY || s->action == ZX_SELL;
-    if (s->price > 0 && paper_is(e->brk))
-        paper_quote_from_price(e->brk, s->symbol, s->price, app_now_ms());
+    eng_signal_begin(a, s);
     for (size_t i = 0; i < a->reg.n && n < max; i++) {
         struct plugin *p = a->reg.v[i];
-        struct eng_result *r = &res[n];
         if (s->plugin[0] && strcmp(s->plugin, p->id) != 0)
             continue;
-        n++;
-        if (p->st == PLG_FAILED) {
-            char why[300];
-            snprintf(why, sizeof why, "plugin failed: %.180s", p->reason);
-            result(r, p, "skipped", 0, why);
-            continue;
-        }
-        if (p->st != PLG_ENABLED) {
-            result(r, p, "skipped", 0, "plugin disabled");
-            continue;
-        }
-        if (opening && a->paused) {
-            result(r, p, "skipped", 0, "trading paused");
-            continue;
-        }
-        if (s->action == SIG_CLOSE_ALL) {   /* a host action: no plugin hook (ABI 1 has none) */
-            zx_signal zs = {.id = signal_id, .source = source, .action = s->action};
-            e->cur = p;
-            e->cur_signal = signal_id;
-            execute_close(a, p, &zs, r);
-            e->cur = NULL;
-            e->cur_signal = 0;
-            continue;
-        }
-        char reversed[200] = "";
-        if (s->reverse && opening) {    /* closelongbuy / closeshortsell: the other side first */
-            zx_signal zc = {.id = signal_id, .source = source,
-                            .action = s->action == ZX_BUY ? ZX_CLOSE_SHORT : ZX_CLOSE_LONG};
-            memcpy(zc.symbol, s->symbol, sizeof zc.symbol);
-            e->cur = p;
-            e->cur_signal = signal_id;
-            execute_close(a, p, &zc, r);
-            e->cur = NULL;
-            e->cur_signal = 0;
-            if (strcmp(r->status, "failed") == 0)
-                continue;           /* never open the new side while the old one is still open */
-            snprintf(reversed, sizeof reversed, "%.150s", r->reason);
-        }
-        zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
-                        .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
-                        .comment = s->comment};
-        memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
-        char reason[200] = "";
-        e->cur = p;
-        e->cur_signal = signal_id;
-        e->cur_first_trade = 0;
-        double t0 = ev_time();
-        zx_verdict v = reg_call_signal(&a->reg, p, &zs, reason, sizeof reason);
-        metrics_hook_latency(a, ev_time() - t0);
-        /* The hook may not change what the signal is. */
-        memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
-        zs.action = s->action;
-        if (v == ZX_REJECT)
-            result(r, p, "rejected", 0, reason[0] ? reason : "rejected by the plugin");
-        else if (v == ZX_HANDLED)
-            result(r, p, "handled", e->cur_first_trade, reason);
-        else
-            execute_accept(a, p, &zs, s, r);
-        e->cur = NULL;
-        e->cur_signal = 0;
-        /* "Why didn't it trade" reaches the chat (SPEC 12 rejects); a disabled
-         * plugin skipped by a signal to all is the operator's choice, not news. */
-        if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
-            (s->plugin[0] || p->st != PLG_DISABLED)) {
-            char note[400];
-            snprintf(note, sizeof note, "🚫 %s %s %s %s: %.200s", p->id, r->status, sig_action_name(s->action),
-                     s->symbol, r->reason);
-            notify_send(a, "rejects", note);
-        }
-        if (reversed[0]) {
-            char both[sizeof r->reason];
-            snprintf(both, sizeof both, "%.90s, then %.100s", reversed, r->reason[0] ? r->reason : r->status);
-            snprintf(r->reason, sizeof r->reason, "%s", both);
-        }
+        eng_dispatch_one(a, p, s, signal_id, source, &res[n++]);
     }
     return n;
 }

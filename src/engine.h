@@ -42,6 +42,12 @@ void eng_free(struct app *a);
  * in id order; fills up to max results, returns their count. */
 size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,
                     struct eng_result *res, size_t max);
+/* The same in steps (the journal's exactly-once dispatch): once per signal,
+ * then once per plugin it goes to. Inside a batch a plugin whose ledger
+ * transaction could not begin gets "failed" without its hook being called. */
+void eng_signal_begin(struct app *a, const sig_parsed *s);
+void eng_dispatch_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signal_id,
+                      const char *source, struct eng_result *r);
 
 int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order *out, char *err,
              size_t errlen);
@@ -101,10 +107,12 @@ int eng_knows_ticket(struct app *a, int64_t ticket);
 void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
                      const struct broker_closed *closed, int nclosed);
 
-/* Batch transactions over every plugin ledger (the journal's group commit). */
+/* Batch transactions over every plugin ledger (the journal's group commit).
+ * begin: a ledger whose BEGIN fails gets batch_failed at once. */
 void eng_batch_begin(struct app *a);
 /* Commit every ledger; returns how many failed (their plugins get batch_failed
- * and batch_err: those trades are gone). */
+ * and batch_err: those trades are gone). ZEPIX_TEST_CRASH_AT=after_ledger_commit:N
+ * (a test hook) raises SIGKILL after the N-th commit. */
 int eng_batch_commit(struct app *a);
 /* Rebuild the open positions and realised profit from the ledgers (after a
  * failed batch: what is not on disk did not happen). */

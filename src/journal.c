@@ -14,33 +14,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_RESULTS 64
+/* Dispatch time one loop iteration may spend (milliseconds, monotonic): what
+ * does not fit is answered 202 and goes on in the next iterations. Requests that
+ * arrive meanwhile wait at most one slice (plus one hook's overrun) before they
+ * are journaled, and one more before their answer: about 1.2 s in the worst
+ * case with the default 200 ms hook deadline, well under TradingView's 3 s. */
+#define SLICE_MS 400
 
-enum { Q_FIND, Q_INSERT, Q_DONE, Q_RESULT, Q_COUNT_SINCE, Q_N };
+enum { Q_FIND, Q_INSERT, Q_DONE, Q_RESULT, Q_COUNT_SINCE, Q_TARGET, Q_TARGETS, Q_N };
 
 static const char *const sql[Q_N] = {
-    [Q_FIND] = "SELECT id, state, response FROM signals WHERE source = ?1 AND ext_id = ?2",
+    [Q_FIND] = "SELECT id, state, response, coalesce(action, ''), coalesce(symbol, '') FROM signals"
+               " WHERE source = ?1 AND ext_id = ?2",
     [Q_INSERT] = "INSERT INTO signals (source, ext_id, received_ms, raw, plugin, action, symbol, price,"
                  " sl, tp, lot, comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [Q_DONE] = "UPDATE signals SET state = ?2, response = ?3, finished_ms = ?4 WHERE id = ?1",
     [Q_RESULT] = "INSERT OR REPLACE INTO signal_results (signal_id, plugin, status, trade_id, reason)"
                  " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_COUNT_SINCE] = "SELECT count(*) FROM signals WHERE received_ms >= ?1",
+    [Q_TARGET] = "INSERT OR IGNORE INTO signal_results (signal_id, plugin, status) VALUES (?1, ?2, 'pending')",
+    [Q_TARGETS] = "SELECT plugin FROM signal_results WHERE signal_id = ?1 ORDER BY plugin",
 };
 
 struct jentry {
     sig_parsed s;
     char source[16];
     char *raw;
-    jrn_done_fn fn;
+    jrn_done_fn fn;                 /* NULL once answered (202, or recovered at start) */
     void *ud;
     int64_t id;
     int dup_of;                     /* index of the same signal earlier in this batch, or -1 */
+    int resume;                     /* journaled before, not complete: run only the missing parts */
     char *answer;                   /* JSON to send (owned) */
     int status;
-    struct eng_result *res;         /* outcome per plugin (owned), for a failed batch */
-    size_t nres;
+    struct eng_result *res;         /* one per plugin it goes to (owned); status NULL = not run yet */
+    size_t nres, next;              /* targets; the first not run */
+    int prepared;                   /* res holds the targets */
+    int ran;                        /* parts run by this process (not read back from a ledger) */
+    int lost;                       /* a part could not be recorded: state 'partial' */
+    uint64_t fresh;                 /* bit k: res[k] ran in the current batch */
 };
 
 struct journal {
@@ -48,11 +63,21 @@ struct journal {
     sqlite3_stmt *st[Q_N];
     struct jentry *q;
     size_t n, cap;
+    struct jentry *bq;              /* backlog: answered 202, dispatch goes on (FIFO) */
+    size_t bn, bcap;
     ev_prepare flush;
     ev_idle checkpoint;             /* WAL checkpoints once the answers are out */
+    ev_idle more;                   /* keeps the loop from sleeping while the backlog waits */
 };
 
 static struct journal *J(struct app *a) { return a->jrn; }
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static sqlite3_stmt *stmt(struct journal *j, int i)
 {
@@ -93,33 +118,100 @@ static void bind_num(sqlite3_stmt *s, int i, double v)
         sqlite3_bind_double(s, i, v);
 }
 
-/* Phase 1: make each new signal durable, find duplicates. Returns -1 when the
- * batch could not be committed (every new entry then gets 503). */
-static int journal_batch(struct journal *j)
+static int exec_ok(sqlite3 *db, const char *what)
 {
-    sqlite3 *db = j->a->db;
-    int64_t now = app_now_ms();
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(db, what, NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    LOG_E("journal", "%s: %s", what, sqlite3_errmsg(db));
+    return -1;
+}
+
+/* End the host transaction after a failure (unless SQLite already did). */
+static void host_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        exec_ok(db, "ROLLBACK");
+}
+
+/* The outcome statuses, as the static strings struct eng_result carries. */
+static const char *status_of(const char *s)
+{
+    static const char *const known[] = {"executed", "rejected", "handled", "skipped", "failed"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(s, known[i]) == 0)
+            return known[i];
+    return "failed";
+}
+
+static int step_row_done(struct journal *j, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        LOG_E("journal", "cannot journal a signal: %s", sqlite3_errmsg(j->a->db));
         return -1;
-    for (size_t i = 0; i < j->n; i++) {
-        struct jentry *e = &j->q[i];
+    }
+    return 0;
+}
+
+/* A signal seen before under this id. Done (or queued): answered with its
+ * first answer. Received or partial (a part missing): resumed, when it is the
+ * same signal. */
+static void seen_before(struct jentry *e, sqlite3_stmt *f)
+{
+    const char *state = (const char *)sqlite3_column_text(f, 1);
+    const char *resp = (const char *)sqlite3_column_text(f, 2);
+    if (state && (strcmp(state, "received") == 0 || strcmp(state, "partial") == 0)) {
+        if (strcmp((const char *)sqlite3_column_text(f, 3), sig_action_name(e->s.action)) ||
+            strcmp((const char *)sqlite3_column_text(f, 4), e->s.symbol)) {
+            e->status = 409;
+            e->answer = error_json("id: already used by a different signal (another action or symbol); "
+                                   "not executed");
+            return;
+        }
+        e->id = sqlite3_column_int64(f, 0);
+        e->resume = 1;
+        return;
+    }
+    e->status = state && strcmp(state, "queued") == 0 ? 202 : 200;
+    e->answer = as_duplicate(resp);
+}
+
+/* Phase 1: make each new signal durable with the plugins it goes to, find
+ * duplicates. Returns -1 when the batch could not be committed (every new
+ * entry then gets 503). */
+static int journal_batch(struct journal *j, struct jentry *q, size_t n)
+{
+    struct app *a = j->a;
+    sqlite3 *db = a->db;
+    int64_t now = app_now_ms();
+    /* A short busy timeout (store.c): a database locked by another process
+     * fails here within milliseconds, answered 503. */
+    if (exec_ok(db, "BEGIN IMMEDIATE"))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        struct jentry *e = &q[i];
         e->dup_of = -1;
         if (e->s.id[0]) {
             for (size_t k = 0; k < i && e->dup_of < 0; k++)
-                if (j->q[k].id && strcmp(j->q[k].source, e->source) == 0 && strcmp(j->q[k].s.id, e->s.id) == 0)
+                if ((q[k].id || q[k].answer) && strcmp(q[k].source, e->source) == 0 &&
+                    strcmp(q[k].s.id, e->s.id) == 0)
                     e->dup_of = (int)k;
             if (e->dup_of >= 0)
                 continue;
             sqlite3_stmt *f = stmt(j, Q_FIND);
             sqlite3_bind_text(f, 1, e->source, -1, SQLITE_STATIC);
             sqlite3_bind_text(f, 2, e->s.id, -1, SQLITE_STATIC);
-            if (sqlite3_step(f) == SQLITE_ROW) {
-                e->status = 200;
-                e->answer = as_duplicate((const char *)sqlite3_column_text(f, 2));
-                sqlite3_reset(f);
-                continue;
-            }
+            int rc = sqlite3_step(f);
+            if (rc == SQLITE_ROW)
+                seen_before(e, f);
             sqlite3_reset(f);
+            if (rc == SQLITE_ROW)
+                continue;
+            if (rc != SQLITE_DONE) {
+                LOG_E("journal", "cannot look up a signal id: %s", sqlite3_errmsg(db));
+                goto fail;
+            }
         }
         sqlite3_stmt *s = stmt(j, Q_INSERT);
         sqlite3_bind_text(s, 1, e->source, -1, SQLITE_STATIC);
@@ -136,37 +228,55 @@ static int journal_batch(struct journal *j)
         bind_num(s, 10, e->s.tp);
         bind_num(s, 11, e->s.lot);
         sqlite3_bind_text(s, 12, e->s.comment, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            LOG_E("journal", "cannot journal a signal: %s", sqlite3_errmsg(db));
-            sqlite3_reset(s);
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        sqlite3_reset(s);
+        if (step_row_done(j, s))
+            goto fail;
         e->id = sqlite3_last_insert_rowid(db);
+        /* The plugins it goes to: recovery completes exactly these. */
+        for (size_t k = 0; k < a->reg.n; k++) {
+            if (e->s.plugin[0] && strcmp(e->s.plugin, a->reg.v[k]->id) != 0)
+                continue;
+            sqlite3_stmt *t = stmt(j, Q_TARGET);
+            sqlite3_bind_int64(t, 1, e->id);
+            sqlite3_bind_text(t, 2, a->reg.v[k]->id, -1, SQLITE_STATIC);
+            if (step_row_done(j, t))
+                goto fail;
+        }
     }
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         LOG_E("journal", "cannot commit the journal: %s", sqlite3_errmsg(db));
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return -1;
+        goto fail;
     }
     return 0;
+fail:
+    host_rollback(db);
+    for (size_t i = 0; i < n; i++)      /* nothing of this batch is journaled */
+        if (!q[i].answer) {
+            q[i].id = 0;
+            q[i].resume = 0;
+        }
+    return -1;
 }
 
-static char *results_json(int64_t id, const struct eng_result *r, size_t n)
+/* The answer: every plugin's outcome ("queued" for parts still to run). */
+static char *results_json(const struct jentry *e, int duplicate, int queued, int recovered)
 {
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     json_object_object_add(o, "ok", json_object_new_boolean(1));
-    json_object_object_add(o, "signal_id", json_object_new_int64(id));
-    json_object_object_add(o, "duplicate", json_object_new_boolean(0));
-    for (size_t i = 0; i < n; i++) {
+    json_object_object_add(o, "signal_id", json_object_new_int64(e->id));
+    json_object_object_add(o, "duplicate", json_object_new_boolean(duplicate));
+    if (queued)
+        json_object_object_add(o, "queued", json_object_new_boolean(1));
+    if (recovered)
+        json_object_object_add(o, "recovered", json_object_new_boolean(1));
+    for (size_t i = 0; i < e->nres; i++) {
+        const struct eng_result *r = &e->res[i];
         json_object *x = json_object_new_object();
-        json_object_object_add(x, "plugin", json_object_new_string(r[i].plugin));
-        json_object_object_add(x, "status", json_object_new_string(r[i].status));
-        if (r[i].trade_id)
-            json_object_object_add(x, "trade_id", json_object_new_int64(r[i].trade_id));
-        if (r[i].reason[0])
-            json_object_object_add(x, "reason", json_object_new_string(r[i].reason));
+        json_object_object_add(x, "plugin", json_object_new_string(r->plugin));
+        json_object_object_add(x, "status", json_object_new_string(r->status ? r->status : "queued"));
+        if (r->trade_id)
+            json_object_object_add(x, "trade_id", json_object_new_int64(r->trade_id));
+        if (r->status && r->reason[0])
+            json_object_object_add(x, "reason", json_object_new_string(r->reason));
         json_object_array_add(arr, x);
     }
     json_object_object_add(o, "results", arr);
@@ -175,18 +285,25 @@ static char *results_json(int64_t id, const struct eng_result *r, size_t n)
     return s;
 }
 
-static void record_outcome(struct journal *j, int64_t id, const char *state, const char *answer,
-                           const struct eng_result *r, size_t n)
+/* Inside the host transaction: the signal's state and its outcome per plugin
+ * (parts not run yet keep their row). -1 when a statement failed. */
+static int record_outcome(struct journal *j, int64_t id, const char *state, const char *answer,
+                          const struct eng_result *r, size_t n)
 {
+    int bad = 0;
     sqlite3_stmt *s = stmt(j, Q_DONE);
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, answer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, app_now_ms());
-    if (sqlite3_step(s) != SQLITE_DONE)
+    if (sqlite3_step(s) != SQLITE_DONE) {
         LOG_E("journal", "cannot record signal %lld: %s", (long long)id, sqlite3_errmsg(j->a->db));
+        bad = 1;
+    }
     sqlite3_reset(s);
     for (size_t i = 0; i < n; i++) {
+        if (!r[i].status)
+            continue;
         s = stmt(j, Q_RESULT);
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_text(s, 2, r[i].plugin, -1, SQLITE_STATIC);
@@ -195,54 +312,13 @@ static void record_outcome(struct journal *j, int64_t id, const char *state, con
             sqlite3_bind_int64(s, 4, r[i].trade_id);
         if (r[i].reason[0])
             sqlite3_bind_text(s, 5, r[i].reason, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) != SQLITE_DONE)
+        if (sqlite3_step(s) != SQLITE_DONE) {
             LOG_E("journal", "cannot record a result of %lld: %s", (long long)id, sqlite3_errmsg(j->a->db));
+            bad = 1;
+        }
         sqlite3_reset(s);
     }
-}
-
-/* Trades of plugins whose ledger did not commit did not happen: say so in
- * every answer of the batch, drop their terminal requests, rebuild positions. */
-static void batch_not_recorded(struct journal *j, int64_t first_request)
-{
-    struct app *a = j->a;
-    char note[400];
-    eng_resync(a);
-    for (size_t k = 0; k < a->reg.n; k++) {
-        struct plugin *p = a->reg.v[k];
-        sqlite3_stmt *d;
-        if (!p->batch_failed)
-            continue;
-        if (sqlite3_prepare_v2(a->db, "DELETE FROM mt5_requests WHERE plugin = ?1 AND request_id > ?2",
-                               -1, &d, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(d, 1, p->id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(d, 2, first_request);
-            sqlite3_step(d);
-            sqlite3_finalize(d);
-        }
-        snprintf(note, sizeof note, "⚠️ %s: trades of the last signals could not be saved (%.150s); "
-                 "they were not executed. Check the disk.", p->id, p->batch_err);
-        chat_notify(a, note);
-    }
-    for (size_t i = 0; i < j->n; i++) {
-        struct jentry *e = &j->q[i];
-        int changed = 0;
-        for (size_t k = 0; k < e->nres; k++) {
-            struct plugin *p = reg_find(&a->reg, e->res[k].plugin);
-            if (!p || !p->batch_failed || (strcmp(e->res[k].status, "executed") && strcmp(e->res[k].status, "handled")))
-                continue;
-            e->res[k].status = "failed";
-            e->res[k].trade_id = 0;
-            snprintf(e->res[k].reason, sizeof e->res[k].reason, "the trade could not be saved (%.120s); "
-                     "not executed", p->batch_err);
-            changed = 1;
-        }
-        if (changed) {
-            free(e->answer);
-            e->answer = results_json(e->id, e->res, e->nres);
-            record_outcome(j, e->id, "done", e->answer, e->res, e->nres);
-        }
-    }
+    return bad ? -1 : 0;
 }
 
 static int64_t last_request_id(sqlite3 *db)
@@ -257,76 +333,334 @@ static int64_t last_request_id(sqlite3 *db)
     return v;
 }
 
-/* Phase 2: dispatch the new signals, record trades and outcomes together. */
-static void execute_batch(struct journal *j)
+static void set_result(struct eng_result *r, const char *status, int64_t trade_id, const char *reason)
+{
+    r->status = status;
+    r->trade_id = trade_id;
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+}
+
+/* The plugins a signal goes to, into e->res: those journaled with it (a
+ * resumed or recovered signal), else the registry's (all, or the one named). */
+static int prepare_targets(struct journal *j, struct jentry *e)
 {
     struct app *a = j->a;
-    struct eng_result r[MAX_RESULTS];
+    size_t n = 0;
+    if (!(e->res = calloc(MAX_RESULTS, sizeof *e->res)))
+        return -1;
+    if (e->resume) {
+        sqlite3_stmt *s = stmt(j, Q_TARGETS);
+        sqlite3_bind_int64(s, 1, e->id);
+        while (n < MAX_RESULTS && sqlite3_step(s) == SQLITE_ROW)
+            snprintf(e->res[n++].plugin, sizeof e->res[0].plugin, "%s", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_reset(s);
+    }
+    if (n == 0)
+        for (size_t k = 0; k < a->reg.n && n < MAX_RESULTS; k++)
+            if (!e->s.plugin[0] || strcmp(e->s.plugin, a->reg.v[k]->id) == 0)
+                snprintf(e->res[n++].plugin, sizeof e->res[0].plugin, "%s", a->reg.v[k]->id);
+    e->nres = n;
+    e->next = 0;
+    e->prepared = 1;
+    return 0;
+}
+
+/* This plugin's part already committed? Its ledger says (the outcome row, or
+ * for a ledger of an older zepix a trade with the signal's id). */
+static int part_committed(struct plugin *p, int64_t id, struct eng_result *r)
+{
+    char status[16], reason[sizeof r->reason];
+    int64_t trade = 0;
+    if (!p->ldg)
+        return 0;
+    if (ldg_get_outcome(p->ldg, id, status, sizeof status, &trade, reason, sizeof reason) == 0) {
+        set_result(r, status_of(status), trade, reason);
+        return 1;
+    }
+    int c = ldg_count_for_signal(p->ldg, id);
+    if (c > 0) {
+        snprintf(reason, sizeof reason, "recovered after a restart: %d trade(s)", c);
+        set_result(r, "executed", 0, reason);
+        return 1;
+    }
+    return 0;
+}
+
+/* Run e's parts from e->next on; returns 1 when the slice ran out first. */
+static int run_entry(struct journal *j, struct jentry *e, int64_t stop_at)
+{
+    struct app *a = j->a;
+    if (!e->prepared && prepare_targets(j, e)) {
+        LOG_E("journal", "out of memory: signal %lld not dispatched", (long long)e->id);
+        return 0;
+    }
+    int begun = 0;
+    for (; e->next < e->nres; e->next++) {
+        struct eng_result *r = &e->res[e->next];
+        struct plugin *p = reg_find(&a->reg, r->plugin);
+        if (!p) {
+            set_result(r, "skipped", 0, "plugin not loaded");
+            continue;
+        }
+        if (e->resume && part_committed(p, e->id, r))
+            continue;               /* never run a committed part again */
+        if (mono_ms() >= stop_at)
+            return 1;
+        if (!begun++)
+            eng_signal_begin(a, &e->s);
+        eng_dispatch_one(a, p, &e->s, e->id, e->source, r);
+        e->fresh |= 1ull << e->next;
+        e->ran++;
+        /* With its trades in the same transaction: the proof that this part
+         * committed. A failure here fails the plugin's whole batch. */
+        if (p->ldg && !p->batch_failed &&
+            ldg_put_outcome(p->ldg, e->id, r->status, r->trade_id, r->reason, app_now_ms()))
+            LOG_E("journal", "%s: cannot record the outcome of signal %lld", p->id, (long long)e->id);
+    }
+    return 0;
+}
+
+/* Parts of plugins whose ledger did not commit did not happen: say so in the
+ * answers (a resend runs them again), drop their terminal requests, rebuild
+ * positions. */
+static void batch_not_recorded(struct journal *j, struct jentry **run, size_t nrun, int64_t first_request)
+{
+    struct app *a = j->a;
+    char note[400];
+    eng_resync(a);
+    for (size_t k = 0; k < a->reg.n; k++) {
+        struct plugin *p = a->reg.v[k];
+        sqlite3_stmt *d;
+        if (!p->batch_failed)
+            continue;
+        if (sqlite3_prepare_v2(a->db, "DELETE FROM mt5_requests WHERE plugin = ?1 AND request_id > ?2",
+                               -1, &d, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(d, 1, p->id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(d, 2, first_request);
+            if (sqlite3_step(d) != SQLITE_DONE)
+                LOG_E("journal", "cannot drop the terminal requests of %s: %s", p->id, sqlite3_errmsg(a->db));
+            sqlite3_finalize(d);
+        }
+        snprintf(note, sizeof note, "⚠️ %s: trades of the last signals could not be saved (%.150s); "
+                 "they were not executed. Resend them (same id) to retry. Check the disk.", p->id, p->batch_err);
+        chat_notify(a, note);
+    }
+    for (size_t i = 0; i < nrun; i++) {
+        struct jentry *e = run[i];
+        for (size_t k = 0; k < e->nres; k++) {
+            struct plugin *p;
+            if (!(e->fresh & (1ull << k)) || !(p = reg_find(&a->reg, e->res[k].plugin)) || !p->batch_failed)
+                continue;
+            e->lost = 1;
+            if (strcmp(e->res[k].status, "executed") && strcmp(e->res[k].status, "handled"))
+                continue;
+            e->res[k].status = "failed";
+            e->res[k].trade_id = 0;
+            snprintf(e->res[k].reason, sizeof e->res[k].reason, "the trade could not be saved (%.100s); "
+                     "not executed; a resend retries it", p->batch_err);
+        }
+    }
+}
+
+/* A signal answered 202 is complete: tell the admins what it did. */
+static void notify_async(struct journal *j, const struct jentry *e)
+{
+    char note[600];
+    size_t used = (size_t)snprintf(note, sizeof note, "Signal #%lld (%s%s%s, answered 202) finished:",
+                                   (long long)e->id, e->source, e->s.id[0] ? ", id " : "", e->s.id);
+    for (size_t k = 0; k < e->nres && used < sizeof note; k++)
+        used += (size_t)snprintf(note + used, sizeof note - used, " %s %s%s%.80s%s;", e->res[k].plugin,
+                                 e->res[k].status, e->res[k].reason[0] ? " (" : "", e->res[k].reason,
+                                 e->res[k].reason[0] ? ")" : "");
+    chat_notify(j->a, note);
+}
+
+static int backlog_push(struct journal *j, const struct jentry *e)
+{
+    if (j->bn == j->bcap) {
+        size_t cap = j->bcap ? j->bcap * 2 : 16;
+        struct jentry *nb = realloc(j->bq, cap * sizeof *nb);
+        if (!nb)
+            return -1;
+        j->bq = nb;
+        j->bcap = cap;
+    }
+    j->bq[j->bn++] = *e;
+    return 0;
+}
+
+static void entry_free(struct jentry *e)
+{
+    free(e->raw);
+    free(e->answer);
+    free(e->res);
+    e->raw = e->answer = NULL;
+    e->res = NULL;
+}
+
+/* Make the host's last commit durable now (a 202 promises the rest will run,
+ * also after a power cut): one small FULL commit syncs the WAL. */
+static void sync_host(struct journal *j)
+{
+    if (store_kv_set_i64(j->a->db, "journal_queued_ms", app_now_ms()))
+        LOG_E("journal", "cannot sync the journal: %s", sqlite3_errmsg(j->a->db));
+}
+
+/* Phase 2: dispatch the backlog, then the new signals, until the slice runs
+ * out; record trades (ledgers) and outcomes (host) together. */
+static void execute_batch(struct journal *j, struct jentry *q, size_t n)
+{
+    struct app *a = j->a;
+    int64_t stop_at = mono_ms() + SLICE_MS;
     int64_t first_request = last_request_id(a->db);
+    size_t nb = j->bn, nrun = 0;
+    struct jentry **run = malloc((nb + n + 1) * sizeof *run);
+    if (!run) {
+        for (size_t i = 0; i < n; i++)
+            if (!q[i].answer && q[i].dup_of < 0) {
+                q[i].status = 503;
+                q[i].answer = error_json("out of memory; the signal was not executed");
+            }
+        return;
+    }
     eng_batch_begin(a);
-    sqlite3_exec(a->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-    sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL);
-    for (size_t i = 0; i < j->n; i++) {
-        struct jentry *e = &j->q[i];
+    int host_tx = exec_ok(a->db, "PRAGMA synchronous=NORMAL") == 0 && exec_ok(a->db, "BEGIN") == 0;
+    if (!host_tx) {
+        /* Outcomes could not commit with their trades: run nothing. Resent, or
+         * at the next start, these signals are found unfinished. */
+        eng_batch_commit(a);        /* nothing was written */
+        exec_ok(a->db, "PRAGMA synchronous=FULL");
+        for (size_t i = 0; i < n; i++)
+            if (!q[i].answer && q[i].dup_of < 0) {
+                q[i].status = 503;
+                q[i].answer = error_json("the signal journal is unavailable; the signal was not executed");
+            }
+        free(run);
+        return;
+    }
+    int out = 0;
+    for (size_t i = 0; i < nb; i++) {
+        j->bq[i].fresh = 0;
+        if (!out)
+            out = run_entry(j, &j->bq[i], stop_at);
+        run[nrun++] = &j->bq[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct jentry *e = &q[i];
         if (e->answer || e->dup_of >= 0)
             continue;
-        size_t n = eng_dispatch(a, &e->s, e->id, e->source, r, MAX_RESULTS);
-        e->answer = results_json(e->id, r, n);
-        e->status = 200;
-        if ((e->res = malloc(n * sizeof *r + 1))) {
-            memcpy(e->res, r, n * sizeof *r);
-            e->nres = n;
+        /* Its plugins are known even when it waits: the 202 lists them. */
+        if (!e->prepared && prepare_targets(j, e)) {
+            e->status = 503;
+            e->answer = error_json("out of memory; the signal was not executed");
+            continue;
         }
-        record_outcome(j, e->id, "done", e->answer, r, n);
+        if (!out)
+            out = run_entry(j, e, stop_at);
+        run[nrun++] = e;
     }
-    /* Trades first: a crash between the two commits is found by recovery. */
+    /* Trades first: a crash between the commits is found by recovery. */
     if (eng_batch_commit(a) > 0)
-        batch_not_recorded(j, first_request);
+        batch_not_recorded(j, run, nrun, first_request);
+    int deferred = 0, bad = 0;
+    for (size_t i = 0; i < nrun; i++) {
+        struct jentry *e = run[i];
+        int complete = e->prepared && e->next >= e->nres;
+        free(e->answer);
+        if (complete) {
+            e->answer = results_json(e, e->resume && e->ran == 0, 0, 0);
+            bad |= record_outcome(j, e->id, e->lost ? "partial" : "done", e->answer, e->res, e->nres);
+            e->status = 200;
+        } else {
+            e->answer = results_json(e, 0, 1, 0);
+            bad |= record_outcome(j, e->id, "queued", e->answer, e->res, e->nres);
+            e->status = 202;
+            deferred = 1;
+        }
+    }
     /* The outcome commit skips its own fsync: the next journal commit (FULL)
      * syncs the same WAL. Losing it (power cut, not kill -9) leaves these
      * signals "received" with their trades in the ledgers, which recovery
-     * finishes at the next start. The 2xx still follows two durable commits. */
-    if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        /* The trades are saved; recovery completes these signals at the next start. */
+     * finishes at the next start. */
+    if (bad || sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        /* The trades are saved; recovery (or a resend) completes these signals. */
         LOG_E("journal", "cannot commit signal outcomes: %s", sqlite3_errmsg(a->db));
-        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+        host_rollback(a->db);
     }
-    sqlite3_exec(a->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    exec_ok(a->db, "PRAGMA synchronous=FULL");
+    if (deferred)
+        sync_host(j);
+    /* The backlog: finished entries leave (in order), unfinished stay first. */
+    size_t keep = 0;
+    for (size_t i = 0; i < nb; i++) {
+        struct jentry *e = &j->bq[i];
+        if (e->status == 200) {
+            notify_async(j, e);
+            entry_free(e);
+        } else {
+            j->bq[keep++] = *e;
+        }
+    }
+    if (j->bn > nb)
+        memmove(j->bq + keep, j->bq + nb, (j->bn - nb) * sizeof *j->bq);
+    j->bn = keep + (j->bn - nb);
+    free(run);
+}
+
+/* New entries answered 202 join the backlog (after the answer is sent). */
+static void defer_new(struct journal *j, struct jentry *e)
+{
+    struct jentry b = *e;
+    b.fn = NULL;
+    b.ud = NULL;
+    b.answer = NULL;
+    if (backlog_push(j, &b)) {
+        LOG_E("journal", "out of memory: signal %lld stays queued until the next start", (long long)e->id);
+        return;
+    }
+    e->raw = NULL;              /* moved */
+    e->res = NULL;
 }
 
 static void flush(struct journal *j)
 {
-    if (journal_batch(j)) {
-        for (size_t i = 0; i < j->n; i++)
-            if (!j->q[i].answer) {
-                j->q[i].status = 503;
-                j->q[i].answer = error_json("the signal journal is unavailable; the signal was not executed");
-            }
-    } else {
-        execute_batch(j);
-    }
-    /* Answer in arrival order; a batch-internal duplicate gets its first's answer. */
     size_t n = j->n;
-    j->n = 0;       /* answers may submit again (console, tests): start a fresh queue */
     struct jentry *q = j->q;
+    j->n = 0;       /* answers may submit again (console, tests): start a fresh queue */
     j->q = NULL;
     j->cap = 0;
+    if (n && journal_batch(j, q, n)) {
+        for (size_t i = 0; i < n; i++)
+            if (!q[i].answer) {
+                q[i].status = 503;
+                q[i].answer = error_json("the signal journal is unavailable; the signal was not executed");
+            }
+    } else {
+        execute_batch(j, q, n);
+    }
+    /* Answer in arrival order; a batch-internal duplicate gets its first's answer. */
     for (size_t i = 0; i < n; i++) {
         struct jentry *e = &q[i];
         if (e->dup_of >= 0) {
             e->status = q[e->dup_of].status;
-            e->answer = e->status == 200 ? as_duplicate(q[e->dup_of].answer) : dup_str(q[e->dup_of].answer);
+            e->answer = e->status == 200 || e->status == 202 ? as_duplicate(q[e->dup_of].answer)
+                                                             : dup_str(q[e->dup_of].answer);
         }
-        int duplicate = e->dup_of >= 0 || (e->answer && !e->id && e->status == 200);
-        metrics_signal(j->a, e->source, e->status != 200 ? "failed" : duplicate ? "duplicate" : "journaled");
+        int duplicate = e->dup_of >= 0 || (e->answer && !e->id && (e->status == 200 || e->status == 202)) ||
+                        (e->resume && e->ran == 0 && e->status == 200);
+        metrics_signal(j->a, e->source, e->status >= 300 ? "failed" : duplicate ? "duplicate" : "journaled");
         e->fn(e->ud, e->status, e->answer ? e->answer : "{\"ok\":false,\"error\":\"out of memory\"}");
     }
     for (size_t i = 0; i < n; i++) {
-        free(q[i].raw);
-        free(q[i].answer);
-        free(q[i].res);
+        if (q[i].status == 202 && q[i].dup_of < 0 && q[i].prepared)
+            defer_new(j, &q[i]);
+        entry_free(&q[i]);
     }
     free(q);
+    if (j->bn && !ev_is_active(&j->more))
+        ev_idle_start(j->a->loop, &j->more);
+    else if (!j->bn && ev_is_active(&j->more))
+        ev_idle_stop(j->a->loop, &j->more);
 }
 
 static void on_idle(struct ev_loop *loop, ev_idle *w, int revents)
@@ -336,11 +670,18 @@ static void on_idle(struct ev_loop *loop, ev_idle *w, int revents)
     ev_idle_stop(loop, w);
 }
 
+static void on_more(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;          /* the prepare watcher runs the backlog */
+}
+
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     struct journal *j = w->data;
     (void)revents;
-    if (j->n)
+    if (j->n || j->bn)
         flush(j);
     if (store_checkpoint_due() && !ev_is_active(&j->checkpoint))
         ev_idle_start(loop, &j->checkpoint);
@@ -387,57 +728,142 @@ int64_t jrn_count_since(struct app *a, int64_t since_ms)
     return n;
 }
 
-/* Signals left "received" by a crash: finished from the trade ledgers, never re-run. */
+static void release_id(struct app *a, int64_t id)
+{
+    sqlite3_stmt *u;
+    if (sqlite3_prepare_v2(a->db, "UPDATE signals SET ext_id = NULL WHERE id = ?1", -1, &u, NULL) != SQLITE_OK) {
+        LOG_E("journal", "cannot release the id of signal %lld: %s", (long long)id, sqlite3_errmsg(a->db));
+        return;
+    }
+    sqlite3_bind_int64(u, 1, id);
+    if (sqlite3_step(u) != SQLITE_DONE)
+        LOG_E("journal", "cannot release the id of signal %lld: %s", (long long)id, sqlite3_errmsg(a->db));
+    sqlite3_finalize(u);
+}
+
+/* One signal left "received" by a crash (never answered): each plugin's part
+ * is decided from its ledger. All committed: done. None: failed, id released
+ * (the sender never got a 2xx and may resend). Some: partial, the id kept: a
+ * resend runs only the missing parts. Nothing is run here. */
+static void recover_received(struct journal *j, int64_t id, const char *source, const char *ext,
+                             const char *plugin)
+{
+    struct app *a = j->a;
+    struct jentry e = {.id = id, .resume = 1};
+    char note[700], done[300] = "", missing[300] = "";
+    size_t nd = 0, nm = 0, committed = 0, lost = 0;
+    snprintf(e.s.plugin, sizeof e.s.plugin, "%s", plugin);
+    if (prepare_targets(j, &e))
+        return;
+    for (size_t k = 0; k < e.nres; k++) {
+        struct eng_result *r = &e.res[k];
+        struct plugin *p = reg_find(&a->reg, r->plugin);
+        if (!p || !p->ldg) {
+            set_result(r, "skipped", 0, "plugin not loaded");
+        } else if (part_committed(p, id, r)) {
+            committed++;
+            nd += (size_t)snprintf(done + nd, nd < sizeof done ? sizeof done - nd : 0, "%s%s %s",
+                                   nd ? ", " : "", r->plugin, r->status);
+        } else {
+            lost++;
+            set_result(r, "failed", 0, "interrupted by a restart: not executed; a resend (same id) runs it");
+            nm += (size_t)snprintf(missing + nm, nm < sizeof missing ? sizeof missing - nm : 0, "%s%s",
+                                   nm ? ", " : "", r->plugin);
+        }
+    }
+    char *answer;
+    if (committed && !lost) {
+        answer = results_json(&e, 0, 0, 1);
+        record_outcome(j, id, "done", answer, e.res, e.nres);
+        snprintf(note, sizeof note, "Signal #%lld (%s) was interrupted by a restart after it "
+                 "executed; its trades are recorded (%.250s).", (long long)id, source, done);
+    } else if (committed) {
+        answer = results_json(&e, 0, 0, 1);
+        record_outcome(j, id, "partial", answer, e.res, e.nres);
+        snprintf(note, sizeof note, "⚠️ Signal #%lld (%s%s%s) was interrupted by a restart: recorded for %.200s; "
+                 "NOT executed for %.200s. %s", (long long)id, source, ext[0] ? ", id " : "", ext, done, missing,
+                 ext[0] ? "Resend it (same id) to complete it if it still applies."
+                        : "It has no id: it cannot be completed by a resend.");
+    } else {
+        answer = error_json("interrupted by a restart before execution; not executed");
+        for (size_t k = 0; k < e.nres; k++)
+            set_result(&e.res[k], "failed", 0, "interrupted by a restart before execution; not executed");
+        record_outcome(j, id, "failed", answer, e.res, e.nres);
+        release_id(a, id);
+        snprintf(note, sizeof note, "Signal #%lld (%s%s%s) was interrupted by a restart before "
+                 "execution and was NOT executed; resend it if it still applies.", (long long)id,
+                 source, ext[0] ? ", id " : "", ext);
+    }
+    free(answer);
+    free(e.res);
+    LOG_W("journal", "%s", note);
+    chat_notify(a, note);
+}
+
+/* One signal answered 202 whose dispatch a restart interrupted: its sender
+ * will not resend, so it is finished now (missing parts only), from the backlog. */
+static void recover_queued(struct journal *j, sqlite3_stmt *s)
+{
+    struct jentry e = {.id = sqlite3_column_int64(s, 0), .resume = 1, .dup_of = -1, .status = 202};
+    const char *t;
+    snprintf(e.source, sizeof e.source, "%s", (const char *)sqlite3_column_text(s, 1));
+    snprintf(e.s.id, sizeof e.s.id, "%s", (const char *)sqlite3_column_text(s, 2));
+    snprintf(e.s.plugin, sizeof e.s.plugin, "%s", (const char *)sqlite3_column_text(s, 3));
+    /* The action column holds sig_action_name(): map it back exactly. Known
+     * gap: PineConnector's "close the other side first" (reverse) is not in
+     * the journal's columns; such a signal finished here only opens. */
+    static const zx_action actions[] = {ZX_BUY, ZX_SELL, ZX_CLOSE, ZX_CLOSE_LONG, ZX_CLOSE_SHORT, SIG_CLOSE_ALL};
+    int known = 0;
+    t = (const char *)sqlite3_column_text(s, 4);
+    for (size_t i = 0; t && i < sizeof actions / sizeof actions[0] && !known; i++)
+        if (strcmp(t, sig_action_name(actions[i])) == 0) {
+            e.s.action = actions[i];
+            known = 1;
+        }
+    if (!known) {
+        LOG_E("journal", "signal #%lld: unknown action '%s'; not finished", (long long)e.id, t ? t : "");
+        return;
+    }
+    snprintf(e.s.symbol, sizeof e.s.symbol, "%s", (const char *)sqlite3_column_text(s, 5));
+    e.s.price = sqlite3_column_double(s, 6);
+    e.s.sl = sqlite3_column_double(s, 7);
+    e.s.tp = sqlite3_column_double(s, 8);
+    e.s.lot = sqlite3_column_double(s, 9);
+    snprintf(e.s.comment, sizeof e.s.comment, "%s", (const char *)sqlite3_column_text(s, 10));
+    if (!(e.raw = strdup("")) || backlog_push(j, &e)) {
+        free(e.raw);
+        LOG_E("journal", "out of memory: signal %lld stays queued", (long long)e.id);
+        return;
+    }
+    LOG_W("journal", "signal #%lld was answered 202 before a restart: finishing it now", (long long)e.id);
+}
+
 static void recover(struct journal *j)
 {
     struct app *a = j->a;
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(a->db, "SELECT id, source, coalesce(ext_id, '') FROM signals"
-                           " WHERE state = 'received' ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(a->db, "SELECT id, source, coalesce(ext_id, ''), coalesce(plugin, '') FROM signals"
+                           " WHERE state = 'received' ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+        LOG_E("journal", "recovery: %s", sqlite3_errmsg(a->db));
         return;
+    }
     while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        char source[16], ext[SIG_ID_MAX + 1], note[300];
+        char source[16], ext[SIG_ID_MAX + 1], plugin[SIG_PLUGIN_MAX + 1];
         snprintf(source, sizeof source, "%s", (const char *)sqlite3_column_text(s, 1));
         snprintf(ext, sizeof ext, "%s", (const char *)sqlite3_column_text(s, 2));
-        struct eng_result r[MAX_RESULTS];
-        size_t n = 0;
-        for (size_t i = 0; i < a->reg.n && n < MAX_RESULTS; i++) {
-            struct plugin *p = a->reg.v[i];
-            int c = p->ldg ? ldg_count_for_signal(p->ldg, id) : 0;
-            if (c > 0) {
-                memset(&r[n], 0, sizeof r[n]);
-                snprintf(r[n].plugin, sizeof r[n].plugin, "%s", p->id);
-                r[n].status = "executed";
-                snprintf(r[n].reason, sizeof r[n].reason, "recovered after a restart: %d trade(s)", c);
-                n++;
-            }
-        }
-        char *answer;
-        if (n) {
-            answer = results_json(id, r, n);
-            record_outcome(j, id, "done", answer, r, n);
-            snprintf(note, sizeof note, "Signal #%lld (%s) was interrupted by a restart after it "
-                     "executed; its trades are recorded.", (long long)id, source);
-        } else {
-            answer = error_json("interrupted by a restart before execution; not executed");
-            record_outcome(j, id, "failed", answer, NULL, 0);
-            /* Release the id: the sender never got a 2xx and may resend it. */
-            sqlite3_stmt *u;
-            if (sqlite3_prepare_v2(a->db, "UPDATE signals SET ext_id = NULL WHERE id = ?1", -1, &u,
-                                   NULL) == SQLITE_OK) {
-                sqlite3_bind_int64(u, 1, id);
-                sqlite3_step(u);
-                sqlite3_finalize(u);
-            }
-            snprintf(note, sizeof note, "Signal #%lld (%s%s%s) was interrupted by a restart before "
-                     "execution and was NOT executed; resend it if it still applies.", (long long)id,
-                     source, ext[0] ? ", id " : "", ext);
-        }
-        free(answer);
-        LOG_W("journal", "%s", note);
-        chat_notify(a, note);
+        snprintf(plugin, sizeof plugin, "%s", (const char *)sqlite3_column_text(s, 3));
+        recover_received(j, sqlite3_column_int64(s, 0), source, ext, plugin);
     }
+    sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(a->db, "SELECT id, source, coalesce(ext_id, ''), coalesce(plugin, ''), action,"
+                           " coalesce(symbol, ''), coalesce(price, 0), coalesce(sl, 0), coalesce(tp, 0),"
+                           " coalesce(lot, 0), coalesce(comment, '') FROM signals WHERE state = 'queued'"
+                           " ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+        LOG_E("journal", "recovery: %s", sqlite3_errmsg(a->db));
+        return;
+    }
+    while (sqlite3_step(s) == SQLITE_ROW)
+        recover_queued(j, s);
     sqlite3_finalize(s);
 }
 
@@ -455,7 +881,10 @@ int jrn_init(struct app *a, char *err, size_t errlen)
             snprintf(err, errlen, "journal: %s", sqlite3_errmsg(a->db));
             return -1;
         }
+    ev_idle_init(&j->more, on_more);
     recover(j);
+    if (j->bn)
+        ev_idle_start(a->loop, &j->more);
     ev_idle_init(&j->checkpoint, on_idle);
     ev_prepare_init(&j->flush, on_prepare);
     j->flush.data = j;
@@ -474,6 +903,11 @@ void jrn_free(struct app *a)
         free(j->q[i].raw);
     }
     free(j->q);
+    /* Unfinished 202 signals stay 'queued': the next start finishes them. */
+    for (size_t i = 0; i < j->bn; i++)
+        entry_free(&j->bq[i]);
+    free(j->bq);
+    ev_idle_stop(a->loop, &j->more);
     if (ev_is_active(&j->flush)) {
         ev_ref(a->loop);
         ev_prepare_stop(a->loop, &j->flush);

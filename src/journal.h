@@ -1,18 +1,22 @@
 /*
  * journal — the signal journal in data/zepix.db: every accepted signal from every
  * source with its raw text (secrets removed), parsed fields, source, time and
- * the outcome per plugin. Exactly-once execution:
+ * the outcome per plugin. Exactly-once execution per plugin (the rule in
+ * docs/architecture.md, "Exactly once, per plugin"):
  *
  *  - Group commit: signals submitted during one loop iteration are inserted in
- *    one transaction (one fsync) before any of them is dispatched; then they are
- *    dispatched, their trades and outcomes committed, and only then answered.
- *    A 2xx therefore means journaled, executed and recorded.
- *  - Same source + id = the same signal: answered with the first answer, marked
- *    duplicate, never dispatched again (a unique index, so also across restarts).
- *  - Found "received" but unfinished at start (a crash between the two commits):
- *    if any plugin recorded a trade for it, it is marked done (executed);
- *    otherwise it is marked failed, never re-run, and its id is released so the
- *    sender may resend it. The admin chats are told either way.
+ *    one transaction (one fsync), with the plugins each goes to, before any is
+ *    dispatched; then they are dispatched, their trades and per-plugin outcome
+ *    rows committed in each plugin's ledger, the outcomes in the journal, and
+ *    only then answered.
+ *  - Same source + id = the same signal: a finished one is answered with its
+ *    first answer (duplicate); an unfinished one ('received' or 'partial')
+ *    runs only the plugins whose ledger has no outcome row for it.
+ *  - Found unfinished at start: decided per plugin from its ledger (done /
+ *    partial with the id kept / failed with the id released); nothing run.
+ *    Signals answered 202 ('queued') are finished.
+ *  - A loop iteration dispatches for at most SLICE_MS; the rest is answered
+ *    202 and finished in the next iterations (the backlog).
  *
  * Runs on the loop thread (an ev_prepare watcher flushes each iteration).
  */
@@ -25,7 +29,7 @@
 
 struct app;
 
-/* The answer: http-like status (200, 503) and the JSON body (borrowed: valid
+/* The answer: http-like status (200, 202, 409, 503) and the JSON body (borrowed: valid
  * only during the call). */
 typedef void (*jrn_done_fn)(void *ud, int status, const char *json);
 

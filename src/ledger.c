@@ -27,10 +27,17 @@ static const char *const ledger_migrations[] = {
      * 'rejected' = the broker refused it (status CLOSED, profit 0, not a trade
      * in the statistics). */
     "ALTER TABLE trades ADD COLUMN broker_state TEXT;",
+    /* 3: the per-plugin exactly-once record (journal.c): one row per signal
+     * dispatched to this plugin, written in the same transaction as the
+     * signal's trades, so its presence proves that this plugin's part of the
+     * signal committed (whatever the verdict), its absence that it did not. */
+    "CREATE TABLE signal_outcomes (signal_id INTEGER PRIMARY KEY, status TEXT NOT NULL,"
+    "  trade_id INTEGER, reason TEXT, recorded_ms INTEGER NOT NULL);",
 };
 
 enum { S_INSERT, S_GET, S_SHRINK, S_CLOSE_ALL, S_INSERT_PART, S_SLTP, S_OPEN, S_LAST, S_SIGNAL,
-       S_REALIZED, S_STATS, S_PERF, S_OPENED_SINCE, S_FILL, S_REJECT, S_COUNT };
+       S_REALIZED, S_STATS, S_PERF, S_OPENED_SINCE, S_FILL, S_REJECT, S_PUT_OUTCOME, S_GET_OUTCOME,
+       S_COUNT };
 
 static const char *const sql[S_COUNT] = {
     [S_INSERT] = "INSERT INTO trades (order_id, symbol, direction, lot_size, entry_price, sl_price,"
@@ -67,6 +74,10 @@ static const char *const sql[S_COUNT] = {
     [S_REJECT] = "UPDATE trades SET status = 'CLOSED', broker_state = 'rejected', close_reason = ?2,"
                  " profit_pips = 0, profit_dollars = 0, exit_time = ?3, exit_ms = ?4"
                  " WHERE id = ?1 AND broker_state = 'pending'",
+    [S_PUT_OUTCOME] = "INSERT OR REPLACE INTO signal_outcomes (signal_id, status, trade_id, reason,"
+                      " recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_GET_OUTCOME] = "SELECT status, coalesce(trade_id, 0), coalesce(reason, '') FROM signal_outcomes"
+                      " WHERE signal_id = ?1",
     [S_PERF] = "INSERT OR REPLACE INTO performance (date, total_trades, win_count, loss_count,"
                " total_profit, max_drawdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -75,6 +86,8 @@ struct ledger {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     int depth;                          /* batch nesting */
+    int failed;                         /* a write of the open batch failed: it rolls back whole */
+    char ferr[160];                     /* why */
 };
 
 /* The plugin's handle may not reach other files. */
@@ -146,6 +159,7 @@ int ldg_begin(ledger *l)
 {
     if (l->depth++ > 0)
         return 0;
+    l->failed = 0;
     if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         l->depth = 0;
         return -1;
@@ -153,17 +167,42 @@ int ldg_begin(ledger *l)
     return 0;
 }
 
+/* End the outermost transaction with ROLLBACK unless SQLite already did
+ * (it rolls back by itself after some errors: SQLITE_FULL, IOERR, NOMEM). */
+static int rollback_now(ledger *l)
+{
+    l->depth = 0;
+    l->failed = 0;
+    if (sqlite3_get_autocommit(l->db))
+        return 0;
+    return sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 int ldg_commit(ledger *l, char *err, size_t errlen)
 {
-    if (l->depth == 0 || --l->depth > 0)
+    if (l->depth == 0)
         return 0;
+    if (l->depth > 1) {             /* a failure inside was reported by its write */
+        l->depth--;
+        return 0;
+    }
+    if (l->failed) {
+        /* A batch in which one write failed is not committed in part. */
+        if (err)
+            snprintf(err, errlen, "%s", l->ferr);
+        rollback_now(l);
+        return -1;
+    }
     if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         /* The reason first: ROLLBACK replaces sqlite's error message. */
         if (err)
             snprintf(err, errlen, "%s", sqlite3_errmsg(l->db));
-        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rollback_now(l) && err)
+            snprintf(err + strlen(err), errlen - strlen(err), "; ROLLBACK failed too: %s",
+                     sqlite3_errmsg(l->db));
         return -1;
     }
+    l->depth = 0;
     return 0;
 }
 
@@ -171,9 +210,18 @@ void ldg_rollback(ledger *l)
 {
     if (l->depth == 0)
         return;
-    l->depth = 0;
-    sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+    if (l->depth > 1) {             /* inside a batch: the whole batch rolls back at its end */
+        l->depth--;
+        if (!l->failed) {
+            l->failed = 1;
+            snprintf(l->ferr, sizeof l->ferr, "a write of this batch was rolled back");
+        }
+        return;
+    }
+    rollback_now(l);
 }
+
+int ldg_batch_failed(ledger *l) { return l->depth > 0 && l->failed; }
 
 static sqlite3_stmt *stmt(ledger *l, int i)
 {
@@ -182,11 +230,25 @@ static sqlite3_stmt *stmt(ledger *l, int i)
     return l->st[i];
 }
 
+/* Every write goes through here. Inside a batch the first failure marks the
+ * batch failed (it is rolled back whole at its commit) and refuses the writes
+ * after it: SQLite may have rolled the transaction back already, and a later
+ * write would then commit on its own. */
 static int step_done(ledger *l, sqlite3_stmt *s, char *err, size_t errlen)
 {
+    if (l->depth > 0 && l->failed) {
+        sqlite3_reset(s);
+        if (err)
+            snprintf(err, errlen, "trade ledger: %s", l->ferr);
+        return -1;
+    }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
+        if (l->depth > 0 && !l->failed) {
+            l->failed = 1;
+            snprintf(l->ferr, sizeof l->ferr, "%s", sqlite3_errmsg(l->db));
+        }
         if (err)
             snprintf(err, errlen, "trade ledger: %s", sqlite3_errmsg(l->db));
         return -1;
@@ -392,6 +454,35 @@ int ldg_count_for_signal(ledger *l, int64_t signal_id)
     int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
     sqlite3_reset(s);
     return n;
+}
+
+int ldg_put_outcome(ledger *l, int64_t signal_id, const char *status, int64_t trade_id, const char *reason,
+                    int64_t ms)
+{
+    sqlite3_stmt *s = stmt(l, S_PUT_OUTCOME);
+    sqlite3_bind_int64(s, 1, signal_id);
+    sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+    if (trade_id)
+        sqlite3_bind_int64(s, 3, trade_id);
+    if (reason && reason[0])
+        sqlite3_bind_text(s, 4, reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, ms);
+    return step_done(l, s, NULL, 0);
+}
+
+int ldg_get_outcome(ledger *l, int64_t signal_id, char *status, size_t slen, int64_t *trade_id, char *reason,
+                    size_t rlen)
+{
+    sqlite3_stmt *s = stmt(l, S_GET_OUTCOME);
+    sqlite3_bind_int64(s, 1, signal_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(status, slen, "%s", col_text(s, 0));
+        *trade_id = sqlite3_column_int64(s, 1);
+        snprintf(reason, rlen, "%s", col_text(s, 2));
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
 int ldg_count_opened_since(ledger *l, int64_t since_ms)

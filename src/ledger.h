@@ -51,10 +51,21 @@ void ldg_close(ledger *l);
 sqlite3 *ldg_db(ledger *l);             /* owned by the ledger */
 
 /* A batch transaction (nestable): writes between begin and commit are one
- * transaction. Outside a batch each write commits on its own. */
+ * transaction. Outside a batch each write commits on its own. A batch is all
+ * or nothing: once one write in it fails (or a nested level rolls back), every
+ * later write is refused and the outermost commit rolls back and returns -1
+ * with the first failure's reason. */
 int ldg_begin(ledger *l);
 int ldg_commit(ledger *l, char *err, size_t errlen);   /* err may be NULL */
 void ldg_rollback(ledger *l);
+int ldg_batch_failed(ledger *l);        /* 1 when the open batch will roll back */
+
+/* The exactly-once record of one signal for this plugin (table signal_outcomes):
+ * written inside the batch with the signal's trades. get: 0 found, 1 none, -1. */
+int ldg_put_outcome(ledger *l, int64_t signal_id, const char *status, int64_t trade_id, const char *reason,
+                    int64_t ms);
+int ldg_get_outcome(ledger *l, int64_t signal_id, char *status, size_t slen, int64_t *trade_id, char *reason,
+                    size_t rlen);
 
 int ldg_insert_open(ledger *l, struct ldg_trade *t, char *err, size_t errlen);  /* fills t->id */
 /* Close lot lots of trade id (all of it when lot >= its lot_size). */

@@ -27,7 +27,14 @@
 struct scheduler {
     struct app *app;
     ev_periodic timer;
+    ev_timer check;             /* monotonic: a wall-clock jump forward cannot hide a reset */
 };
+
+/* Seconds between the monotonic checks. libev reschedules the periodic after a
+ * jump of the wall clock from the new time, so a jump forward past the reset
+ * would wait for the next day's; this check runs the due days within a minute.
+ * A jump backward finds nothing due: the last reset done is persisted. */
+#define CHECK_S 60.
 
 /* ---- calendar -------------------------------------------------------------------- */
 
@@ -378,6 +385,13 @@ static void on_reset(struct ev_loop *loop, ev_periodic *w, int revents)
     run_due(w->data, app_now_ms() + FIRE_SLACK_MS, 0);
 }
 
+static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run_due(w->data, app_now_ms(), 0);
+}
+
 /* libev asks for the next firing time after now (seconds). Must not touch the
  * loop: pure zone arithmetic. */
 static ev_tstamp next_reset_at(ev_periodic *w, ev_tstamp now)
@@ -410,6 +424,10 @@ int sched_start(struct app *a, char *err, size_t errlen)
     ev_periodic_init(&s->timer, on_reset, 0., 0., next_reset_at);
     s->timer.data = s;
     ev_periodic_start(a->loop, &s->timer);
+    ev_timer_init(&s->check, on_check, CHECK_S, CHECK_S);
+    s->check.data = s;
+    ev_timer_start(a->loop, &s->check);
+    ev_unref(a->loop);          /* the check alone keeps no loop running */
     sched_format_local(a->cfg.daily_reset.timezone, at, when, sizeof when);
     LOG_I("sched", "next daily reset at %s", when);
     return 0;
@@ -421,6 +439,10 @@ void sched_free(struct app *a)
     if (!s)
         return;
     ev_periodic_stop(a->loop, &s->timer);
+    if (ev_is_active(&s->check)) {
+        ev_ref(a->loop);
+        ev_timer_stop(a->loop, &s->check);
+    }
     free(s);
     a->sched = NULL;
 }

@@ -33,6 +33,10 @@ static const char *const host_migrations[] = {
     "  created_ms INTEGER NOT NULL, result TEXT, done_ms INTEGER);"
     "CREATE INDEX mt5_requests_pending ON mt5_requests(state) WHERE state = 'pending';"
     "CREATE TABLE mt5_deals (deal INTEGER PRIMARY KEY, ticket INTEGER, applied_ms INTEGER);",
+    /* 3: signals answered 202 whose dispatch goes on later (journal.c); a
+     * restart finishes them, so they are found by index. signals.state gains
+     * 'queued' and 'partial' (a plugin's part is missing; a resend completes it). */
+    "CREATE INDEX signals_queued ON signals(state) WHERE state = 'queued';",
 };
 
 /* Checkpoints out of the commit path. SQLite's auto-checkpoint runs inside the
@@ -107,7 +111,11 @@ int store_open(const char *path, sqlite3 **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         goto fail;
     }
-    sqlite3_busy_timeout(db, 2000);
+    /* A lock held by another process (a plugin's own connection, the sqlite3
+     * CLI, a lock on the -shm bytes) must not stall the loop: wait a few
+     * milliseconds, then the write fails (a plugin's part is then not recorded
+     * and a resend retries it; the journal answers 503). */
+    sqlite3_busy_timeout(db, STORE_BUSY_MS);
     char e[256];
     if (store_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
                    e, sizeof e)) {

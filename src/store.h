@@ -1,6 +1,6 @@
 /*
  * store — SQLite helpers shared by the host database (data/zepix.db) and the
- * plugin databases: open with WAL, synchronous=FULL, a busy timeout; run
+ * plugin databases: open with WAL, synchronous=FULL, a short busy timeout; run
  * numbered migrations recorded in schema_version; a small key/value table.
  *
  * synchronous=FULL: a 2xx to a webhook promises the signal is durable. In WAL
@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
+
+/* How long a statement waits for another connection's lock (milliseconds). */
+#define STORE_BUSY_MS 5
 
 /* Open (creating) path. On success *out is owned by the caller (sqlite3_close). */
 int store_open(const char *path, sqlite3 **out, char *err, size_t errlen);

@@ -223,6 +223,34 @@ static void test_missed_reset_is_due_once_then_never_again(void **state)
     assert_int_equal(sched_days_due(tz, secs, r0, r1, d, SCHED_CATCHUP_MAX), 1);
 }
 
+/* The clock as the scheduler's minute check sees it (injected): a jump forward
+ * past the reset closes that day at the next check; a jump back across a reset
+ * already done closes nothing again, also when the clock passes it a second time. */
+static void test_clock_jumps_close_a_day_once(void **state)
+{
+    (void)state;
+    const char *tz = "Asia/Kolkata";
+    int secs = 3 * H + 35 * MIN;
+    struct sched_day d[SCHED_CATCHUP_MAX];
+    int64_t r0 = utc(2026, 3, 8, 22, 5, 0), r1 = r0 + DAY_MS, last = r0;
+    int64_t clock[] = {r1 - 3600000, r1 - 60000, r1 + 5 * 3600000LL /* jump forward */,
+                       r1 + 5 * 3600000LL + 60000, r1 - 2 * 3600000LL /* jump back */, r1 - 60000, r1,
+                       r1 + 60000, r1 + DAY_MS - 1};
+    int closed = 0;
+    for (size_t i = 0; i < sizeof clock / sizeof clock[0]; i++) {
+        int n = sched_days_due(tz, secs, last, clock[i], d, SCHED_CATCHUP_MAX);
+        assert_true(n >= 0);
+        if (n > 0) {
+            assert_int_equal(n, 1);
+            assert_string_equal(d[0].date, "2026-03-09");
+            assert_int_equal(i, 2);                 /* at the first check after the jump */
+            last = d[n - 1].to_ms;
+            closed += n;
+        }
+    }
+    assert_int_equal(closed, 1);
+}
+
 static void test_long_downtime_closes_each_missed_day_oldest_first(void **state)
 {
     (void)state;
@@ -313,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_london_spring_gap_and_autumn_repeat),
         cmocka_unit_test(test_sydney_transitions_fire_once_and_after_the_gap),
         cmocka_unit_test(test_missed_reset_is_due_once_then_never_again),
+        cmocka_unit_test(test_clock_jumps_close_a_day_once),
         cmocka_unit_test(test_long_downtime_closes_each_missed_day_oldest_first),
         cmocka_unit_test(test_missed_days_across_dst_have_their_real_lengths),
         cmocka_unit_test(test_unknown_zone_is_refused_not_taken_for_utc),
