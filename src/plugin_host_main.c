@@ -33,6 +33,7 @@
  * filter so its numbers are denied as well.
  */
 #include "ledger.h"
+#include "store.h"
 #include "plugin_wire.h"
 #include "zepix_plugin.h"
 
@@ -537,7 +538,10 @@ static int prefetch_lazy_files(sqlite3 *db, char *err, size_t errlen)
     v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);   /* the same value: a write, a sync */
-    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);     /* a child may wait for the host's batch; the loop never does */
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_busy_timeout(db, STORE_BUSY_MS);
+    if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(db));
         return -1;
     }
