@@ -7,6 +7,7 @@
 #include "broker_paper.h"
 #include "chat.h"
 #include "log.h"
+#include "sbuf.h"
 #include "metrics.h"
 #include "pnl.h"
 
@@ -238,7 +239,7 @@ static int open_async(struct app *a, struct plugin *p, const zx_order_req *req, 
     int64_t rid;
     if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen)) {
         char why[200];
-        snprintf(why, sizeof why, "rejected: %.180s", err);
+        snprintf(why, sizeof why, "rejected: %.*s", (int)sbuf_utf8_prefix(err, 180), err);
         ldg_reject(p->ldg, t.id, why, app_now_ms());
         metrics_order(a, p->id, 0);
         return -1;
@@ -430,7 +431,7 @@ static int close_async(struct app *a, struct plugin *p, struct epos *ep, double 
     if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen))
         return -1;
     ep->closing = 1;
-    snprintf(ep->close_reason, sizeof ep->close_reason, "%s", reason);
+    sbuf_fmt(ep->close_reason, sizeof ep->close_reason, "%s", reason);
     return 0;
 }
 
@@ -655,7 +656,7 @@ static void result(struct eng_result *r, struct plugin *p, const char *status, i
     snprintf(r->plugin, sizeof r->plugin, "%s", p->id);
     r->status = status;
     r->trade_id = trade;
-    snprintf(r->reason, sizeof r->reason, "%.199s", why ? why : "");
+    snprintf(r->reason, sizeof r->reason, "%.*s", (int)sbuf_utf8_prefix(why ? why : "", 199), why ? why : "");
 }
 
 static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, struct eng_result *r)
@@ -689,7 +690,8 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
     }
     char why[200];
     if (failed)
-        snprintf(why, sizeof why, "closed %d, %d failed: %.150s", closed, failed, err);
+        snprintf(why, sizeof why, "closed %d, %d failed: %.*s", closed, failed,
+                 (int)sbuf_utf8_prefix(err, 150), err);
     else if (closed && is_async(e))
         snprintf(why, sizeof why, "close sent for %d trade%s", closed, closed == 1 ? "" : "s");
     else if (closed)
@@ -738,7 +740,7 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
         n++;
         if (p->st == PLG_FAILED) {
             char why[300];
-            snprintf(why, sizeof why, "plugin failed: %.180s", p->reason);
+            snprintf(why, sizeof why, "plugin failed: %.*s", (int)sbuf_utf8_prefix(p->reason, 180), p->reason);
             result(r, p, "skipped", 0, why);
             continue;
         }
@@ -805,7 +807,8 @@ static void open_result(struct app *a, struct plugin *p, struct epos *ep, const 
         return;
     }
     char why[200];
-    snprintf(why, sizeof why, "rejected: %.180s", r->ok ? "no ticket or price in the result" : r->error);
+    const char *msg = r->ok ? "no ticket or price in the result" : r->error;
+    snprintf(why, sizeof why, "rejected: %.*s", (int)sbuf_utf8_prefix(msg, 180), msg);
     if (ldg_reject(p->ldg, ep->trade_id, why, app_now_ms()) < 0)
         LOG_E("engine", "%s: the rejection of #%lld is not recorded: %s", p->id, (long long)ep->trade_id,
               sqlite3_errmsg(ldg_db(p->ldg)));
@@ -840,15 +843,16 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
         return;
     if (strcmp(r->op, "close") == 0) {
         char reason[16];
-        snprintf(reason, sizeof reason, "%s", ep->close_reason[0] ? ep->close_reason : "manual");
+        sbuf_fmt(reason, sizeof reason, "%s", ep->close_reason[0] ? ep->close_reason : "manual");
         ep->closing = 0;
         ep->close_reason[0] = '\0';
         if (r->ok && r->price > 0) {
             record_close(a, p, ep, r->volume, r->price, r->profit, app_now_ms(), reason, err, sizeof err);
             return;
         }
-        snprintf(note, sizeof note, "%s: the close of #%lld failed in the terminal: %.200s", p->id,
-                 (long long)r->trade_id, r->ok ? "no price in the result" : r->error);
+        snprintf(note, sizeof note, "%s: the close of #%lld failed in the terminal: %.*s", p->id,
+                 (long long)r->trade_id, (int)sbuf_utf8_prefix(r->ok ? "no price in the result" : r->error, 200),
+                 r->ok ? "no price in the result" : r->error);
         chat_notify(a, note);
     } else if (strcmp(r->op, "modify") == 0) {
         if (r->ok) {
@@ -859,8 +863,8 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
             ep->tp = r->tp;
             return;
         }
-        snprintf(note, sizeof note, "%s: the SL/TP change of #%lld failed in the terminal: %.200s", p->id,
-                 (long long)r->trade_id, r->error);
+        snprintf(note, sizeof note, "%s: the SL/TP change of #%lld failed in the terminal: %.*s", p->id,
+                 (long long)r->trade_id, (int)sbuf_utf8_prefix(r->error, 200), r->error);
         chat_notify(a, note);
     }
 }

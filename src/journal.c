@@ -6,6 +6,7 @@
 #include "chat.h"
 #include "engine.h"
 #include "log.h"
+#include "sbuf.h"
 #include "metrics.h"
 #include "registry.h"
 #include "store.h"
@@ -220,8 +221,9 @@ static void batch_not_recorded(struct journal *j, int64_t first_request)
             sqlite3_step(d);
             sqlite3_finalize(d);
         }
-        snprintf(note, sizeof note, "⚠️ %s: trades of the last signals could not be saved (%.150s); "
-                 "they were not executed. Check the disk.", p->id, p->batch_err);
+        snprintf(note, sizeof note, "⚠️ %s: trades of the last signals could not be saved (%.*s); "
+                 "they were not executed. Check the disk.", p->id, (int)sbuf_utf8_prefix(p->batch_err, 150),
+                 p->batch_err);
         chat_notify(a, note);
     }
     for (size_t i = 0; i < j->n; i++) {
@@ -233,8 +235,8 @@ static void batch_not_recorded(struct journal *j, int64_t first_request)
                 continue;
             e->res[k].status = "failed";
             e->res[k].trade_id = 0;
-            snprintf(e->res[k].reason, sizeof e->res[k].reason, "the trade could not be saved (%.120s); "
-                     "not executed", p->batch_err);
+            snprintf(e->res[k].reason, sizeof e->res[k].reason, "the trade could not be saved (%.*s); "
+                     "not executed", (int)sbuf_utf8_prefix(p->batch_err, 120), p->batch_err);
             changed = 1;
         }
         if (changed) {
