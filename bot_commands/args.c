@@ -61,8 +61,13 @@ int cmd_report(struct cmd_ctx *c, struct rpt *r, char *title, size_t tlen, char 
         cmd_usage(c);
         return -1;
     }
-    if (id[0] && !cmd_plugin(c, id))
+    if (id[0] && !reg_find(&c->app->reg, id)) {
+        sbuf_puts(c->out, "Unknown plugin <code>");
+        sbuf_html(c->out, id);
+        sbuf_puts(c->out, "</code>, and not a period either (periods: today, week, month, all). "
+                          "/plugins lists the plugins.");
         return -1;
+    }
     if (rpt_query(c->app, id, per, app_now_ms(), r, title, tlen, note, nlen, err, sizeof err)) {
         sbuf_html(c->out, err);
         return -1;

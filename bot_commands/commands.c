@@ -23,10 +23,14 @@ const struct bot_command bot_commands[] = {
     {"trades", "ID [N]", "the last N (default 10) trades of a plugin", cmd_trades},
     {"positions", "[ID]", "open trades with price and floating profit", cmd_positions},
     {"signal", "[PLUGIN|all] ACTION SYMBOL [key=value ...]", "inject a signal by hand", cmd_signal},
-    {"close", "ID TRADE_ID|all", "close one or all open trades of a plugin", cmd_close},
+    {"close", "ID TRADE_ID|all [lot=X|pct=P]", "close one or all open trades of a plugin, or part of one", cmd_close},
     {"modify", "ID TRADE_ID [sl=PRICE] [tp=PRICE]", "move a trade's stop loss / take profit", cmd_modify},
     {"pause", "", "stop opening new trades (closing still works)", cmd_pause},
     {"resume", "", "resume opening new trades", cmd_resume},
+    {"risk", "", "the risk limits in force and today's use", cmd_risk},
+    {"journal", "[N] [ID]", "the last N signals and what each plugin did with them", cmd_journal},
+    {"panic", "", "pause and close every open trade of every plugin (asks first)", cmd_panic},
+    {"confirm", "TOKEN [cancel]", "confirm or cancel a dangerous command (its buttons do it)", cmd_confirm},
     {"daily", "", "today's report so far", cmd_daily},
     {"chart", "[ID] [today|week|month|all]", "equity curve as a picture", cmd_chart},   /* not in SPEC 7 */
 };
@@ -107,7 +111,7 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
     {"chart", "Reports"},
     {"signal", "Trading"}, {"close", "Trading"}, {"modify", "Trading"}, {"pause", "Trading"},
-    {"resume", "Trading"},
+    {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"confirm", "Other"},
 };
 static const char *const group_order[] = {"General", "Plugins", "Reports", "Trading", "Other"};
 

@@ -24,6 +24,8 @@ struct cmd_ctx {
     struct app *app;
     const char *source;         /* "telegram" | "console" */
     int64_t chat_id;            /* 0 for the console */
+    int64_t user_id;            /* who sent it (from.id; the chat id in a private chat); 0 for the console */
+    int confirmed;              /* run by /confirm (cmd_confirm_ask was answered) */
     int64_t update_id;          /* Telegram update id; 0 for the console */
     const char *update_key;     /* its idempotency key "tg:<bot>:<update_id>" (chat.c); NULL for the console */
     const char *args;           /* trimmed text after the command, "" when none */
@@ -107,6 +109,16 @@ void cmd_close(struct cmd_ctx *c);
 void cmd_modify(struct cmd_ctx *c);
 void cmd_pause(struct cmd_ctx *c);
 void cmd_resume(struct cmd_ctx *c);
+void cmd_risk(struct cmd_ctx *c);
+void cmd_journal(struct cmd_ctx *c);
+void cmd_panic(struct cmd_ctx *c);
+void cmd_confirm(struct cmd_ctx *c);
+
+/* A dangerous command not yet confirmed asks first (bot_commands/confirm.c):
+ * its line is kept for 60 s under a token, the reply gets question_html and
+ * Confirm / Cancel buttons; /confirm runs it once, for this user only, with
+ * c->confirmed set. 0, or -1 (said in c->out). */
+int cmd_confirm_ask(struct cmd_ctx *c, const char *question_html);
 void cmd_daily(struct cmd_ctx *c);
 void cmd_chart(struct cmd_ctx *c);
 

@@ -9,6 +9,7 @@
 #include "registry.h"
 #include "sbuf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #define POS_MAX 100
@@ -19,10 +20,20 @@ static int list(struct cmd_ctx *c, struct plugin *p, zx_position *pos, double *t
     int n = eng_positions(c->app, p, pos, POS_MAX);
     if (n <= 0)
         return 0;
-    sbuf_htmlf(c->out, "%s\n", p->id);
+    if (p->st == PLG_ENABLED)
+        sbuf_htmlf(c->out, "%s\n", p->id);
+    else    /* SPEC 12 safe mode: nobody manages these (break-even, trailing) */
+        sbuf_htmlf(c->out, "%s ⚠️ %s: its trades are not managed (broker SL/TP stay)\n", p->id,
+                   reg_state_name(p->st));
     for (int i = 0; i < n; i++) {
         sbuf_htmlf(c->out, " #%-4lld %-4s %5.2f %-7s @%.5g\n", (long long)pos[i].trade_id,
                    pos[i].side == ZX_BUY ? "BUY" : "SELL", pos[i].lot, pos[i].symbol, pos[i].entry_price);
+        char sl[32] = "none", tp[32] = "none";
+        if (pos[i].sl > 0)
+            snprintf(sl, sizeof sl, "%.5g", pos[i].sl);
+        if (pos[i].tp > 0)
+            snprintf(tp, sizeof tp, "%.5g", pos[i].tp);
+        sbuf_htmlf(c->out, "       sl %s tp %s\n", sl, tp);
         if (pos[i].current_price > 0) {
             sbuf_htmlf(c->out, "       now %.5g %+.1fp %+.2f\n", pos[i].current_price, pos[i].profit_pips,
                        pos[i].profit_money);

@@ -2,7 +2,8 @@
  * /reload_plugin ID — hot reload (SPEC section 8): the new build is loaded and
  * initialised beside the old one and swapped in only if that worked. Replies
  * old -> new version and the milliseconds taken. Loads a local file; never
- * touches the network.
+ * touches the network. An id that is not known yet is looked for in plugin_dir
+ * (a plugin directory dropped in without a restart).
  */
 #include "app.h"
 #include "args.h"
@@ -15,11 +16,26 @@
 
 void cmd_reload_plugin(struct cmd_ctx *c)
 {
-    char err[300], old_v[32], new_v[32];
+    char err[300] = "", old_v[32], new_v[32], w[2][CMD_WORD_MAX];
     double ms = 0;
-    struct plugin *p = cmd_only_plugin(c);
-    if (!p)
+    if (cmd_words(c->args, w, 1) != 1) {
+        cmd_usage(c);
         return;
+    }
+    struct plugin *p = reg_find(&c->app->reg, w[0]);
+    if (!p) {
+        /* A plugin directory dropped in after the start is discovered here. */
+        if (!(p = reg_add_new(&c->app->reg, w[0], err, sizeof err))) {
+            sbuf_htmlf(c->out, "❌ Unknown plugin %s: %s. /plugins lists the known ones.", w[0], err);
+            return;
+        }
+        if (p->st == PLG_FAILED)
+            sbuf_htmlf(c->out, "❌ New plugin %s found but it failed to load: %s", p->id, p->reason);
+        else
+            sbuf_htmlf(c->out, "🆕 New plugin %s %s loaded (%s).%s", p->id, p->def->version,
+                       reg_state_name(p->st), p->st == PLG_ENABLED ? "" : " /enable_plugin to start it.");
+        return;
+    }
     if (reg_reload(&c->app->reg, p, old_v, new_v, sizeof old_v, &ms, err, sizeof err)) {
         sbuf_htmlf(c->out, "❌ Reload of %s refused; %s keeps running.\nReason: %s", p->id,
                    p->def ? p->def->version : "nothing", err);

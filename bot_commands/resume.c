@@ -4,6 +4,7 @@
  */
 #include "app.h"
 #include "commands.h"
+#include "risk.h"
 #include "sbuf.h"
 
 void cmd_resume(struct cmd_ctx *c)
@@ -13,8 +14,9 @@ void cmd_resume(struct cmd_ctx *c)
         cmd_usage(c);
         return;
     }
+    risk_clear(c->app->risk);   /* a risk limit's pause ends too (SPEC 12) */
     if (!c->app->paused) {
-        sbuf_puts(c->out, "Trading is not paused.");
+        sbuf_puts(c->out, "Trading is not paused; any risk-limit pause is lifted.");
         return;
     }
     if (app_set_paused(c->app, 0)) {

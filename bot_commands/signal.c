@@ -8,6 +8,7 @@
  */
 #include "app.h"
 #include "commands.h"
+#include "intake.h"
 #include "journal.h"
 #include "registry.h"
 #include "sbuf.h"
@@ -65,8 +66,10 @@ void cmd_signal(struct cmd_ctx *c)
         cmd_usage(c);
         return;
     }
-    if (s.plugin[0] && !reg_find(&c->app->reg, s.plugin)) {
-        sbuf_htmlf(c->out, "❌ plugin: unknown plugin '%s'. /plugins lists them.", s.plugin);
+    if (intake_check(c->app, &s, err, sizeof err)) {
+        sbuf_htmlf(c->out, "❌ %s", err);
+        if (s.plugin[0] && !reg_find(&c->app->reg, s.plugin))
+            sbuf_puts(c->out, ". /plugins lists them.");
         return;
     }
     if (!s.id[0] && c->update_key)

@@ -7,15 +7,21 @@
 #include "engine.h"
 #include "journal.h"
 #include "metrics.h"
+#include "risk.h"
 #include "scheduler.h"
 #include "webhook.h"
 #include "log.h"
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t app_now_ms(void)
 {
@@ -95,9 +101,43 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     app_stop(w->data);
 }
 
+/* SPEC 12: one daemon per data dir. flock() on <data_dir>/zepix.lock, held
+ * until exit (the kernel drops it with the process, also after kill -9); the
+ * file holds the holder's pid for the message. Before any database is opened. */
+static int lock_data_dir(struct app *a, char *err, size_t errlen)
+{
+    const char *dir = a->cfg.plugin_system.data_dir;
+    char path[600], pid[32] = "";
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "plugin_system.data_dir %s: cannot create: %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/zepix.lock", dir);
+    a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (a->lock_fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(a->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        ssize_t n = pread(a->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, errlen, "data dir %s is in use by another zepix%s%s%s (%s is locked); one daemon per "
+                 "data dir", dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", path);
+        close(a->lock_fd);
+        a->lock_fd = -1;
+        return -1;
+    }
+    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(a->lock_fd, 0) != 0 || pwrite(a->lock_fd, pid, strlen(pid), 0) < 0)
+        LOG_W("app", "%s: cannot write the pid: %s", path, strerror(errno));
+    return 0;
+}
+
 int app_init(struct app *a, const char *config_path, int *exit_code, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
+    a->lock_fd = -1;
     *exit_code = 2;
     if (cfg_load(config_path, &a->cfg, err, errlen))
         return -1;
@@ -116,16 +156,24 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     }
     a->started_mono = ev_now(a->loop);
     a->started_ms = app_now_ms();
+    if (lock_data_dir(a, err, errlen))
+        return -1;
     if (store_host_open(a->cfg.plugin_system.data_dir, &a->db, err, errlen))
         return -1;
+    if (!(a->risk = risk_new(a->db, &a->cfg))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     char v[8];
     a->paused = store_kv_get(a->db, "paused", v, sizeof v) == 0 && strcmp(v, "1") == 0;
     if (!(a->curl = cev_new(a->loop, err, errlen)))
         return -1;
 
-    if (eng_init(a, err, errlen) || reg_init(&a->reg, a, err, errlen) || jrn_init(a, err, errlen))
+    if (eng_init(a, err, errlen))
         return -1;
 
+    /* The listener is bound before any plugin starts: a daemon that cannot
+     * have its port must fail before it runs plugin code on the databases. */
     app_add_route(a, "GET", "/healthz", on_healthz, a);
     if (webhook_register(a)) {
         snprintf(err, errlen, "webhook.path %s: conflicts with another route", a->cfg.webhook.path);
@@ -150,6 +198,9 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     }
     LOG_I("app", "listening on %s%s%s:%d", strchr(a->cfg.webhook.host, ':') ? "[" : "",
           a->cfg.webhook.host, strchr(a->cfg.webhook.host, ':') ? "]" : "", http_port(a->http));
+
+    if (reg_init(&a->reg, a, err, errlen) || jrn_init(a, err, errlen))
+        return -1;
 
     if (chat_app_start(a, err, errlen))
         return -1;
@@ -190,8 +241,11 @@ void app_free(struct app *a)
         ev_signal_stop(a->loop, &a->sigint);
         ev_signal_stop(a->loop, &a->sigterm);
     }
+    risk_free(a->risk);
     if (a->db)
         store_close(a->db);
+    if (a->lock_fd >= 0)
+        close(a->lock_fd);      /* the lock goes with it; the file stays */
     cfg_free(&a->cfg);
     chart_cleanup();            /* cairo's and fontconfig's caches (daily reset, /chart) */
     log_clear_secrets();

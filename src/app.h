@@ -42,6 +42,8 @@ struct app {
     int stopping;
     int exit_code;
     int paused;                         /* no new trades open; persisted in kv "paused" */
+    struct risk *risk;                  /* the money guard (risk.h) */
+    int lock_fd;                        /* <data_dir>/zepix.lock, flock()ed; -1 = none */
 };
 
 /* Load config, open storage, start the listener. 0, or -1 with err; *exit_code

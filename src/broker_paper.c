@@ -14,6 +14,7 @@
  */
 #include "broker_paper.h"
 #include "sbuf.h"
+#include "signal.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -64,19 +65,9 @@ static int64_t paper_now_ms(void)
 
 /* ---- symbols and the quote table ---- */
 
-/* 1 when s matches [A-Z0-9._]{1,31}, the signal grammar's symbol. */
 static int paper_symbol_ok(const char *s)
 {
-    size_t n = 0;
-    if (!s)
-        return 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (n >= PAPER_SYMBOL_MAX - 1 ||
-            !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'))
-            return 0;
-    }
-    return n > 0;
+    return sig_symbol_valid(s);
 }
 
 static int paper_check_symbol(const char *s, char *err, size_t errlen)
@@ -84,7 +75,7 @@ static int paper_check_symbol(const char *s, char *err, size_t errlen)
     if (paper_symbol_ok(s))
         return 0;
     const char *shown = s ? s : "(none)";
-    paper_fail(err, errlen, "symbol: expected 1..31 characters A-Z 0-9 . _, got \"%.*s\"",
+    paper_fail(err, errlen, "symbol: expected 1..31 characters A-Z a-z 0-9 . _, got \"%.*s\"",
                (int)sbuf_utf8_prefix(shown, 40), shown);
     return -1;
 }

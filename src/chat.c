@@ -124,8 +124,8 @@ static void reply(struct chat_state *cs, const char *source, int64_t chat_id, co
     }
 }
 
-static void run_line(struct chat_state *cs, const char *source, int64_t chat_id, int64_t update_id,
-                     const char *text)
+static void run_line(struct chat_state *cs, const char *source, int64_t chat_id, int64_t user_id,
+                     int64_t update_id, const char *text)
 {
     char name[64], *args = NULL, key[64];
     const char *a;
@@ -152,7 +152,8 @@ static void run_line(struct chat_state *cs, const char *source, int64_t chat_id,
         snprintf(key, sizeof key, "tg:%" PRId64 ".%" PRId64 ":%" PRId64, cs->bot_id, cs->epoch, update_id);
     else
         snprintf(key, sizeof key, "tg:%" PRId64 ":%" PRId64, cs->bot_id, update_id);
-    struct cmd_ctx c = {.app = cs->app, .source = source, .chat_id = chat_id, .update_id = update_id,
+    struct cmd_ctx c = {.app = cs->app, .source = source, .chat_id = chat_id,
+                        .user_id = user_id ? user_id : chat_id, .update_id = update_id,
                         .update_key = update_id ? key : NULL, .args = args, .out = &out, .chat = cs,
                         .cmd = cmd};
     LOG_I("chat", "%s chat %" PRId64 ": /%s", source, chat_id, cmd->name);
@@ -258,7 +259,7 @@ static void on_message(struct chat_state *cs, int64_t update_id, json_object *ms
         reply(cs, "telegram", chat_id, "Only text commands are understood. Try /help", NULL);
         return;
     }
-    run_line(cs, "telegram", chat_id, update_id, text);
+    run_line(cs, "telegram", chat_id, user_id, update_id, text);
 }
 
 static void on_callback(struct chat_state *cs, int64_t update_id, json_object *q)
@@ -275,7 +276,7 @@ static void on_callback(struct chat_state *cs, int64_t update_id, json_object *q
     if (!authorized(cs, chat_id, user_id, 1) || !id)
         return;
     if (data && strncmp(data, "cmd:", 4) == 0) {
-        run_line(cs, "telegram", chat_id, update_id, data + 4);
+        run_line(cs, "telegram", chat_id, user_id, update_id, data + 4);
         tg_answer_callback(cs->tg, id, NULL);
     } else {
         tg_answer_callback(cs->tg, id, "This button is not supported.");
@@ -358,7 +359,7 @@ static void on_console_line(void *ud, const char *line)
 {
     struct chat_state *cs = ud;
     if (!cs->stopping)
-        run_line(cs, "console", 0, 0, line);
+        run_line(cs, "console", 0, 0, 0, line);
 }
 
 /* ---- notifications ----------------------------------------------------------- */

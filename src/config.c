@@ -8,11 +8,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 struct vctx {
@@ -235,7 +237,8 @@ static int v_telegram(struct vctx *v, json_object *root, struct config *c)
 static int v_webhook(struct vctx *v, json_object *root, struct config *c)
 {
     static const char *const keys[] = {"listen", "path", "secret", "allowed_ips", "max_body_bytes",
-                                       "max_connections", "per_ip_connections", "read_timeout_s", NULL};
+                                       "max_connections", "per_ip_connections", "read_timeout_s",
+                                       "max_stop_distance_pct", NULL};
     json_object *w, *ips;
     long body = (long)c->webhook.max_body_bytes, conns = c->webhook.max_connections,
          perip = c->webhook.per_ip_connections, rto = c->webhook.read_timeout_s;
@@ -248,7 +251,8 @@ static int v_webhook(struct vctx *v, json_object *root, struct config *c)
               get_int(v, w, "webhook", "max_body_bytes", 64, 1048576, &body) ||
               get_int(v, w, "webhook", "max_connections", 4, 10000, &conns) ||
               get_int(v, w, "webhook", "per_ip_connections", 1, 10000, &perip) ||
-              get_int(v, w, "webhook", "read_timeout_s", 1, 600, &rto)))
+              get_int(v, w, "webhook", "read_timeout_s", 1, 600, &rto) ||
+              get_num(v, w, "webhook", "max_stop_distance_pct", 0, 100, &c->webhook.max_stop_distance_pct)))
         return -1;
     c->webhook.max_body_bytes = (size_t)body;
     c->webhook.max_connections = (unsigned)conns;
@@ -380,14 +384,15 @@ static int valid_symbol(const char *s)
     if (n == 0 || n > 31)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!(isupper((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '.' || s[i] == '_'))
+        if (!(isalpha((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '.' || s[i] == '_'))
             return 0;
     return 1;
 }
 
 static int v_symbols(struct vctx *v, json_object *root, struct config *c)
 {
-    static const char *const keys[] = {"pip_size", "contract_size", NULL};
+    static const char *const keys[] = {"pip_size", "contract_size", "volume_step", "min_lot", "max_lot",
+                                       "aliases", NULL};
     json_object *s;
     if (section(v, root, "symbols", &s))
         return -1;
@@ -397,17 +402,90 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
         char full[96];
         snprintf(full, sizeof full, "symbols.%s", name);
         if (!valid_symbol(name))
-            return fail(v, full, "expected a symbol of [A-Z0-9._], 1..31 characters");
+            return fail(v, full, "expected a symbol of [A-Za-z0-9._], 1..31 characters");
+        struct cfg_symbol seen;
+        if (cfg_symbol_find(c, name, &seen) == 1)
+            return fail(v, full, "expected one entry per symbol, whatever its case (also \"%s\")", seen.name);
         if (!json_object_is_type(val, json_type_object))
             return fail(v, full, "expected an object, got %s", shown(val));
         if (c->n_symbols == CFG_MAX_SYMBOLS)
             return fail(v, "symbols", "expected at most %d symbols", CFG_MAX_SYMBOLS);
         struct cfg_symbol sym = cfg_symbol_get(NULL, name);
+        snprintf(sym.name, sizeof sym.name, "%s", name);
+        json_object *al;
         if (only_keys(v, full, val, keys) ||
             get_num(v, val, full, "pip_size", 1e-9, 1e6, &sym.pip_size) ||
-            get_num(v, val, full, "contract_size", 1e-9, 1e12, &sym.contract_size))
+            get_num(v, val, full, "contract_size", 1e-9, 1e12, &sym.contract_size) ||
+            get_num(v, val, full, "volume_step", 1e-6, 1e6, &sym.volume_step) ||
+            get_num(v, val, full, "min_lot", 1e-6, 1e6, &sym.min_lot) ||
+            get_num(v, val, full, "max_lot", 0, 1e6, &sym.max_lot))
             return -1;
+        if (sym.max_lot > 0 && sym.max_lot < sym.min_lot)
+            return fail(v, full, "expected max_lot (%g) at least min_lot (%g)", sym.max_lot, sym.min_lot);
+        if (json_object_object_get_ex(val, "aliases", &al)) {
+            char ap[128];
+            snprintf(ap, sizeof ap, "%s.aliases", full);
+            if (!json_object_is_type(al, json_type_array) || json_object_array_length(al) > CFG_MAX_ALIASES)
+                return fail(v, ap, "expected an array of at most %d symbol names", CFG_MAX_ALIASES);
+            for (size_t k = 0; k < json_object_array_length(al); k++) {
+                json_object *e = json_object_array_get_idx(al, k);
+                struct cfg_symbol other;
+                const char *an = json_object_get_string(e);
+                if (!json_object_is_type(e, json_type_string) || !valid_symbol(an))
+                    return fail(v, ap, "expected symbol names of [A-Za-z0-9._], got %s", shown(e));
+                if (cfg_symbol_find(c, an, &other) == 1 || strcasecmp(an, name) == 0)
+                    return fail(v, ap, "\"%s\" already names %s", an, other.name[0] ? other.name : name);
+                snprintf(sym.aliases[sym.n_aliases++], 32, "%s", an);
+            }
+        }
         c->symbols[c->n_symbols++] = sym;
+    }
+    return 0;
+}
+
+static int v_risk_limits(struct vctx *v, json_object *o, const char *path, struct cfg_risk_limits *l, int top)
+{
+    static const char *const keys[] = {"max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct",
+                                       "max_open_trades", "max_lot", "max_lots_per_symbol", "per_plugin", NULL};
+    long trades = 0;
+    if (only_keys(v, path, o, keys) ||
+        get_num(v, o, path, "max_daily_loss", 0, 1e12, &l->max_daily_loss) ||
+        get_num(v, o, path, "max_daily_loss_pct", 0, 100, &l->max_daily_loss_pct) ||
+        get_num(v, o, path, "max_drawdown_pct", 0, 100, &l->max_drawdown_pct) ||
+        get_int(v, o, path, "max_open_trades", 0, 100000, &trades) ||
+        get_num(v, o, path, "max_lot", 0, 1e6, &l->max_lot) ||
+        get_num(v, o, path, "max_lots_per_symbol", 0, 1e6, &l->max_lots_per_symbol))
+        return -1;
+    l->max_open_trades = (int)trades;
+    if (!top && json_object_object_get_ex(o, "per_plugin", NULL))
+        return fail(v, path, "per_plugin belongs to the top level of risk only");
+    return 0;
+}
+
+static int v_risk(struct vctx *v, json_object *root, struct config *c)
+{
+    json_object *r, *pp = NULL;
+    if (section(v, root, "risk", &r))
+        return -1;
+    if (!r)
+        return 0;
+    if (v_risk_limits(v, r, "risk", &c->risk.account, 1) || section(v, r, "per_plugin", &pp))
+        return -1;
+    if (!pp)
+        return 0;
+    json_object_object_foreach(pp, id, val) {
+        char full[128];
+        snprintf(full, sizeof full, "risk.per_plugin.%s", id);
+        if (!cfg_valid_plugin_id(id))
+            return fail(v, full, "expected a plugin id of [a-z0-9_], 1..63 characters");
+        if (!json_object_is_type(val, json_type_object))
+            return fail(v, full, "expected an object, got %s", shown(val));
+        if (c->risk.n_per_plugin == CFG_MAX_RISK_PLUGINS)
+            return fail(v, "risk.per_plugin", "expected at most %d plugins", CFG_MAX_RISK_PLUGINS);
+        snprintf(c->risk.per_plugin[c->risk.n_per_plugin].id, 64, "%s", id);
+        if (v_risk_limits(v, val, full, &c->risk.per_plugin[c->risk.n_per_plugin].limits, 0))
+            return -1;
+        c->risk.n_per_plugin++;
     }
     return 0;
 }
@@ -453,6 +531,7 @@ static void defaults(struct config *c)
     c->webhook.max_connections = 512;
     c->webhook.per_ip_connections = 64;
     c->webhook.read_timeout_s = 10;
+    c->webhook.max_stop_distance_pct = 20;
     snprintf(c->plugin_system.plugin_dir, sizeof c->plugin_system.plugin_dir, "plugins");
     snprintf(c->plugin_system.data_dir, sizeof c->plugin_system.data_dir, "data");
     snprintf(c->plugin_system.isolation, sizeof c->plugin_system.isolation, "process");
@@ -479,7 +558,7 @@ static int env_override(struct vctx *v, const char *var, const char *key, char *
 int cfg_parse(const char *name, const char *json, struct config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {"telegram", "console", "webhook", "plugin_system", "plugins",
-                                       "broker", "symbols", "daily_reset", "log", NULL};
+                                       "broker", "symbols", "daily_reset", "log", "risk", NULL};
     static const char *const ckeys[] = {"enabled", NULL};
     static const char *const lkeys[] = {"level", NULL};
     struct vctx v = {name, err, errlen};
@@ -490,10 +569,34 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
     defaults(cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", name);
 
-    json_object *root = json_tokener_parse_verbose(json, &jerr);
-    if (!root) {
+    json_object *root = NULL;
+    size_t end = 0, len = strlen(json);
+    json_tokener *tok = len <= INT_MAX ? json_tokener_new() : NULL;
+    if (tok) {
+        root = json_tokener_parse_ex(tok, json, (int)len);
+        jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+    } else {
+        jerr = json_tokener_error_size;
+    }
+    if (jerr == json_tokener_success && json[end + strspn(json + end, " \t\r\n")] != '\0') {
+        json_object_put(root);
+        root = NULL;
+        jerr = json_tokener_error_parse_unexpected;
+    }
+    if (!root || jerr != json_tokener_success) {
+        /* line:column of where the parser stopped, as an editor counts them */
+        int line = 1, col = 1;
+        for (size_t i = 0; i < end && json[i]; i++, col++)
+            if (json[i] == '\n') {
+                line++;
+                col = 0;
+            }
         if (err)
-            snprintf(err, errlen, "%s: not valid JSON: %s", name, json_tokener_error_desc(jerr));
+            snprintf(err, errlen, "%s:%d:%d: not valid JSON: %s", name, line, col,
+                     jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr));
+        json_object_put(root);
         return -1;
     }
     if (!json_object_is_type(root, json_type_object)) {
@@ -508,7 +611,8 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
         (log && (only_keys(&v, "log", log, lkeys) ||
                  get_str(&v, log, "log", "level", cfg->log_level, sizeof cfg->log_level))) ||
         v_webhook(&v, root, cfg) || v_plugin_system(&v, root, cfg) || v_plugins(&v, root, cfg) ||
-        v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg))
+        v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg) ||
+        v_risk(&v, root, cfg))
         goto fail;
     if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
         strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
@@ -536,6 +640,37 @@ fail:
     json_object_put(root);
     cfg_free(cfg);
     return -1;
+}
+
+/* SPEC 12: plugins.<id> must name a plugin directory. A typo ("combinedv3")
+ * would otherwise leave the real plugin on its defaults, without the caps the
+ * operator meant to set. */
+static int check_plugin_dir(const struct config *c, const char *key, const char *id, char *err, size_t errlen)
+{
+    char dir[1100];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/%s", c->plugin_system.plugin_dir, id);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s.%s: no such plugin (no directory %s); the plugin "
+                 "directories are the plugins that exist (--list-plugins shows them)", c->path, key, id, dir);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_plugin_dirs(const struct config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->risk.n_per_plugin; i++)
+        if (check_plugin_dir(c, "risk.per_plugin", c->risk.per_plugin[i].id, err, errlen))
+            return -1;
+    if (!c->plugins)
+        return 0;
+    json_object_object_foreach(c->plugins, id, val) {
+        (void)val;
+        if (check_plugin_dir(c, "plugins", id, err, errlen))
+            return -1;
+    }
+    return 0;
 }
 
 int cfg_load(const char *path, struct config *cfg, char *err, size_t errlen)
@@ -575,6 +710,8 @@ int cfg_load(const char *path, struct config *cfg, char *err, size_t errlen)
     fclose(f);
     int rc = cfg_parse(path, buf, cfg, err, errlen);
     free(buf);
+    if (rc == 0 && (rc = check_plugin_dirs(cfg, err, errlen)) != 0)
+        cfg_free(cfg);
     return rc;
 fail:
     free(buf);
@@ -604,17 +741,52 @@ int cfg_plugin_enabled(const struct config *cfg, const char *id)
     return p && json_object_object_get_ex(p, "enabled", &e) && json_object_get_boolean(e);
 }
 
+/* A currency pair's defaults are safe only for currencies: XAUUSD (gold) or
+ * BTCUSD have six letters too, but a 100000 contract would value 0.01 lot of
+ * gold at a thousand times its size. */
+static int is_fx_pair(const char *name)
+{
+    static const char *const ccy[] = {"USD", "EUR", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "SEK",
+                                      "NOK", "DKK", "SGD", "HKD", "ZAR", "MXN", "TRY", "PLN", "CNH",
+                                      "HUF", "CZK", NULL};
+    int found = 0;
+    size_t n = strlen(name);
+    if (n != 6 && !(n > 7 && name[6] == '.'))   /* EURUSD, EURUSD.m */
+        return 0;
+    for (int half = 0; half < 2; half++)
+        for (int i = 0; ccy[i]; i++)
+            if (strncasecmp(name + 3 * half, ccy[i], 3) == 0) {
+                found++;
+                break;
+            }
+    return found == 2;
+}
+
+int cfg_symbol_find(const struct config *cfg, const char *name, struct cfg_symbol *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", name);
+    for (size_t i = 0; cfg && i < cfg->n_symbols; i++) {
+        int hit = strcasecmp(cfg->symbols[i].name, name) == 0;
+        for (size_t k = 0; !hit && k < cfg->symbols[i].n_aliases; k++)
+            hit = strcasecmp(cfg->symbols[i].aliases[k], name) == 0;
+        if (hit) {
+            *out = cfg->symbols[i];
+            return 1;
+        }
+    }
+    out->volume_step = 0.01;
+    out->min_lot = 0.01;
+    size_t n = strlen(name);
+    out->pip_size = (n >= 6 && strncasecmp(name + 3, "JPY", 3) == 0) ? 0.01 : 0.0001;
+    out->contract_size = 100000;
+    return is_fx_pair(name) ? 0 : -1;
+}
+
 struct cfg_symbol cfg_symbol_get(const struct config *cfg, const char *name)
 {
     struct cfg_symbol s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.name, sizeof s.name, "%s", name);
-    for (size_t i = 0; cfg && i < cfg->n_symbols; i++)
-        if (strcmp(cfg->symbols[i].name, name) == 0)
-            return cfg->symbols[i];
-    size_t n = strlen(name);
-    s.pip_size = (n >= 6 && strncmp(name + 3, "JPY", 3) == 0) ? 0.01 : 0.0001;
-    s.contract_size = 100000;
+    cfg_symbol_find(cfg, name, &s);
     return s;
 }
 

@@ -19,11 +19,30 @@
 #define CFG_MAX_IPS 64
 #define CFG_MAX_SYMBOLS 256
 
+#define CFG_MAX_ALIASES 4
+
 struct cfg_symbol {
     char name[32];
     double pip_size;        /* price units per pip */
     double contract_size;   /* units of base currency per 1.0 lot */
+    double volume_step;     /* lots are rounded down to this (0.01) */
+    double min_lot;         /* smallest order (0.01) */
+    double max_lot;         /* largest order, 0 = none */
+    char aliases[CFG_MAX_ALIASES][32];  /* other names alerts may use ("GOLD") */
+    size_t n_aliases;
 };
+
+/* SPEC 12 risk limits of one scope; 0 = off. */
+struct cfg_risk_limits {
+    double max_daily_loss;                  /* account currency */
+    double max_daily_loss_pct;              /* of the balance when the trading day began */
+    double max_drawdown_pct;                /* fall from today's peak equity */
+    int max_open_trades;
+    double max_lot;                         /* one order */
+    double max_lots_per_symbol;             /* open lots on one symbol, this order included */
+};
+
+#define CFG_MAX_RISK_PLUGINS 64
 
 struct config {
     char path[512];                         /* the file this came from */
@@ -53,6 +72,7 @@ struct config {
         unsigned max_connections;
         unsigned per_ip_connections;
         unsigned read_timeout_s;
+        double max_stop_distance_pct;       /* an SL/TP further from the price is refused; 0 = off */
     } webhook;
 
     struct {
@@ -72,6 +92,12 @@ struct config {
         int mt5_poll_hold_ms;
         int mt5_stale_after_s;
     } broker;
+
+    struct {
+        struct cfg_risk_limits account;
+        struct { char id[64]; struct cfg_risk_limits limits; } per_plugin[CFG_MAX_RISK_PLUGINS];
+        size_t n_per_plugin;
+    } risk;
 
     struct cfg_symbol symbols[CFG_MAX_SYMBOLS];
     size_t n_symbols;
@@ -98,8 +124,14 @@ json_object *cfg_plugin(const struct config *cfg, const char *id);
 /* The initial enabled flag of plugins.<id> (0 when absent). */
 int cfg_plugin_enabled(const struct config *cfg, const char *id);
 
-/* Symbol settings; JPY-quoted pairs default to pip 0.01, others 0.0001,
- * contract 100000, when the symbol is not configured. Never NULL. */
+/* Symbol settings, looked up whatever the case ("eurusd.pro" finds the
+ * configured "EURUSD.pro"; out->name is then the configured spelling, which
+ * the broker is sent). Returns 1 when configured; 0 for an unconfigured
+ * currency pair, which gets the defaults pip 0.0001 (JPY-quoted 0.01) and
+ * contract 100000; -1 for anything else (gold, indices, crypto), which gets
+ * the same defaults but must not be traded on them. cfg may be NULL. */
+int cfg_symbol_find(const struct config *cfg, const char *name, struct cfg_symbol *out);
+/* cfg_symbol_find's settings, whatever it returned. */
 struct cfg_symbol cfg_symbol_get(const struct config *cfg, const char *name);
 
 int cfg_is_admin(const struct config *cfg, int64_t chat_id);

@@ -24,6 +24,8 @@
 
 struct console {
     struct ev_loop *loop;
+    int fd;
+    pid_t fg_before;            /* the terminal's foreground group we took over; 0 = none */
     ev_io io;
     FILE *out;
     console_line_fn fn;
@@ -107,6 +109,42 @@ static void on_stdin(struct ev_loop *loop, ev_io *w, int revents)
     feed(c, buf, (size_t)n);
 }
 
+/* Under `make run` (or any parent that waits in the same process group), a
+ * Ctrl-C on the terminal reaches the parent too, which then reports the
+ * interrupt however cleanly zepix stops. A console that owns the terminal is
+ * the foreground job, as a shell makes one: its own process group, made the
+ * terminal's foreground group, given back at the end. Only when zepix is in
+ * the foreground already: one started in the background never takes it. */
+static void take_foreground(struct console *c)
+{
+    pid_t fg = tcgetpgrp(c->fd);
+    if (fg < 0 || fg != getpgrp() || getpid() == getpgrp())
+        return;                 /* background, or already a group of its own */
+    if (setpgid(0, 0) != 0)
+        return;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGTTOU, &ign, &old);     /* tcsetpgrp from a background group */
+    if (tcsetpgrp(c->fd, getpgrp()) == 0)
+        c->fg_before = fg;
+    else
+        setpgid(0, fg);         /* back where it was */
+    sigaction(SIGTTOU, &old, NULL);
+}
+
+static void give_foreground_back(struct console *c)
+{
+    if (!c->fg_before)
+        return;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGTTOU, &ign, &old);
+    if (tcgetpgrp(c->fd) == getpgrp())
+        tcsetpgrp(c->fd, c->fg_before);
+    sigaction(SIGTTOU, &old, NULL);
+    c->fg_before = 0;
+}
+
 struct console *console_new(struct ev_loop *loop, int fd, FILE *out, console_line_fn fn, void *ud,
                             char *err, size_t errlen)
 {
@@ -116,12 +154,14 @@ struct console *console_new(struct ev_loop *loop, int fd, FILE *out, console_lin
         return NULL;
     }
     c->loop = loop;
+    c->fd = fd;
     c->out = out;
     c->fn = fn;
     c->ud = ud;
     struct sigaction sa = {.sa_handler = SIG_IGN};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTTIN, &sa, NULL);
+    take_foreground(c);
     ev_io_init(&c->io, on_stdin, fd, EV_READ);
     c->io.data = c;
     ev_io_start(loop, &c->io);
@@ -141,5 +181,6 @@ void console_free(struct console *c)
     if (!c)
         return;
     console_stop(c);
+    give_foreground_back(c);
     free(c);
 }

@@ -10,13 +10,14 @@
 #include "sbuf.h"
 #include "metrics.h"
 #include "pnl.h"
+#include "risk.h"
+#include "scheduler.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_LOT 0.01
 
 struct epos {                       /* one open trade, mirrored from its ledger row */
     char plugin[64];
@@ -46,10 +47,11 @@ struct engine {
 
 static struct engine *E(struct app *a) { return a->eng; }
 
-static double round_lot(double lot)
+/* Down to the symbol's volume step, with a little slack for binary fractions. */
+static double round_lot(const struct cfg_symbol *s, double lot)
 {
-    /* Down to the broker's step, with a little slack for binary fractions. */
-    return floor(lot * 100.0 + 1e-6) / 100.0;
+    double step = s->volume_step > 0 ? s->volume_step : 0.01;
+    return floor(lot / step + 1e-6) * step;
 }
 
 static int quote_mid(void *ud, const char *symbol, double *mid)
@@ -214,6 +216,111 @@ static double plugin_number(struct plugin *p, const char *key, double def)
     return def;
 }
 
+/* ---- the money guard (risk.h): the figures it judges ---- */
+
+static double floating_of(struct app *a, const struct epos *ep)
+{
+    double pips, money;
+    if (isfinite(ep->term_profit))
+        return ep->term_profit;
+    if (ep->pending || !(ep->last_price > 0))
+        return 0;
+    value(a, ep, ep->last_price, &pips, &money);
+    return money;
+}
+
+/* Figures of plugin p (every plugin when NULL) on symbol, for the trading day
+ * that began at day_from. */
+static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol, int64_t day_from,
+                            struct risk_figures *f)
+{
+    struct engine *e = E(a);
+    double realized_today = 0, balance = 0, equity = 0;
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < e->npos; i++) {
+        const struct epos *ep = &e->pos[i];
+        if (p && strcmp(ep->plugin, p->id) != 0)
+            continue;
+        f->open_trades++;
+        if (symbol && strcmp(ep->symbol, symbol) == 0)
+            f->symbol_lots += ep->lot;
+        f->day_pnl += floating_of(a, ep);
+    }
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *q = a->reg.v[i];
+        struct ldg_stats st;
+        if (q->ldg && (!p || q == p) && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0)
+            realized_today += st.profit;
+    }
+    f->day_pnl += realized_today;
+    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
+        f->day_start_balance = balance - (p ? 0 : realized_today);
+    if (p && f->day_start_balance > 0) {
+        /* a plugin's share of the day: the account's balance when it began */
+        double all = 0;
+        for (size_t i = 0; i < a->reg.n; i++) {
+            struct ldg_stats st;
+            if (a->reg.v[i]->ldg && ldg_stats(a->reg.v[i]->ldg, day_from, app_now_ms() + 1, &st) == 0)
+                all += st.profit;
+        }
+        f->day_start_balance -= all;
+    }
+}
+
+static int64_t trading_day_from(struct app *a)
+{
+    int64_t at = 0, day;
+    if (sched_prev_reset(a->cfg.daily_reset.timezone, a->cfg.daily_reset.seconds, app_now_ms(), &at, &day))
+        return 0;
+    return at;
+}
+
+/* Every order a plugin causes passes here (SPEC 12): the account's limits, then
+ * the plugin's. */
+static int risk_order(struct app *a, struct plugin *p, const char *symbol, double lot, char *err, size_t errlen)
+{
+    const struct cfg_risk_limits *acct = &a->cfg.risk.account, *own = risk_plugin_limits(&a->cfg, p->id);
+    int64_t from = trading_day_from(a);
+    struct risk_figures f;
+    int tripped = 0, rc = 0;
+    if (!a->risk) {             /* never in the daemon (app_init fails without it) */
+        snprintf(err, errlen, "risk: the money guard is not running");
+        return risk_any(acct) || risk_any(own) ? -1 : 0;
+    }
+    risk_set_day(a->risk, from);
+    if (risk_any(acct) || risk_paused(a->risk, "")) {
+        risk_figures_of(a, NULL, symbol, from, &f);
+        rc = risk_check(a->risk, "", acct, &f, lot, &tripped, err, errlen);
+        if (tripped) {
+            char note[400];
+            snprintf(note, sizeof note, "🛑 %.*s: no plugin opens trades until the next daily reset or /resume", (int)sbuf_utf8_prefix(err, 200), err);
+            chat_notify(a, note);
+        }
+    }
+    if (rc == 0 && (risk_any(own) || risk_paused(a->risk, p->id))) {
+        risk_figures_of(a, p, symbol, from, &f);
+        rc = risk_check(a->risk, p->id, own, &f, lot, &tripped, err, errlen);
+        if (tripped) {
+            char note[400];
+            snprintf(note, sizeof note, "🛑 %s %.*s: it opens no trade until the next daily reset or /resume",
+                     p->id, (int)sbuf_utf8_prefix(err, 200), err);
+            chat_notify(a, note);
+        }
+    }
+    if (rc)
+        LOG_I("engine", "%s: %.2f %s refused: %s", p->id, lot, symbol, err);
+    return rc;
+}
+
+int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f)
+{
+    int64_t from = trading_day_from(a);
+    if (a->risk)
+        risk_set_day(a->risk, from);
+    risk_figures_of(a, p, NULL, from, f);
+    return 0;
+}
+
 /* Asynchronous broker: record the trade as pending and send the order; the
  * fill (ticket, price, lots) and on_order_placed come with the result. */
 static int open_async(struct app *a, struct plugin *p, const zx_order_req *req, double lot,
@@ -295,12 +402,19 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
         snprintf(err, errlen, "lot, sl and tp must be finite; lot > 0, sl and tp >= 0");
         return -1;
     }
-    double lot = req->lot, cap = plugin_number(p, "max_lot_size", 0);
+    struct cfg_symbol sym = cfg_symbol_get(&a->cfg, req->symbol);
+    double lot = req->lot, cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
     if (cap > 0 && lot > cap)
         lot = cap;
-    lot = round_lot(lot);
-    if (lot < MIN_LOT) {
-        snprintf(err, errlen, "lot %.4f is below the minimum %.2f", req->lot, MIN_LOT);
+    if (sym.max_lot > 0 && lot > sym.max_lot)
+        lot = sym.max_lot;      /* the broker's limit for the symbol */
+    lot = round_lot(&sym, lot);
+    if (lot < sym.min_lot - 1e-9) {
+        snprintf(err, errlen, "lot %.4f is below %s's min_lot %g", req->lot, sym.name, sym.min_lot);
+        return -1;
+    }
+    if (risk_order(a, p, req->symbol, lot, err, errlen)) {
+        metrics_order(a, p->id, 0);
         return -1;
     }
     char comment[128];
@@ -334,7 +448,7 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
         return -1;
     }
     struct epos ep = {.trade_id = t.id, .ticket = fill.ticket, .side = req->side, .lot = fill.lot,
-                      .entry = fill.price, .sl = req->sl, .tp = req->tp, .open_ms = fill.time_ms};
+                      .entry = fill.price, .sl = req->sl, .tp = req->tp, .open_ms = fill.time_ms, .term_profit = NAN};
     snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
     snprintf(ep.symbol, sizeof ep.symbol, "%s", req->symbol);
     if (add_pos(e, &ep))
@@ -443,9 +557,11 @@ static int close_pos(struct app *a, struct plugin *p, struct epos *ep, double lo
     struct engine *e = E(a);
     struct broker_fill fill;
     int full = lot <= 0 || lot >= ep->lot - 0.005;
-    double qty = full ? ep->lot : round_lot(lot);
-    if (!full && qty < MIN_LOT) {
-        snprintf(err, errlen, "lot: a partial close needs at least %.2f", MIN_LOT);
+    struct cfg_symbol sym = cfg_symbol_get(&a->cfg, ep->symbol);
+    double qty = full ? ep->lot : round_lot(&sym, lot);
+    if (!full && (qty < sym.min_lot - 1e-9 || ep->lot - qty < sym.min_lot - 1e-9)) {
+        snprintf(err, errlen, "lot: a partial close needs at least %g lot and must leave %g", sym.min_lot,
+                 sym.min_lot);
         return -1;
     }
     if (is_async(e))
@@ -596,6 +712,15 @@ int eng_quote(struct app *a, const char *symbol, double *bid, double *ask)
     return e->brk->ops->quote(e->brk->self, symbol, bid, ask, NULL);
 }
 
+int eng_pip_value(struct app *a, const char *symbol, double price, double *pip_value)
+{
+    struct cfg_symbol s = cfg_symbol_get(&a->cfg, symbol);
+    double f;
+    int rc = pnl_conversion(symbol, price, quote_mid, E(a), &f);
+    *pip_value = pnl_pip_value(&s, f);
+    return rc == 0 && *pip_value > 0 ? 0 : -1;
+}
+
 int eng_symbol_info(struct app *a, const char *symbol, double *pip_size, double *pip_value)
 {
     struct cfg_symbol s = cfg_symbol_get(&a->cfg, symbol);
@@ -667,9 +792,11 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
     char err[256] = "";
     for (size_t i = 0; i < e->npos;) {
         struct epos *ep = &e->pos[i];
-        int match = strcmp(ep->plugin, p->id) == 0 && strcmp(ep->symbol, zs->symbol) == 0 &&
-                    (zs->action == ZX_CLOSE || (zs->action == ZX_CLOSE_LONG && ep->side == ZX_BUY) ||
-                     (zs->action == ZX_CLOSE_SHORT && ep->side == ZX_SELL));
+        int match = strcmp(ep->plugin, p->id) == 0 &&
+                    (zs->action == SIG_CLOSE_ALL ||
+                     (strcmp(ep->symbol, zs->symbol) == 0 &&
+                      (zs->action == ZX_CLOSE || (zs->action == ZX_CLOSE_LONG && ep->side == ZX_BUY) ||
+                       (zs->action == ZX_CLOSE_SHORT && ep->side == ZX_SELL))));
         if (!match) {
             i++;
             continue;
@@ -696,14 +823,17 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
         snprintf(why, sizeof why, "close sent for %d trade%s", closed, closed == 1 ? "" : "s");
     else if (closed)
         snprintf(why, sizeof why, "closed %d trade%s", closed, closed == 1 ? "" : "s");
+    else if (zs->action == SIG_CLOSE_ALL)
+        snprintf(why, sizeof why, "no open trades to close");
     else
         snprintf(why, sizeof why, "no open %s trades to close", zs->symbol);
     result(r, p, failed ? "failed" : closed ? "executed" : "skipped", first, why);
 }
 
-static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs, struct eng_result *r)
+static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs, const sig_parsed *s,
+                           struct eng_result *r)
 {
-    if (zs->action == ZX_CLOSE || zs->action == ZX_CLOSE_LONG || zs->action == ZX_CLOSE_SHORT) {
+    if (zs->action == SIG_CLOSE_ALL || zs->action == ZX_CLOSE || zs->action == ZX_CLOSE_LONG || zs->action == ZX_CLOSE_SHORT) {
         execute_close(a, p, zs, r);
         return;
     }
@@ -718,10 +848,26 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
                         .comment = zs->comment};
     memcpy(req.symbol, zs->symbol, sizeof req.symbol);
     zx_order o;
-    if (eng_open(a, p, &req, &o, err, sizeof err))
+    if (eng_open(a, p, &req, &o, err, sizeof err)) {
         result(r, p, "failed", 0, err);
+        return;
+    }
+    /* Say what was done where it differs from what was asked. */
+    char note[200] = "";
+    int n = 0;
+    if (is_async(E(a)))
+        n = snprintf(note, sizeof note, "sent to the terminal, %.2f lot", o.lot);
     else
-        result(r, p, "executed", o.trade_id, NULL);
+        n = snprintf(note, sizeof note, "filled at %.10g, the %s%s", o.price, zs->action == ZX_BUY ? "ask" : "bid",
+                     zs->price > 0 && fabs(o.price - zs->price) > 1e-9 ? " of the last quote (not the signal's price)"
+                                                                      : "");
+    double cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
+    if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
+        n += snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap,
+                      req.lot);
+    if (n > 0 && (size_t)n < sizeof note && s->sizing[0] && zs->lot == s->lot)
+        snprintf(note + n, sizeof note - (size_t)n, "; %.*s", (int)sbuf_utf8_prefix(s->sizing, 150), s->sizing);
+    result(r, p, "executed", o.trade_id, note);
 }
 
 size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,
@@ -752,6 +898,29 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
             result(r, p, "skipped", 0, "trading paused");
             continue;
         }
+        if (s->action == SIG_CLOSE_ALL) {   /* a host action: no plugin hook (ABI 1 has none) */
+            zx_signal zs = {.id = signal_id, .source = source, .action = s->action};
+            e->cur = p;
+            e->cur_signal = signal_id;
+            execute_close(a, p, &zs, r);
+            e->cur = NULL;
+            e->cur_signal = 0;
+            continue;
+        }
+        char reversed[200] = "";
+        if (s->reverse && opening) {    /* closelongbuy / closeshortsell: the other side first */
+            zx_signal zc = {.id = signal_id, .source = source,
+                            .action = s->action == ZX_BUY ? ZX_CLOSE_SHORT : ZX_CLOSE_LONG};
+            memcpy(zc.symbol, s->symbol, sizeof zc.symbol);
+            e->cur = p;
+            e->cur_signal = signal_id;
+            execute_close(a, p, &zc, r);
+            e->cur = NULL;
+            e->cur_signal = 0;
+            if (strcmp(r->status, "failed") == 0)
+                continue;           /* never open the new side while the old one is still open */
+            snprintf(reversed, sizeof reversed, "%.*s", (int)sbuf_utf8_prefix(r->reason, 150), r->reason);
+        }
         zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
                         .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
                         .comment = s->comment};
@@ -771,9 +940,14 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
         else if (v == ZX_HANDLED)
             result(r, p, "handled", e->cur_first_trade, reason);
         else
-            execute_accept(a, p, &zs, r);
+            execute_accept(a, p, &zs, s, r);
         e->cur = NULL;
         e->cur_signal = 0;
+        if (reversed[0]) {
+            char both[sizeof r->reason];
+            snprintf(both, sizeof both, "%.*s, then %.*s", (int)sbuf_utf8_prefix(reversed, 90), reversed, (int)sbuf_utf8_prefix(r->reason[0] ? r->reason : r->status, 100), r->reason[0] ? r->reason : r->status);
+            snprintf(r->reason, sizeof r->reason, "%s", both);
+        }
     }
     return n;
 }

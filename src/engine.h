@@ -21,6 +21,10 @@
 struct app;
 struct engine;
 
+/* The lot cap of a plugin whose config has no max_lot_size (an explicit 0
+ * turns the cap off). A missing or misspelt key must not mean "no limit". */
+#define ENG_DEFAULT_MAX_LOT 1.0
+
 struct eng_result {
     char plugin[64];
     const char *status;             /* executed | rejected | handled | skipped | failed */
@@ -48,10 +52,16 @@ int eng_modify(struct app *a, struct plugin *p, int64_t trade_id, double sl, dou
 /* Open trades of p (all plugins when p is NULL) valued at the last quote. */
 int eng_positions(struct app *a, struct plugin *p, zx_position *out, int max);
 size_t eng_open_count(struct app *a);
+/* Today's risk figures of plugin p (the account when NULL), for /risk. */
+struct risk_figures;
+int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f);
 
 /* A quote arrived (POST /price, the MT5 bridge): SL/TP and position updates. */
 int eng_on_quote(struct app *a, const char *symbol, double bid, double ask, char *err, size_t errlen);
 int eng_quote(struct app *a, const char *symbol, double *bid, double *ask);
+/* The money one pip of one lot of symbol is worth at price, in the account
+ * currency. -1 when a conversion quote is missing (a cross pair). */
+int eng_pip_value(struct app *a, const char *symbol, double price, double *pip_value);
 int eng_symbol_info(struct app *a, const char *symbol, double *pip_size, double *pip_value);
 int eng_account(struct app *a, double *balance, double *equity);
 const char *eng_broker_kind(struct app *a);

@@ -486,3 +486,35 @@ void jrn_free(struct app *a)
     free(j);
     a->jrn = NULL;
 }
+
+int jrn_recent(struct app *a, int n, const char *plugin, jrn_row_fn fn, void *ud)
+{
+    /* Newest first; one plugin's signals are those with a result for it. Both
+     * use the primary keys (signals.id, signal_results(signal_id, plugin)). */
+    static const char *const q =
+        "SELECT s.id, s.received_ms, s.source, coalesce(s.action, ''), coalesce(s.symbol, ''), s.state,"
+        " coalesce(r.plugin, ''), coalesce(r.status, ''), coalesce(r.reason, ''), coalesce(r.trade_id, 0)"
+        " FROM (SELECT * FROM signals WHERE ?2 = '' OR id IN"
+        "        (SELECT signal_id FROM signal_results WHERE plugin = ?2)"
+        "       ORDER BY id DESC LIMIT ?1) s"
+        " LEFT JOIN signal_results r ON r.signal_id = s.id AND (?2 = '' OR r.plugin = ?2)"
+        " ORDER BY s.id DESC, r.plugin";
+    sqlite3_stmt *st;
+    int rows = 0, rc;
+    if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, n);
+    sqlite3_bind_text(st, 2, plugin ? plugin : "", -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct jrn_row r = {
+            .id = sqlite3_column_int64(st, 0), .received_ms = sqlite3_column_int64(st, 1),
+            .source = (const char *)sqlite3_column_text(st, 2), .action = (const char *)sqlite3_column_text(st, 3),
+            .symbol = (const char *)sqlite3_column_text(st, 4), .state = (const char *)sqlite3_column_text(st, 5),
+            .plugin = (const char *)sqlite3_column_text(st, 6), .status = (const char *)sqlite3_column_text(st, 7),
+            .reason = (const char *)sqlite3_column_text(st, 8), .trade_id = sqlite3_column_int64(st, 9)};
+        fn(ud, &r);
+        rows++;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? rows : -1;
+}

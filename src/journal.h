@@ -39,6 +39,17 @@ int jrn_submit(struct app *a, const sig_parsed *s, const char *source, const cha
                jrn_done_fn fn, void *ud, char *err, size_t errlen);
 
 size_t jrn_queued(struct app *a);
+
+/* One signal's outcome for one plugin, for /journal (borrowed strings, valid
+ * during the callback; plugin "" when the signal reached no plugin). */
+struct jrn_row {
+    int64_t id, received_ms, trade_id;
+    const char *source, *action, *symbol, *state, *plugin, *status, *reason;
+};
+typedef void (*jrn_row_fn)(void *ud, const struct jrn_row *r);
+/* The last n signals (those that reached plugin, when not NULL/""), newest
+ * first, one row per plugin outcome. Returns the rows, or -1. */
+int jrn_recent(struct app *a, int n, const char *plugin, jrn_row_fn fn, void *ud);
 /* Signals journaled since local midnight UTC of today (for /status). */
 int64_t jrn_count_since(struct app *a, int64_t since_ms);
 

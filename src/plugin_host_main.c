@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -248,6 +249,9 @@ static int c_config_bool(zx_host *h, const char *key, int def)
     return v && json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : def;
 }
 
+/* The plugin's last warning or error: a failed init says why in it. */
+static char g_last_warn[200];
+
 static void c_log(zx_host *h, int level, const char *fmt, ...)
 {
     char msg[1024];
@@ -257,6 +261,8 @@ static void c_log(zx_host *h, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (level >= ZX_LOG_WARN)
+        snprintf(g_last_warn, sizeof g_last_warn, "%.199s", msg);
     wb_reset(&g_w);
     wb_i32(&g_w, level);
     wb_str(&g_w, msg);
@@ -430,6 +436,42 @@ static void refuse(const char *fmt, ...)
     _exit(0);
 }
 
+/* What libc and SQLite would open() lazily, later, under stage 2 (where open()
+ * kills):
+ *  - SQLite seeds its PRNG from /dev/urandom on the first write that needs it
+ *    (a WAL header's salt when the log restarts);
+ *  - the unix VFS fsyncs the directory of a WAL file it opened with O_CREAT at
+ *    that file's first sync (a commit, under synchronous=FULL), opening the
+ *    directory to do it: one committed write now does that sync;
+ *  - glibc reads /etc/localtime at the first localtime().
+ * Doing all three before the filter is what lets a plugin write in init. */
+static int prefetch_lazy_files(sqlite3 *db, char *err, size_t errlen)
+{
+    unsigned char seed[16];
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+    char sql[64];
+    sqlite3_randomness((int)sizeof seed, seed);   /* N > 0 seeds; N == 0 would reset */
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);   /* the same value: a write, a sync */
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    tzset();
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static char so_path[1200], id[64], data_dir[1024], cfg_json[WIRE_MAX];
@@ -454,7 +496,11 @@ int main(int argc, char **argv)
     /* 2. its database, and nothing else, before the filter */
     if (ldg_open(data_dir, id, &g_ldg, err, sizeof err))
         refuse("%s", err);
-    sqlite3_exec(ldg_db(g_ldg), "PRAGMA temp_store = MEMORY; SELECT count(*) FROM trades;", NULL, NULL, NULL);
+    if (sqlite3_exec(ldg_db(g_ldg), "PRAGMA temp_store = MEMORY; SELECT count(*) FROM trades;", NULL, NULL,
+                     NULL) != SQLITE_OK)
+        refuse("its database: %s", sqlite3_errmsg(ldg_db(g_ldg)));
+    if (prefetch_lazy_files(ldg_db(g_ldg), err, sizeof err))
+        refuse("its database: %s", err);
 
     /* 3.-5. confinement around the load */
     if (stage1(getpid()))
@@ -485,7 +531,7 @@ int main(int argc, char **argv)
     if (def->init) {
         int rc = def->init(&g_host, &g_api, &state);
         if (rc != 0)
-            refuse("init failed (returned %d)", rc);
+            refuse("init failed (returned %d)%s%s", rc, g_last_warn[0] ? ": " : "", g_last_warn);
     }
     init_done(0, "", def);
 

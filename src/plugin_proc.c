@@ -316,6 +316,16 @@ static pid_t spawn(const char *host_bin, const char *id, int *fd_out, char *err,
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
+        /* Stopping is the daemon's job: it shuts each plugin down through its
+         * hook. A terminal's Ctrl-C (the foreground process group) and
+         * systemd's SIGTERM to the whole cgroup must not kill plugins first:
+         * the child leaves the daemon's process group and ignores both
+         * (ignored dispositions survive exec). */
+        setpgid(0, 0);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGQUIT, SIG_IGN);
         if (sv[1] == 3)
             fcntl(3, F_SETFD, 0);
         else if (dup2(sv[1], 3) != 3)

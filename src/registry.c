@@ -355,13 +355,14 @@ static int start_build(struct registry *r, struct plugin *p, void **dl, const zx
         const zx_plugin_def *old_def = p->def;
         p->host = *host;
         p->def = *def;
+        p->last_warn[0] = '\0';
         HOOK_BEGIN(r);
         int rc = (*def)->init(*host, &r->api, state);
         HOOK_END(r);
         p->host = old_host;
         p->def = old_def;
         if (rc != 0) {
-            snprintf(err, errlen, "init failed (returned %d)", rc);
+            snprintf(err, errlen, "init failed (returned %d)%s%.*s", rc, p->last_warn[0] ? ": " : "", (int)sbuf_utf8_prefix(p->last_warn, 200), p->last_warn);
             goto fail;
         }
     }
@@ -497,6 +498,49 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
         free(ids[i]);
     free(ids);
     return r->v ? 0 : -1;
+}
+
+struct plugin *reg_add_new(struct registry *r, const char *id, char *err, size_t errlen)
+{
+    char path[1200];
+    struct stat st;
+    const char *dir = r->app->cfg.plugin_system.plugin_dir;
+    if (reg_find(r, id)) {
+        snprintf(err, errlen, "%s is already known", id);
+        return NULL;
+    }
+    if (!cfg_valid_plugin_id(id) || id[0] == '_') {
+        snprintf(err, errlen, "'%.*s' is not a plugin id ([a-z0-9_], 1..63, not starting with _)", (int)sbuf_utf8_prefix(id, 64), id);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s/plugin.so", dir, id);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "no plugin %s: %s does not exist (build it with make)", id, path);
+        return NULL;
+    }
+    struct plugin *p = calloc(1, sizeof *p), **nv = realloc(r->v, (r->n + 1) * sizeof *r->v);
+    if (nv)
+        r->v = nv;
+    if (!p || !nv) {
+        free(p);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->dir, sizeof p->dir, "%s/%s", dir, id);
+    p->cfg = cfg_plugin(&r->app->cfg, p->id);
+    size_t at = r->n;                   /* keep r->v sorted for reg_find */
+    while (at > 0 && strcmp(r->v[at - 1]->id, id) > 0) {
+        r->v[at] = r->v[at - 1];
+        at--;
+    }
+    r->v[at] = p;
+    r->n++;
+    LOG_I("registry", "new plugin directory %s found", p->dir);
+    /* Not in the config at start (that would have been a config error unless
+     * its directory existed): disabled unless a state was persisted. */
+    bring_up(r, p, persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id)), err, errlen);
+    return p;
 }
 
 void reg_shutdown(struct registry *r)

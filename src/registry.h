@@ -47,6 +47,8 @@ struct zx_host {
 
 struct plugin {
     char id[64];
+    char last_warn[200];            /* its last warning or error through the API (a failed
+                                     * init's reason) */
     char dir[600];
     void *dl;                       /* NULL when not loaded (and in "process" mode) */
     struct pproc *proc;             /* "process" mode: its child, NULL when not running */
@@ -84,6 +86,11 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen);
 void reg_shutdown(struct registry *r);
 
 struct plugin *reg_find(struct registry *r, const char *id);
+/* A plugin directory that appeared after the start (plugin_dir/<id>/plugin.so):
+ * added to the registry and brought up, disabled unless a state was persisted
+ * for it. NULL with the reason in err when there is no such build; otherwise
+ * the plugin, whose state says whether it loaded (err: why not). */
+struct plugin *reg_add_new(struct registry *r, const char *id, char *err, size_t errlen);
 size_t reg_count_state(const struct registry *r, enum plg_state st);
 const char *reg_state_name(enum plg_state st);
 

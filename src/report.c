@@ -193,6 +193,9 @@ static void put_row(struct sbuf *out, const char *id, const struct ldg_stats *st
     snprintf(dd, sizeof dd, "%.2f", st->max_drawdown);
     put_line(out, "%-*s %6d %6s %4s", ID_W, name, st->trades, wl, rate);
     put_line(out, "%22s %11s", profit, dd);
+    int flat = st->trades - st->wins - st->losses;
+    if (flat > 0)   /* closed at break-even: neither a win nor a loss */
+        put_line(out, "%22d flat", flat);
 }
 
 void rpt_render(const struct rpt *r, const char *title, const char *note, struct sbuf *out)

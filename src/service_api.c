@@ -136,6 +136,8 @@ static void api_log(zx_host *h, int level, const char *fmt, ...)
         level = ZX_LOG_INFO;
     snprintf(mod, sizeof mod, "plugin %s", p->id);
     log_msg((enum lg_level)level, mod, "%s", msg);
+    if (level >= ZX_LOG_WARN)
+        snprintf(p->last_warn, sizeof p->last_warn, "%.*s", (int)sbuf_utf8_prefix(msg, 199), msg);
 }
 
 static int64_t api_now_ms(zx_host *h)

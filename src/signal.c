@@ -38,11 +38,13 @@
 /* The fields, in the order of SPEC section 5; bit i of a "seen" mask is field i. */
 enum sig_field {
     SIG_F_SECRET, SIG_F_PLUGIN, SIG_F_ACTION, SIG_F_SYMBOL, SIG_F_PRICE,
-    SIG_F_SL, SIG_F_TP, SIG_F_LOT, SIG_F_ID, SIG_F_COMMENT, SIG_F_COUNT
+    SIG_F_SL, SIG_F_TP, SIG_F_LOT, SIG_F_ID, SIG_F_COMMENT, SIG_F_SL_PIPS, SIG_F_TP_PIPS,
+    SIG_F_RISK, SIG_F_COUNT
 };
 
 static const char *const sig_field_names[SIG_F_COUNT] = {
-    "secret", "plugin", "action", "symbol", "price", "sl", "tp", "lot", "id", "comment"
+    "secret", "plugin", "action", "symbol", "price", "sl", "tp", "lot", "id", "comment",
+    "sl_pips", "tp_pips", "risk"
 };
 
 /* A word of a text signal. key/val are set when the word has an '='; a
@@ -210,6 +212,7 @@ static int sig_action_span(const char *p, size_t n, zx_action *out)
         { "buy", ZX_BUY }, { "long", ZX_BUY }, { "sell", ZX_SELL },
         { "short", ZX_SELL }, { "close", ZX_CLOSE },
         { "close_long", ZX_CLOSE_LONG }, { "close_short", ZX_CLOSE_SHORT },
+        { "close_all", SIG_CLOSE_ALL },
     };
     size_t i;
 
@@ -231,35 +234,60 @@ static int sig_set_action(sig_parsed *out, const char *p, size_t n, char *msg)
         return 0;           /* reported as "action: missing" at the end */
     if (sig_action_span(p, n, &out->action) != 0)
         return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, "
-                        "close, close_long, close_short)", sig_show(show, p, n));
+                        "close, close_long, close_short, close_all)", sig_show(show, p, n));
     return 0;
 }
 
 /* Drop an exchange prefix ("FX:EURUSD"), upper-case, check [A-Z0-9._]{1,31}. */
-static int sig_set_symbol(sig_parsed *out, const char *p, size_t n, char *msg)
+int sig_symbol_norm(const char *p, size_t n, char out[SIG_SYMBOL_MAX + 1])
 {
-    char show[SIG_SHOW_MAX + 4];
     const char *s = p;
     size_t i, k;
 
-    if (n == 0)
-        return 0;           /* reported as "symbol: missing" at the end */
     for (i = 0; i < n; i++)
         if (p[i] == ':')
             s = p + i + 1;
     k = n - (size_t)(s - p);
-    for (i = 0; i < k && i < sizeof out->symbol - 1; i++) {
+    for (i = 0; i < k && i < SIG_SYMBOL_MAX; i++) {
         char c = sig_upper(s[i]);
         if (!((c >= 'A' && c <= 'Z') || sig_is_digit(c) || c == '.' || c == '_'))
             break;
-        out->symbol[i] = c;
+        out[i] = c;
     }
     if (k == 0 || i != k) {
-        out->symbol[0] = '\0';
-        return sig_fail(msg, "symbol: invalid '%s' (1 to %zu of A-Z 0-9 . _ after "
-                        "the exchange prefix)", sig_show(show, p, n), sizeof out->symbol - 1);
+        out[0] = '\0';
+        return -1;
     }
-    out->symbol[k] = '\0';
+    out[k] = '\0';
+    return 0;
+}
+
+int sig_symbol_valid(const char *s)
+{
+    size_t n = 0;
+
+    for (; s != NULL && s[n]; n++) {
+        char c = s[n];
+        if (n == SIG_SYMBOL_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                     sig_is_digit(c) || c == '.' || c == '_'))
+            return 0;
+    }
+    return n > 0;
+}
+
+static int sig_set_symbol(sig_parsed *out, const char *p, size_t n, char *msg)
+{
+    char show[SIG_SHOW_MAX + 4];
+
+    if (n == 0)
+        return 0;           /* reported as "symbol: missing" at the end */
+    if (n == 1 && p[0] == '*') {
+        memcpy(out->symbol, "*", 2);    /* any symbol: close_all only (sig_check) */
+        return 0;
+    }
+    if (sig_symbol_norm(p, n, out->symbol) != 0)
+        return sig_fail(msg, "symbol: invalid '%s' (1 to %d of A-Z 0-9 . _ after "
+                        "the exchange prefix)", sig_show(show, p, n), SIG_SYMBOL_MAX);
     return 0;
 }
 
@@ -293,20 +321,55 @@ static int sig_set_number_text(const char *name, const char *p, size_t n, double
     return sig_set_number_value(name, v, dst, msg);
 }
 
+/* Length of the UTF-8 character at p[0..n) if it is well formed (shortest
+ * form, no surrogate, at most U+10FFFF) and printable (no C0/C1 control, no
+ * DEL), else 0. */
+static size_t sig_utf8_printable(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0], cp;
+    size_t len, i;
+
+    if (c < 0x80)
+        return (c >= 0x20 && c != 0x7f) ? 1 : 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+        return 0;
+    return len;
+}
+
+/* SPEC 12: 1..128 bytes of printable UTF-8 ("Long Entry 1" included). */
 static int sig_set_id(sig_parsed *out, const char *p, size_t n, char *msg)
 {
-    size_t i;
+    size_t i, k;
 
     if (n == 0)
-        return sig_fail(msg, "id: empty (1 to %d characters)", SIG_ID_MAX);
+        return sig_fail(msg, "id: empty (1 to %d bytes)", SIG_ID_MAX);
     if (n > SIG_ID_MAX)
-        return sig_fail(msg, "id: longer than %d characters", SIG_ID_MAX);
-    for (i = 0; i < n; i++) {
-        char c = p[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || sig_is_digit(c) ||
-              c == '.' || c == '_' || c == ':' || c == '-'))
-            return sig_fail(msg, "id: invalid character at position %zu "
-                            "(allowed: A-Z a-z 0-9 . _ : -)", i + 1);
+        return sig_fail(msg, "id: longer than %d bytes", SIG_ID_MAX);
+    for (i = 0; i < n; i += k) {
+        k = sig_utf8_printable((const unsigned char *)p + i, n - i);
+        if (k == 0)
+            return sig_fail(msg, "id: byte %zu is a control character or not UTF-8 "
+                            "(an id is printable UTF-8 text)", i + 1);
     }
     memcpy(out->id, p, n);
     out->id[n] = '\0';
@@ -340,10 +403,24 @@ static int sig_set_secret(sig_parsed *out, const char *p, size_t n, char *msg)
     return 0;
 }
 
-/* A field given as text. empty_ok: an empty number means "not given" (JSON,
- * where TradingView placeholders may expand to ""). */
-static int sig_set_field(sig_parsed *out, int f, const char *p, size_t n, int empty_ok,
-                         char *msg)
+static double *sig_number_slot(sig_parsed *out, int f)
+{
+    switch (f) {
+    case SIG_F_PRICE:   return &out->price;
+    case SIG_F_SL:      return &out->sl;
+    case SIG_F_TP:      return &out->tp;
+    case SIG_F_LOT:     return &out->lot;
+    case SIG_F_SL_PIPS: return &out->sl_pips;
+    case SIG_F_TP_PIPS: return &out->tp_pips;
+    case SIG_F_RISK:    return &out->risk;
+    default:            return NULL;
+    }
+}
+
+/* A field given as text. An empty number is an error in both forms (SPEC 12):
+ * it is an unfilled TradingView placeholder, and reading it as "not given"
+ * would open a trade without the stop the alert meant to set. */
+static int sig_set_field(sig_parsed *out, int f, const char *p, size_t n, char *msg)
 {
     switch (f) {
     case SIG_F_SECRET:  return sig_set_secret(out, p, n, msg);
@@ -355,26 +432,11 @@ static int sig_set_field(sig_parsed *out, int f, const char *p, size_t n, int em
     default:
         break;
     }
-    if (n == 0 && empty_ok)
-        return 0;
-    switch (f) {
-    case SIG_F_PRICE: return sig_set_number_text("price", p, n, &out->price, msg);
-    case SIG_F_SL:    return sig_set_number_text("sl", p, n, &out->sl, msg);
-    case SIG_F_TP:    return sig_set_number_text("tp", p, n, &out->tp, msg);
-    default:          return sig_set_number_text("lot", p, n, &out->lot, msg);
-    }
+    if (n == 0)
+        return sig_fail(msg, "%s: empty value (an unfilled alert placeholder?)", sig_field_names[f]);
+    return sig_set_number_text(sig_field_names[f], p, n, sig_number_slot(out, f), msg);
 }
 
-static double *sig_number_slot(sig_parsed *out, int f)
-{
-    switch (f) {
-    case SIG_F_PRICE: return &out->price;
-    case SIG_F_SL:    return &out->sl;
-    case SIG_F_TP:    return &out->tp;
-    case SIG_F_LOT:   return &out->lot;
-    default:          return NULL;
-    }
-}
 
 /* The rules across fields, once every field is in. */
 static int sig_check(const sig_parsed *s, char *msg)
@@ -383,6 +445,16 @@ static int sig_check(const sig_parsed *s, char *msg)
         return sig_fail(msg, "action: missing");
     if (s->symbol[0] == '\0')
         return sig_fail(msg, "symbol: missing");
+    if (strcmp(s->symbol, "*") == 0 && s->action != SIG_CLOSE_ALL)
+        return sig_fail(msg, "symbol: * (any symbol) goes with close_all only");
+    if (s->risk > 0 && s->lot > 0)
+        return sig_fail(msg, "risk: give lot or risk (the host sizes the lot from it), not both");
+    if (s->risk > 100)
+        return sig_fail(msg, "risk: a percentage of the balance, at most 100");
+    if (s->sl > 0 && s->sl_pips > 0)
+        return sig_fail(msg, "sl_pips: give sl (a price) or sl_pips (a distance), not both");
+    if (s->tp > 0 && s->tp_pips > 0)
+        return sig_fail(msg, "tp_pips: give tp (a price) or tp_pips (a distance), not both");
     if (s->action == ZX_BUY) {
         if (s->price > 0 && s->sl > 0 && !(s->sl < s->price))
             return sig_fail(msg, "sl: must be below price for a buy (sl %.10g, price %.10g)",
@@ -502,7 +574,7 @@ static int sig_text_key(sig_parsed *out, const sig_token *t, int word, unsigned 
         return sig_fail(msg, "word %d: empty key before '='", word);
     f = sig_field_lookup(t->key, t->key_n);
     if (f < 0 || f == SIG_F_PLUGIN || f == SIG_F_ACTION || f == SIG_F_SYMBOL)
-        return sig_fail(msg, "%s: unknown key (keys: price sl tp lot id comment secret)",
+        return sig_fail(msg, "%s: unknown key (keys: price sl tp sl_pips tp_pips lot risk id comment secret)",
                         sig_show(show, t->key, t->key_n));
     name = sig_field_names[f];
     if (t->quote_err == 1)
@@ -512,7 +584,7 @@ static int sig_text_key(sig_parsed *out, const sig_token *t, int word, unsigned 
     if (*seen & (1u << f))
         return sig_fail(msg, "%s: given twice", name);
     *seen |= 1u << f;
-    return sig_set_field(out, f, t->val, t->val_n, 0, msg);
+    return sig_set_field(out, f, t->val, t->val_n, msg);
 }
 
 static int sig_text(const char *text, size_t len, sig_parsed *out, char *msg)
@@ -545,7 +617,7 @@ static int sig_text(const char *text, size_t len, sig_parsed *out, char *msg)
          * guessing "PLUGIN ACTION SYMBOL" when three plain words lead. */
         int w = (n > 2 && !tok[1].has_eq && !tok[2].has_eq) ? 1 : 0;
         return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, close, "
-                        "close_long, close_short)", sig_show(show, tok[w].p, tok[w].n));
+                        "close_long, close_short, close_all)", sig_show(show, tok[w].p, tok[w].n));
     }
     if (i >= n || tok[i].has_eq)
         return sig_fail(msg, "symbol: missing");
@@ -620,7 +692,7 @@ static int sig_json_field(sig_parsed *out, int f, json_object *v, char *msg)
     n = (size_t)json_object_get_string_len(v);
     if (memchr(s, '\0', n) != NULL)
         return sig_fail(msg, "%s: contains a NUL character", name);
-    return sig_set_field(out, f, s, n, 1, msg);
+    return sig_set_field(out, f, s, n, msg);
 }
 
 /* Scrub every string "secret" field (any case) from msg, then keep the first
@@ -695,7 +767,7 @@ static json_object *sig_json_load(const char *body, size_t len, char *msg)
     if (jerr == json_tokener_continue) {
         sig_fail(msg, "body: invalid JSON: unexpected end of input");
     } else if (jerr != json_tokener_success) {
-        sig_fail(msg, "body: invalid JSON: %s", json_tokener_error_desc(jerr));
+        sig_fail(msg, "body: invalid JSON at byte %zu: %s", end + 1, json_tokener_error_desc(jerr));
     } else {
         while (end < len && sig_is_blank(body[end]))
             end++;
@@ -752,7 +824,7 @@ static int sig_json(json_object *obj, const char *body, size_t len, sig_parsed *
 
         if (f < 0)
             return sig_fail(msg, "%s: unknown field (fields: secret plugin action symbol "
-                            "price sl tp lot id comment)", sig_show(show, key, kn));
+                            "price sl tp sl_pips tp_pips lot risk id comment)", sig_show(show, key, kn));
         if ((seen & (1u << f)) || sig_key_count(body, len, f) > 1)
             return sig_fail(msg, "%s: given twice", sig_field_names[f]);
         seen |= 1u << f;
@@ -816,8 +888,56 @@ int sig_parse_body(const char *body, size_t len, sig_parsed *out, char *err, siz
     return sig_parse_text(body, len, out, err, errlen);
 }
 
+static int sig_stop_ok(const char *name, double v, double ref, int below, double max_pct, char *msg)
+{
+    if (v <= 0)
+        return 0;
+    if (below ? !(v < ref) : !(v > ref))
+        return sig_fail(msg, "%s: %.10g must be %s the price %.10g", name, v,
+                        below ? "below" : "above", ref);
+    double pct = fabs(v - ref) / ref * 100.0;
+    if (max_pct > 0 && pct > max_pct)
+        return sig_fail(msg, "%s: %.10g is %.0f%% away from the price %.10g (limit %g%%, "
+                        "webhook.max_stop_distance_pct); for a distance use %s_pips", name, v, pct,
+                        ref, max_pct, name);
+    return 0;
+}
+
+int sig_resolve_stops(sig_parsed *s, double ref, double pip_size, double max_pct, char *err,
+                      size_t errlen)
+{
+    char msg[SIG_MSG_MAX] = "";
+    int buy = s->action == ZX_BUY, rc = 0;
+
+    if (s->action != ZX_BUY && s->action != ZX_SELL)
+        return 0;
+    if ((s->sl_pips > 0 || s->tp_pips > 0) && !(ref > 0)) {
+        rc = sig_fail(msg, "%s: no price is known for %s to measure the distance from (give price= "
+                      "or send a quote first)", s->sl_pips > 0 ? "sl_pips" : "tp_pips", s->symbol);
+    } else if ((s->sl_pips > 0 || s->tp_pips > 0) && !(pip_size > 0)) {
+        rc = sig_fail(msg, "%s: the pip size of %s is unknown", s->sl_pips > 0 ? "sl_pips" : "tp_pips",
+                      s->symbol);
+    } else {
+        if (s->sl_pips > 0)
+            s->sl = buy ? ref - s->sl_pips * pip_size : ref + s->sl_pips * pip_size;
+        if (s->tp_pips > 0)
+            s->tp = buy ? ref + s->tp_pips * pip_size : ref - s->tp_pips * pip_size;
+        if (s->sl_pips > 0 && !(s->sl > 0))
+            rc = sig_fail(msg, "sl_pips: %.10g pips from %.10g is below zero", s->sl_pips, ref);
+        else if (s->tp_pips > 0 && !(s->tp > 0))
+            rc = sig_fail(msg, "tp_pips: %.10g pips from %.10g is below zero", s->tp_pips, ref);
+        else if (ref > 0)
+            rc = sig_stop_ok("sl", s->sl, ref, buy, max_pct, msg) ||
+                 sig_stop_ok("tp", s->tp, ref, !buy, max_pct, msg) ? -1 : 0;
+    }
+    sig_put_err(err, errlen, msg);
+    return rc;
+}
+
 const char *sig_action_name(zx_action a)
 {
+    if (a == SIG_CLOSE_ALL)
+        return "close_all";
     switch (a) {
     case ZX_BUY:         return "buy";
     case ZX_SELL:        return "sell";
@@ -889,4 +1009,173 @@ int sig_redact_body(const char *body, size_t len, char *out, size_t outlen)
     }
     out[o] = '\0';
     return 0;
+}
+
+/* ---- PineConnector lines (SPEC 12) ---- */
+
+/* PineConnector's command words and what they become. */
+static const struct {
+    const char *word;
+    zx_action action;
+    int reverse;                /* close the opposite side first */
+    const char *refused;        /* not supported: why */
+} sig_pine_cmds[] = {
+    {"buy", ZX_BUY, 0, NULL},               {"long", ZX_BUY, 0, NULL},
+    {"bull", ZX_BUY, 0, NULL},              {"bullish", ZX_BUY, 0, NULL},
+    {"sell", ZX_SELL, 0, NULL},             {"short", ZX_SELL, 0, NULL},
+    {"bear", ZX_SELL, 0, NULL},             {"bearish", ZX_SELL, 0, NULL},
+    {"closelong", ZX_CLOSE_LONG, 0, NULL},  {"closeshort", ZX_CLOSE_SHORT, 0, NULL},
+    {"closeall", ZX_CLOSE, 0, NULL},
+    {"closelongbuy", ZX_BUY, 1, NULL},      {"closeshortsell", ZX_SELL, 1, NULL},
+    {"buylimit", 0, 0, "pending orders are not supported yet"},
+    {"buystop", 0, 0, "pending orders are not supported yet"},
+    {"selllimit", 0, 0, "pending orders are not supported yet"},
+    {"sellstop", 0, 0, "pending orders are not supported yet"},
+    {"cancellong", 0, 0, "pending orders are not supported yet"},
+    {"cancelshort", 0, 0, "pending orders are not supported yet"},
+    {"newsltplong", 0, 0, "use /modify to move a trade's SL/TP"},
+    {"newsltpshort", 0, 0, "use /modify to move a trade's SL/TP"},
+    {"eaon", 0, 0, "use /resume"},          {"eaoff", 0, 0, "use /pause"},
+};
+
+/* The next comma-separated field of s[0..len) from *pos, blanks trimmed; a
+ * value in double quotes may hold commas. 0 at the end. */
+static int sig_pine_field(const char *s, size_t len, size_t *pos, const char **p, size_t *n)
+{
+    size_t i = *pos, start, end;
+    int quoted = 0;
+
+    if (i > len)
+        return 0;
+    while (i < len && sig_is_blank(s[i]))
+        i++;
+    start = i;
+    while (i < len && (quoted || s[i] != ',')) {
+        if (s[i] == '"')
+            quoted = !quoted;
+        i++;
+    }
+    end = i;
+    while (end > start && sig_is_blank(s[end - 1]))
+        end--;
+    *p = s + start;
+    *n = end - start;
+    *pos = i + 1;
+    return 1;
+}
+
+static int sig_pine(const char *text, size_t len, sig_parsed *out, char *msg)
+{
+    char show[SIG_SHOW_MAX + 4], word[32];
+    const char *p;
+    size_t n, pos = 0, i;
+    int field = 0;
+    unsigned seen = 0;
+
+    while (sig_pine_field(text, len, &pos, &p, &n)) {
+        field++;
+        if (field == 1) {
+            if (sig_set_secret(out, p, n, msg) != 0)
+                return -1;
+            continue;
+        }
+        if (field == 2) {
+            for (i = 0; i < sizeof sig_pine_cmds / sizeof sig_pine_cmds[0]; i++)
+                if (sig_ieq(p, n, sig_pine_cmds[i].word))
+                    break;
+            if (i == sizeof sig_pine_cmds / sizeof sig_pine_cmds[0])
+                return sig_fail(msg, "action: unknown PineConnector command '%s'", sig_show(show, p, n));
+            if (sig_pine_cmds[i].refused)
+                return sig_fail(msg, "action: PineConnector's %s is not supported: %s", sig_pine_cmds[i].word,
+                                sig_pine_cmds[i].refused);
+            out->action = sig_pine_cmds[i].action;
+            out->reverse = sig_pine_cmds[i].reverse;
+            continue;
+        }
+        if (field == 3) {
+            if (n == 0)
+                return sig_fail(msg, "symbol: missing");
+            if (sig_set_symbol(out, p, n, msg) != 0)
+                return -1;
+            continue;
+        }
+        const char *eq = memchr(p, '=', n);
+        if (n == 0)
+            continue;               /* "buy,EURUSD,,risk=1" */
+        if (!eq)
+            return sig_fail(msg, "field %d: expected key=value, got '%s'", field, sig_show(show, p, n));
+        size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+        const char *v = eq + 1;
+        if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+            v++;
+            vn -= 2;
+        }
+        /* PineConnector's keys: sl= and tp= are pips from the fill (the setting
+         * it recommends), risk= is % of the balance lost at the stop, vol_lots=
+         * a lot; zepix's own names work too. */
+        int f;
+        if (sig_ieq(p, kn, "sl"))
+            f = SIG_F_SL_PIPS;
+        else if (sig_ieq(p, kn, "tp"))
+            f = SIG_F_TP_PIPS;
+        else if (sig_ieq(p, kn, "vol_lots"))
+            f = SIG_F_LOT;
+        else if (sig_ieq(p, kn, "risk") || sig_ieq(p, kn, "sl_pips") || sig_ieq(p, kn, "tp_pips") ||
+                 sig_ieq(p, kn, "comment") || sig_ieq(p, kn, "id") || sig_ieq(p, kn, "plugin") ||
+                 sig_ieq(p, kn, "secret"))
+            f = sig_field_lookup(p, kn);
+        else if (sig_ieq(p, kn, "price"))
+            return sig_fail(msg, "price: PineConnector's price= is a pending order's entry; pending orders are "
+                            "not supported yet");
+        else
+            return sig_fail(msg, "%s: PineConnector key not supported by zepix (see docs/tradingview.md)",
+                            sig_show(show, p, kn < sizeof word ? kn : sizeof word - 1));
+        if (seen & (1u << f))
+            return sig_fail(msg, "%s: given twice", sig_field_names[f]);
+        seen |= 1u << f;
+        if (f == SIG_F_SECRET)
+            continue;               /* the first field is the secret */
+        if (sig_set_field(out, f, v, vn, msg) != 0)
+            return -1;
+    }
+    if (field < 2)
+        return sig_fail(msg, "action: missing (LicenseID,Command,Symbol,...)");
+    return sig_check(out, msg);
+}
+
+int sig_is_pine(const char *body, size_t len, const char *secret)
+{
+    const char *p;
+    size_t n, pos = 0;
+    size_t sl = secret ? strlen(secret) : 0;
+
+    if (sl == 0 || !memchr(body, ',', len) || !sig_pine_field(body, len, &pos, &p, &n))
+        return 0;
+    /* constant time in the secret's length: the secret is compared, not searched */
+    unsigned char diff = (unsigned char)(n != sl);
+    for (size_t i = 0; i < sl; i++)
+        diff |= (unsigned char)((i < n ? p[i] : 0) ^ secret[i]);
+    return diff == 0;
+}
+
+int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen)
+{
+    char msg[SIG_MSG_MAX] = "";
+
+    memset(out, 0, sizeof *out);
+    if (text == NULL)
+        text = "";
+    if (sig_pine(text, len, out, msg) == 0) {
+        sig_put_err(err, errlen, "");
+        return 0;
+    }
+    /* the first field is the secret: keep it for the 401 check, never quote it */
+    const char *p;
+    size_t n, pos = 0;
+    sig_pine_field(text, len, &pos, &p, &n);
+    sig_scrub_one(msg, 0, p, n);
+    sig_scrub_one(msg, 1, p, n);
+    sig_reset_keep_secret(out, p, n);
+    sig_put_err(err, errlen, msg);
+    return -1;
 }

@@ -13,15 +13,29 @@
 #include "zepix_plugin.h"
 
 #define SIG_PLUGIN_MAX 63
-#define SIG_ID_MAX 64
+#define SIG_SYMBOL_MAX 31
+#define SIG_ID_MAX 128                     /* bytes of printable UTF-8 (SPEC 12) */
 #define SIG_COMMENT_MAX 255
 #define SIG_SECRET_MAX 255
+
+/* close_all (SPEC 12): every open trade of the plugin(s), any symbol. A host
+ * action: plugins (ABI 1) never see it; the host closes their trades and the
+ * closes reach them as position updates. */
+#define SIG_CLOSE_ALL ((zx_action)100)
 
 typedef struct sig_parsed {
     char plugin[SIG_PLUGIN_MAX + 1];   /* "" = every enabled plugin ("all" maps to "") */
     zx_action action;
-    char symbol[32];                   /* [A-Z0-9._]{1,31}, prefix "FX:" dropped */
+    char symbol[SIG_SYMBOL_MAX + 1];   /* [A-Z0-9._]{1,31}, prefix "FX:" dropped; intake.c
+                                        * then gives it the configured spelling */
     double price, sl, tp, lot;         /* 0 = not given; never negative, always finite */
+    double sl_pips, tp_pips;           /* distances from the fill in pips; 0 = not given;
+                                        * never given together with sl / tp */
+    double risk;                       /* percent of the balance lost at the stop; the host
+                                        * sizes the lot (intake.c); never with lot */
+    int reverse;                       /* PineConnector's closelongbuy/closeshortsell: close
+                                        * the opposite side first */
+    char sizing[200];                  /* how intake.c sized the lot from risk ("" = not) */
     char id[SIG_ID_MAX + 1];           /* "" = no idempotency key */
     char comment[SIG_COMMENT_MAX + 1];
     char secret[SIG_SECRET_MAX + 1];   /* "" = none given */
@@ -37,10 +51,35 @@ int sig_parse_json(const char *body, size_t len, sig_parsed *out, char *err, siz
 /* JSON when the first non-blank byte is '{', the text grammar otherwise. */
 int sig_parse_body(const char *body, size_t len, sig_parsed *out, char *err, size_t errlen);
 
+/* PineConnector lines (SPEC 12): is body "SECRET,command,symbol,..." with this
+ * secret (never "" ) as its first field? Then sig_parse_pine reads it: sl= and
+ * tp= in pips, risk= in % of the balance, vol_lots= a lot, closelongbuy /
+ * closeshortsell reverse, pending-order commands refused. The secret is kept in
+ * out->secret and never quoted in err. */
+int sig_is_pine(const char *body, size_t len, const char *secret);
+int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen);
+
 /* A copy of a webhook body fit to keep: a JSON body re-serialised without any
  * key spelling "secret" (any case, any escapes), a text body with every
  * secret= value replaced by ***. Always NUL-terminates out. 0, or -1. */
 int sig_redact_body(const char *body, size_t len, char *out, size_t outlen);
+
+/* The stops of an opening signal against its reference price ref (the price
+ * it is expected to fill at; 0 = unknown): sl_pips / tp_pips become sl / tp
+ * (pip_size: the symbol's), then sl and tp must be on the losing / winning side
+ * of ref and within max_pct percent of it (0 = no distance limit): an SL of
+ * "20" on EURUSD at 1.085 is pips typed as a price and is refused naming the
+ * field, with a hint to use sl_pips. Closing actions pass untouched. 0, or -1
+ * with a reason naming the field. */
+int sig_resolve_stops(sig_parsed *s, double ref, double pip_size, double max_pct, char *err,
+                      size_t errlen);
+
+/* The one symbol rule. sig_symbol_norm: p[0..n) without an exchange prefix
+ * ("FX:EURUSD"), upper-cased, [A-Z0-9._]{1,31}; 0, or -1 (out is ""). The
+ * configured spelling of a symbol may use lower case ("EURUSD.pro", the
+ * broker's name): sig_symbol_valid accepts [A-Za-z0-9._]{1,31}. */
+int sig_symbol_norm(const char *p, size_t n, char out[SIG_SYMBOL_MAX + 1]);
+int sig_symbol_valid(const char *s);
 
 /* "buy", "sell", "close", "close_long", "close_short" ("?" otherwise). */
 const char *sig_action_name(zx_action a);

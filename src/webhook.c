@@ -4,14 +4,13 @@
 #include "webhook.h"
 #include "app.h"
 #include "engine.h"
+#include "intake.h"
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
-#include "registry.h"
 #include "sbuf.h"
 #include "signal.h"
 
-#include <ctype.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -77,7 +76,8 @@ static void on_signal(void *ud, http_req *req)
         refuse(a, req, 403, "forbidden", "address not allowed");
         return;
     }
-    int rc = sig_parse_body(body, len, &s, err, sizeof err);
+    int pine = sig_is_pine(body, len, a->cfg.webhook.secret);
+    int rc = pine ? sig_parse_pine(body, len, &s, err, sizeof err) : sig_parse_body(body, len, &s, err, sizeof err);
     /* Authenticate before explaining anything about the body. */
     if (!authorized(a, s.secret)) {
         /* An unreadable body hides its secret: say so, it is the usual cause. */
@@ -94,8 +94,7 @@ static void on_signal(void *ud, http_req *req)
         refuse(a, req, 400, "invalid", err);
         return;
     }
-    if (s.plugin[0] && !reg_find(&a->reg, s.plugin)) {
-        snprintf(err, sizeof err, "plugin: unknown plugin '%s'", s.plugin);
+    if (intake_check(a, &s, err, sizeof err)) {
         refuse(a, req, 400, "invalid", err);
         return;
     }
@@ -106,7 +105,12 @@ static void on_signal(void *ud, http_req *req)
     }
     p->a = a;
     p->req = req;
-    sig_redact_body(body, len, raw, sizeof raw);    /* the secret never reaches the journal */
+    if (pine) {     /* its first field is the secret */
+        const char *c = memchr(body, ',', len);
+        snprintf(raw, sizeof raw, "***%.*s", (int)(len - (size_t)(c - body)), c);
+    } else {
+        sig_redact_body(body, len, raw, sizeof raw);    /* the secret never reaches the journal */
+    }
     if (jrn_submit(a, &s, "webhook", raw, on_journaled, p, err, sizeof err)) {
         free(p);
         refuse(a, req, 503, "failed", err);
@@ -143,30 +147,21 @@ static int quote_num(json_object *o, const char *key, double *out, char *err, si
     return 0;
 }
 
-static int quote_symbol(json_object *o, char *out, size_t outlen, char *err, size_t errlen)
+/* The quote's symbol by the signal grammar's rule, in the configured spelling. */
+static int quote_symbol(struct app *a, json_object *o, char *out, size_t outlen, char *err, size_t errlen)
 {
     json_object *v;
+    char sym[SIG_SYMBOL_MAX + 1];
     if (!json_object_object_get_ex(o, "symbol", &v) || !json_object_is_type(v, json_type_string)) {
         snprintf(err, errlen, "symbol: missing");
         return -1;
     }
-    const char *s = json_object_get_string(v), *c = strrchr(s, ':');
-    if (c)
-        s = c + 1;
-    size_t n = strlen(s);
-    if (n == 0 || n >= outlen || n > 31)
-        goto bad;
-    for (size_t i = 0; i < n; i++) {
-        char ch = (char)toupper((unsigned char)s[i]);
-        if (!(isupper((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '.' || ch == '_'))
-            goto bad;
-        out[i] = ch;
+    if (sig_symbol_norm(json_object_get_string(v), (size_t)json_object_get_string_len(v), sym)) {
+        snprintf(err, errlen, "symbol: must match [A-Z0-9._]{1,31} after the exchange prefix");
+        return -1;
     }
-    out[n] = '\0';
+    snprintf(out, outlen, "%s", cfg_symbol_get(&a->cfg, sym).name);
     return 0;
-bad:
-    snprintf(err, errlen, "symbol: must match [A-Z0-9._]{1,31}");
-    return -1;
 }
 
 static void on_price(void *ud, http_req *req)
@@ -210,7 +205,7 @@ static void on_price(void *ud, http_req *req)
             goto bad;
         }
     }
-    if (quote_symbol(o, sym, sizeof sym, err, sizeof err) || quote_num(o, "bid", &bid, err, sizeof err) ||
+    if (quote_symbol(a, o, sym, sizeof sym, err, sizeof err) || quote_num(o, "bid", &bid, err, sizeof err) ||
         quote_num(o, "ask", &ask, err, sizeof err) || quote_num(o, "price", &price, err, sizeof err))
         goto bad;
     if (price > 0 && !bid && !ask) {

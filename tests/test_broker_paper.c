@@ -190,7 +190,10 @@ static void test_invalid_quotes_are_refused(void **st)
     /* A bad symbol is named as such. */
     expect_refused(paper_set_quote(b, "", 1, 1, 1, err, sizeof err), "symbol");
     expect_refused(paper_set_quote(b, NULL, 1, 1, 1, err, sizeof err), "symbol");
-    expect_refused(paper_set_quote(b, "eurusd", 1, 1, 1, err, sizeof err), "symbol");
+    expect_refused(paper_set_quote(b, "EUR/USD", 1, 1, 1, err, sizeof err), "symbol");
+    /* The broker's own spelling is kept (SPEC 12): "EURUSD.pro" is its own symbol. */
+    assert_int_equal(paper_set_quote(b, "EURUSD.pro", 1.1, 1.1002, 1, err, sizeof err), 0);
+    assert_int_equal(b->ops->quote(b->self, "EURUSD.PRO", NULL, NULL, NULL), -1);
     expect_refused(paper_set_quote(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", 1, 1, 1, err, sizeof err),
                    "symbol");
     /* 31 characters is the longest accepted. */

@@ -20,7 +20,7 @@ static void expect_error(const char *json, const char *frag1, const char *frag2)
     if (rc == 0)
         cfg_free(&c);
     assert_int_equal(rc, -1);
-    assert_non_null(strstr(err, "t.json: "));
+    assert_non_null(strstr(err, "t.json"));
     if (!strstr(err, frag1) || (frag2 && !strstr(err, frag2)))
         fail_msg("error \"%s\" lacks \"%s\" / \"%s\"", err, frag1, frag2 ? frag2 : "");
 }
@@ -98,6 +98,9 @@ static void test_invalid_json_is_reported(void **st)
 {
     (void)st;
     expect_error("{\"webhook\": {", "not valid JSON", NULL);
+    /* where it stopped, as line:column */
+    expect_error("{\n  \"webhook\": {\n    \"path\": \"/x\"\n    \"secret\": \"\"\n  }\n}", "t.json:4:", "not valid JSON");
+    expect_error("{\"webhook\": {}} x", "t.json:1:", "not valid JSON");
 }
 
 static void test_listen_address_is_validated(void **st)
@@ -170,8 +173,35 @@ static void test_symbols_and_defaults(void **st)
     assert_true(s.pip_size == 0.01 && s.contract_size == 100000);
     s = cfg_symbol_get(&c, "GBPUSD");
     assert_true(s.pip_size == 0.0001);
+    /* configured, a currency pair with defaults, or unknown (gold must be configured) */
+    assert_int_equal(cfg_symbol_find(&c, "xauusd", &s), 1);
+    assert_string_equal(s.name, "XAUUSD");
+    assert_int_equal(cfg_symbol_find(&c, "EURUSD", &s), 0);
+    assert_int_equal(cfg_symbol_find(&c, "EURUSD.m", &s), 0);
+    assert_int_equal(cfg_symbol_find(&c, "XAGUSD", &s), -1);
+    assert_int_equal(cfg_symbol_find(&c, "US30", &s), -1);
+    assert_int_equal(cfg_symbol_find(&c, "BTCUSD", &s), -1);
     cfg_free(&c);
-    expect_error("{\"symbols\":{\"eurusd\":{}}}", "symbols.eurusd", NULL);
+    /* the case the operator wrote is the broker's spelling, found whatever the case */
+    assert_int_equal(cfg_parse("t.json", "{\"symbols\":{\"EURUSD.pro\":{\"pip_size\":0.0001}}}", &c, err,
+                               sizeof err), 0);
+    assert_string_equal(cfg_symbol_get(&c, "EURUSD.PRO").name, "EURUSD.pro");
+    cfg_free(&c);
+    expect_error("{\"symbols\":{\"EURUSD\":{},\"eurusd\":{}}}", "symbols.eurusd", "one entry per symbol");
+    /* aliases name the symbol too (GOLD -> XAUUSD); lot rules per symbol */
+    assert_int_equal(cfg_parse("t.json", "{\"symbols\":{\"XAUUSD\":{\"pip_size\":0.1,\"contract_size\":100,"
+                               "\"aliases\":[\"GOLD\",\"xau\"],\"volume_step\":0.1,\"min_lot\":0.1,\"max_lot\":50}}}",
+                               &c, err, sizeof err), 0);
+    assert_int_equal(cfg_symbol_find(&c, "gold", &s), 1);
+    assert_string_equal(s.name, "XAUUSD");
+    assert_true(s.volume_step == 0.1 && s.min_lot == 0.1 && s.max_lot == 50);
+    assert_int_equal(cfg_symbol_find(&c, "XAU", &s), 1);
+    cfg_free(&c);
+    assert_true(cfg_symbol_get(NULL, "EURUSD").volume_step == 0.01 && cfg_symbol_get(NULL, "EURUSD").min_lot == 0.01);
+    expect_error("{\"symbols\":{\"XAUUSD\":{\"aliases\":[\"GOLD\"]},\"GOLD\":{}}}", "symbols.GOLD",
+                 "one entry per symbol");
+    expect_error("{\"symbols\":{\"XAUUSD\":{\"min_lot\":1,\"max_lot\":0.5}}}", "symbols.XAUUSD", "max_lot");
+    expect_error("{\"symbols\":{\"EUR/USD\":{}}}", "symbols.EUR/USD", NULL);
     expect_error("{\"symbols\":{\"EURUSD\":{\"pip_size\":0}}}", "symbols.EURUSD.pip_size", NULL);
 }
 

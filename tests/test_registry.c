@@ -30,6 +30,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "registry.h"
+#include "risk.h"
 #include "signal.h"
 #include "store.h"
 #include "testutil.h"
@@ -166,6 +167,9 @@ static void up(struct fx *f, const char *plugins)
         fail_msg("store_host_open: %s", err);
     char v[8];
     f->a.paused = store_kv_get(f->a.db, "paused", v, sizeof v) == 0 && strcmp(v, "1") == 0;
+    f->a.lock_fd = -1;
+    if (!(f->a.risk = risk_new(f->a.db, &f->a.cfg)))
+        fail_msg("risk_new");
     /* The daemon's order (app_init): the engine first, so plugin inits may use it. */
     if (eng_init(&f->a, err, sizeof err))
         fail_msg("eng_init: %s", err);

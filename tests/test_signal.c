@@ -448,8 +448,25 @@ static void test_id_is_accepted(void **state)
 static void test_id_with_bad_character_is_rejected(void **state)
 {
     (void)state;
-    assert_err(text, "buy EURUSD id=a/b", "id: invalid character");
+    assert_err(text, "buy EURUSD id=a\x01b", "id: byte 2 is a control character or not UTF-8");
+    assert_err(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"id\":\"a\\u0007\"}", "id: byte 2");
+    assert_err(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"id\":\"\\u0085\"}", "id: byte 1");
+    assert_err(text, "buy EURUSD id=\xc3", "id: byte 1");               /* cut character */
+    assert_err(text, "buy EURUSD id=\xc0\xaf", "id: byte 1");           /* overlong '/' */
+    assert_err(text, "buy EURUSD id=\xed\xa0\x80", "id: byte 1");       /* surrogate */
     assert_err(text, "buy EURUSD id=", "id: empty");
+}
+
+/* SPEC 12: TradingView's {{strategy.order.id}} holds spaces ("Long Entry"). */
+static void test_id_is_any_printable_utf8(void **state)
+{
+    (void)state;
+    assert_ok(text, "buy EURUSD id=\"Long Entry 1\"");
+    assert_string_equal(P.id, "Long Entry 1");
+    assert_ok(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"id\":\"Long Entry\"}");
+    assert_string_equal(P.id, "Long Entry");
+    assert_ok(text, "buy EURUSD id=a/b#\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x80");
+    assert_string_equal(P.id, "a/b#\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x80");
 }
 
 static void test_id_length_limit(void **state)
@@ -457,11 +474,11 @@ static void test_id_length_limit(void **state)
     char buf[200];
 
     (void)state;
-    snprintf(buf, sizeof buf, "buy EURUSD id=%064d", 1);
+    snprintf(buf, sizeof buf, "buy EURUSD id=%0128d", 1);
     assert_ok(text, buf);
-    assert_int_equal(strlen(P.id), 64);
-    snprintf(buf, sizeof buf, "buy EURUSD id=%065d", 1);
-    assert_err(text, buf, "id: longer than 64");
+    assert_int_equal(strlen(P.id), 128);
+    snprintf(buf, sizeof buf, "buy EURUSD id=%0129d", 1);
+    assert_err(text, buf, "id: longer than 128");
 }
 
 static void test_secret_length_limit(void **state)
@@ -632,12 +649,108 @@ static void test_quoted_number_that_is_not_a_number_is_named(void **state)
                "tp: not a number: '{{plot_0}}'");
 }
 
-static void test_empty_string_number_means_not_given(void **state)
+/* SPEC 12: an unfilled placeholder ("sl":"") must not open a trade without its stop. */
+static void test_empty_string_number_is_an_error_naming_the_field(void **state)
 {
     (void)state;
-    assert_ok(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"price\":\"\",\"sl\":\"\","
-              "\"tp\":\"\",\"lot\":\"\"}");
-    assert_true(P.price == 0 && P.sl == 0 && P.tp == 0 && P.lot == 0);
+    assert_err(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"sl\":\"\"}", "sl: empty value");
+    assert_err(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"price\":\"\"}", "price: empty value");
+    assert_err(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"tp_pips\":\"\"}", "tp_pips: empty value");
+    assert_err(text, "buy X lot=", "lot: empty value");
+}
+
+static void test_pip_distances_are_parsed_and_exclusive_with_prices(void **state)
+{
+    (void)state;
+    assert_ok(text, "buy EURUSD sl_pips=20 tp_pips=40.5");
+    assert_true(P.sl_pips == 20 && P.tp_pips == 40.5 && P.sl == 0 && P.tp == 0);
+    assert_ok(json, "{\"action\":\"sell\",\"symbol\":\"X\",\"sl_pips\":\"15\",\"tp_pips\":30}");
+    assert_true(P.sl_pips == 15 && P.tp_pips == 30);
+    assert_err(text, "buy EURUSD sl=1.09 sl_pips=20", "sl_pips: give sl");
+    assert_err(text, "buy EURUSD tp=1.2 tp_pips=20", "tp_pips: give tp");
+    assert_err(text, "buy EURUSD sl_pips=-3", "sl_pips: must not be negative");
+}
+
+static void test_pineconnector_lines_are_read_in_its_syntax(void **state)
+{
+    char err[256];
+    (void)state;
+    const char *l = "s3cret,buy,EURUSD,risk=1,sl=20,tp=40";
+    assert_true(sig_is_pine(l, strlen(l), "s3cret"));
+    assert_false(sig_is_pine(l, strlen(l), "s3cre"));
+    assert_false(sig_is_pine(l, strlen(l), ""));
+    assert_false(sig_is_pine("buy EURUSD", 10, "s3cret"));
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_BUY && P.risk == 1 && P.sl_pips == 20 && P.tp_pips == 40 && P.sl == 0);
+    assert_string_equal(P.symbol, "EURUSD");
+    assert_string_equal(P.secret, "s3cret");
+    l = "s3cret , closeshortsell , GBPJPY , vol_lots=0.3 , comment=\"a, b\"";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_SELL && P.reverse == 1 && P.lot == 0.3);
+    assert_string_equal(P.comment, "a, b");
+    l = "s3cret,closelong,US30.Cash";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_CLOSE_LONG);
+    /* refused, naming why; the secret never quoted */
+    l = "s3cret,buylimit,EURUSD,price=10,risk=1";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "pending orders are not supported"));
+    l = "s3cret,buy,EURUSD,risk=1,sl=20,betrigger=10";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "betrigger: PineConnector key not supported"));
+    l = "s3cret,fly,EURUSD";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_null(strstr(err, "s3cret"));
+    assert_string_equal(P.secret, "s3cret");
+}
+
+static void test_close_all_risk_and_the_any_symbol(void **state)
+{
+    (void)state;
+    assert_ok(text, "close_all *");
+    assert_true(P.action == SIG_CLOSE_ALL);
+    assert_string_equal(P.symbol, "*");
+    assert_string_equal(sig_action_name(P.action), "close_all");
+    assert_ok(json, "{\"plugin\":\"a\",\"action\":\"close_all\",\"symbol\":\"EURUSD\"}");
+    assert_err(text, "buy *", "symbol: * (any symbol) goes with close_all only");
+    assert_ok(text, "buy EURUSD risk=1.5 sl_pips=20");
+    assert_true(P.risk == 1.5);
+    assert_err(text, "buy EURUSD risk=1 lot=0.1", "risk: give lot or risk");
+    assert_err(text, "buy EURUSD risk=101 sl_pips=20", "risk: a percentage");
+}
+
+static void test_stops_are_resolved_against_the_reference_price(void **state)
+{
+    char err[256];
+    (void)state;
+    /* pips from the fill: buy below / above, sell the other way */
+    assert_ok(text, "buy EURUSD sl_pips=20 tp_pips=40");
+    assert_int_equal(sig_resolve_stops(&P, 1.1000, 0.0001, 20, err, sizeof err), 0);
+    assert_true(fabs(P.sl - 1.0980) < 1e-12 && fabs(P.tp - 1.1040) < 1e-12);
+    assert_ok(text, "sell USDJPY sl_pips=25");
+    assert_int_equal(sig_resolve_stops(&P, 150.00, 0.01, 20, err, sizeof err), 0);
+    assert_true(fabs(P.sl - 150.25) < 1e-9 && P.tp == 0);
+    /* pips typed as a price: refused naming the field, pointing at sl_pips */
+    assert_ok(text, "sell EURUSD price=1.08512 sl=20");
+    assert_int_equal(sig_resolve_stops(&P, 1.08512, 0.0001, 20, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sl: 20 is "));
+    assert_non_null(strstr(err, "sl_pips"));
+    assert_ok(text, "buy EURUSD price=1.1 tp=2");
+    assert_int_equal(sig_resolve_stops(&P, 1.1, 0.0001, 20, err, sizeof err), -1);
+    assert_non_null(strstr(err, "tp: 2 is"));
+    /* 0 turns the distance limit off; the side is still checked against the fill */
+    assert_ok(text, "buy EURUSD price=1.1 tp=2");
+    assert_int_equal(sig_resolve_stops(&P, 1.1, 0.0001, 0, err, sizeof err), 0);
+    assert_ok(text, "buy EURUSD sl=1.2");
+    assert_int_equal(sig_resolve_stops(&P, 1.1, 0.0001, 20, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sl: 1.2 must be below the price 1.1"));
+    /* nothing to measure pips from */
+    assert_ok(text, "buy EURUSD sl_pips=20");
+    assert_int_equal(sig_resolve_stops(&P, 0, 0.0001, 20, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sl_pips: no price is known for EURUSD"));
+    /* closes are never refused for their stops */
+    assert_ok(text, "close EURUSD");
+    assert_int_equal(sig_resolve_stops(&P, 0, 0, 20, err, sizeof err), 0);
 }
 
 static void test_json_null_means_not_given(void **state)
@@ -736,14 +849,14 @@ static void test_json_nested_value_is_rejected(void **state)
                "sl: must be a single value, not an object");
     assert_err(json, "{\"action\":\"buy\",\"symbol\":[\"X\"]}", "symbol: must be a single value, not an array");
     assert_err(json, "{\"action\":\"buy\",\"symbol\":\"X\",\"sl\":{\"a\":{\"b\":{}}}}",
-               "body: invalid JSON: nesting too deep");
+               "body: invalid JSON at byte 45: nesting too deep");
 }
 
 static void test_invalid_json_is_reported(void **state)
 {
     (void)state;
-    assert_err(json, "{\"action\":\"buy\",}", "body: invalid JSON:");
-    assert_err(json, "{\"action\" \"buy\"}", "body: invalid JSON:");
+    assert_err(json, "{\"action\":\"buy\",}", "body: invalid JSON at byte 17: ");
+    assert_err(json, "{\"action\" \"buy\"}", "body: invalid JSON at byte 11: ");
     assert_err(json, "{\"action\":\"buy\"", "body: invalid JSON: unexpected end");
 }
 
@@ -769,7 +882,7 @@ static void test_tradingview_alert_is_parsed(void **state)
     (void)state;
     assert_ok(json, "{\n  \"secret\": \"tv-secret\",\n  \"plugin\": \"combined_v3\",\n"
               "  \"action\": \"buy\",\n  \"symbol\": \"OANDA:XAUUSD\",\n"
-              "  \"price\": \"2031.45\",\n  \"sl\": \"2025.00\",\n  \"tp\": \"\",\n"
+              "  \"price\": \"2031.45\",\n  \"sl\": \"2025.00\",\n  \"tp\": null,\n"
               "  \"lot\": 0.5,\n  \"id\": \"1700000000000\",\n"
               "  \"comment\": \"TV alert: EMA cross\"\n}\n");
     assert_string_equal(P.symbol, "XAUUSD");
@@ -937,7 +1050,12 @@ int main(void)
         cmocka_unit_test(test_json_every_field_is_parsed),
         cmocka_unit_test(test_quoted_numbers_are_accepted),
         cmocka_unit_test(test_quoted_number_that_is_not_a_number_is_named),
-        cmocka_unit_test(test_empty_string_number_means_not_given),
+        cmocka_unit_test(test_empty_string_number_is_an_error_naming_the_field),
+        cmocka_unit_test(test_pip_distances_are_parsed_and_exclusive_with_prices),
+        cmocka_unit_test(test_stops_are_resolved_against_the_reference_price),
+        cmocka_unit_test(test_close_all_risk_and_the_any_symbol),
+        cmocka_unit_test(test_pineconnector_lines_are_read_in_its_syntax),
+        cmocka_unit_test(test_id_is_any_printable_utf8),
         cmocka_unit_test(test_json_null_means_not_given),
         cmocka_unit_test(test_unknown_json_field_is_named),
         cmocka_unit_test(test_json_field_names_are_case_insensitive),

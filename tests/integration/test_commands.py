@@ -49,6 +49,37 @@ class Commands(unittest.TestCase):
                                  and not note.match(r["args"].get("text", "")), timeout=timeout, since=since)
         return rec["args"]["text"]
 
+    def press(self, index, markup=None):
+        """Press button index of the last reply's keyboard; the reply to it."""
+        markup = markup or self.last_markup()
+        self.confirm_markup = markup
+        data = [b["callback_data"] for row in markup["inline_keyboard"] for b in row][index]
+        since = self.srv.last_seq()
+        self.srv.push_callback(ADMIN, data)
+        note = re.compile(r"^\w+ (opened|closed) #\d+ (BUY|SELL) ")
+        rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and r["args"].get("chat_id") == ADMIN
+                                 and not note.match(r["args"].get("text", "")), since=since)
+        return rec["args"]["text"]
+
+    def test_panic_asks_then_pauses_and_closes_everything_once(self):
+        self.ask("/enable_plugin tp_ok")
+        self.ask("/signal passthru buy EURUSD price=1.1 lot=0.1")
+        self.ask("/signal tp_ok sell EURUSD price=1.1 lot=0.1")
+        q = self.ask("/panic")
+        self.assertIn("close all 2 open trades of every plugin?", q)
+        self.assertEqual(self.trades()[0][3], "OPEN")       # nothing before the confirmation
+        self.assertIn("Cancelled", self.press(1))
+        self.assertIn("Already cancelled", self.press(0, markup=self.confirm_markup))
+        self.ask("/panic")
+        out = self.press(0)
+        self.assertIn("trading paused", out)
+        self.assertIn("2 closed, 0 failed", out)
+        self.assertEqual([r[3] for r in self.trades()], ["CLOSED"])
+        self.assertEqual([r[3] for r in self.trades("tp_ok")], ["CLOSED"])
+        self.assertIn("PAUSED", self.ask("/status"))
+        self.assertIn("Already done", self.press(0, markup=self.confirm_markup))
+        self.assertIn("Unknown confirmation", self.ask("/confirm 0123456789abcdef"))
+
     def last_markup(self):
         msgs = self.srv.sent("sendMessage")
         return msgs[-1]["args"].get("reply_markup")
@@ -130,7 +161,11 @@ class Commands(unittest.TestCase):
         self.assertIn("floating -12.00", pos)
         self.assertIn("#1 closed", self.ask("/close passthru 1"))
         self.assertIn("not an open trade", self.ask("/close passthru 1"))
-        self.assertIn("1 of 1 closed", self.ask("/close passthru all"))
+        # closing many asks first (SPEC 12): the Confirm button runs it, once
+        self.assertIn("Close all 1 open trade of passthru?", self.ask("/close passthru all"))
+        self.assertEqual(self.trades()[1][3], "OPEN")
+        self.assertIn("1 of 1 closed", self.press(0))
+        self.assertIn("Already done", self.press(0, markup=self.confirm_markup))
         self.assertEqual([r[3] for r in self.trades()], ["CLOSED", "CLOSED"])
         trades = self.ask("/trades passthru 5")
         self.assertIn("Last 2 trades of passthru", trades)
