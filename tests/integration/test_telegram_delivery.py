@@ -186,11 +186,11 @@ class DeliveryTest(unittest.TestCase):
         for _ in range(3):
             self.ask("/help")
         self.assertEqual(first.stop()[0], 0)
-        # Another bot (new token) on a fresh server: its update ids start at 1000 again.
+        # Another bot (getMe says 777) on a fresh server: its update ids start at 1000 again.
         self.srv.stop()
-        self.srv = FakeTelegram(token="777:OTHERtoken_abcdefghijklmnopqrstuvwxyz01").start()
-        second = self.start(tmp=tmp, plugins=plugins, token=self.srv.token,
-                            api_base=self.srv.base_url)
+        self.srv = FakeTelegram(token=TOKEN).start()
+        self.srv.set_bot(777, "other_bot")
+        second = self.start(tmp=tmp, plugins=plugins, api_base=self.srv.base_url)
         reply = self.signal("/signal passthru buy EURUSD price=1.1 lot=0.1")
         self.assertIn("executed", reply)
         self.assertNotIn("duplicate", reply)
