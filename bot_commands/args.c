@@ -4,6 +4,7 @@
 #include "args.h"
 #include "app.h"
 #include "commands.h"
+#include "notify.h"
 #include "registry.h"
 #include "report.h"
 #include "sbuf.h"
@@ -73,4 +74,22 @@ int cmd_report(struct cmd_ctx *c, struct rpt *r, char *title, size_t tlen, char 
         return -1;
     }
     return 0;
+}
+
+void cmd_set_mute(struct cmd_ctx *c, int muted)
+{
+    char w[2][CMD_WORD_MAX];
+    if (cmd_words(c->args, w, 1) != 1 || !notify_kind_valid(w[0])) {
+        sbuf_puts(c->out, "TYPE is one of: trades, rejects, failures, reports. ");
+        cmd_usage(c);
+        return;
+    }
+    if (notify_set_muted(c->app, w[0], muted)) {
+        sbuf_puts(c->out, "❌ could not save it (see the log).");
+        return;
+    }
+    if (muted)
+        sbuf_htmlf(c->out, "🔇 %s notifications muted (/unmute %s to get them again).", w[0], w[0]);
+    else
+        sbuf_htmlf(c->out, "🔔 %s notifications sent again (/mute %s to silence them).", w[0], w[0]);
 }

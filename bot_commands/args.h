@@ -30,4 +30,7 @@ struct rpt;
  * usage line or the error to c->out. */
 int cmd_report(struct cmd_ctx *c, struct rpt *r, char *title, size_t tlen, char *note, size_t nlen);
 
+/* /mute and /unmute: TYPE from c->args, persisted (src/notify.h). */
+void cmd_set_mute(struct cmd_ctx *c, int muted);
+
 #endif

@@ -29,6 +29,9 @@ const struct bot_command bot_commands[] = {
     {"resume", "", "resume opening new trades", cmd_resume},
     {"risk", "", "the risk limits in force and today's use", cmd_risk},
     {"journal", "[N] [ID]", "the last N signals and what each plugin did with them", cmd_journal},
+    {"preview", "[PLUGIN|all] ACTION SYMBOL [key=value ...]", "dry run: what each plugin would do with a signal", cmd_preview},
+    {"mute", "TYPE", "silence a notification type: trades, rejects, failures, reports", cmd_mute},
+    {"unmute", "TYPE", "send a muted notification type again", cmd_unmute},
     {"panic", "", "pause and close every open trade of every plugin (asks first)", cmd_panic},
     {"confirm", "TOKEN [cancel]", "confirm or cancel a dangerous command (its buttons do it)", cmd_confirm},
     {"daily", "", "today's report so far", cmd_daily},
@@ -111,7 +114,7 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
     {"chart", "Reports"},
     {"signal", "Trading"}, {"close", "Trading"}, {"modify", "Trading"}, {"pause", "Trading"},
-    {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"confirm", "Other"},
+    {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"preview", "Trading"}, {"mute", "General"}, {"unmute", "General"}, {"confirm", "Other"},
 };
 static const char *const group_order[] = {"General", "Plugins", "Reports", "Trading", "Other"};
 

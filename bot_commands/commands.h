@@ -112,6 +112,9 @@ void cmd_resume(struct cmd_ctx *c);
 void cmd_risk(struct cmd_ctx *c);
 void cmd_journal(struct cmd_ctx *c);
 void cmd_panic(struct cmd_ctx *c);
+void cmd_mute(struct cmd_ctx *c);
+void cmd_preview(struct cmd_ctx *c);
+void cmd_unmute(struct cmd_ctx *c);
 void cmd_confirm(struct cmd_ctx *c);
 
 /* A dangerous command not yet confirmed asks first (bot_commands/confirm.c):

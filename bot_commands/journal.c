@@ -68,8 +68,9 @@ void cmd_journal(struct cmd_ctx *c)
         }
     }
     struct jctx j = {c, 0};
-    sbuf_htmlf(c->out, "<b>Journal</b>, last %d signal%s%s%s\n<pre>", n, n == 1 ? "" : "s", id ? " of " : "",
-               id ? id : "");
+    sbuf_puts(c->out, "<b>Journal</b>");
+    sbuf_htmlf(c->out, ", last %d signal%s%s%s\n", n, n == 1 ? "" : "s", id ? " of " : "", id ? id : "");
+    sbuf_puts(c->out, "<pre>");
     int rows = jrn_recent(c->app, n, id, row, &j);
     if (rows == 0)
         sbuf_puts(c->out, "\nno signals yet\n");

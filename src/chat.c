@@ -455,6 +455,33 @@ void chat_broadcast(struct app *a, const char *html)
         tg_send(cs->tg, cs->app->cfg.telegram.admin_chat_ids[i], html, NULL);
 }
 
+void chat_orphans(struct app *a, const char *plugin_id, int failed, size_t n_open)
+{
+    struct chat_state *cs = a->chat;
+    char close[96], restart[96], leave[96];
+    struct sbuf html;
+    if (!cs)
+        return;
+    struct cmd_ctx c = {.app = a};
+    snprintf(close, sizeof close, "/close %s all", plugin_id);
+    snprintf(restart, sizeof restart, failed ? "/reload_plugin %s" : "/enable_plugin %s", plugin_id);
+    snprintf(leave, sizeof leave, "/positions %s", plugin_id);
+    const char *labels[] = {"Close them", "Restart the plugin", "Leave them"}, *lines[] = {close, restart, leave};
+    cmd_buttons(&c, labels, lines, 3);      /* a long id may not fit: then the text alone */
+    sbuf_init(&html);
+    sbuf_htmlf(&html, "⚠️ %s is %s with %zu open trade%s: nothing manages them now (its break-even and "
+               "trailing logic); the broker's SL/TP stay in force. Close them, restart the plugin, or leave "
+               "them? (%s · %s · %s)", plugin_id, failed ? "failed" : "disabled", n_open, n_open == 1 ? "" : "s",
+               close, restart, leave);
+    LOG_W("chat", "%s %s with %zu open trade(s): admins asked what to do", plugin_id,
+          failed ? "failed" : "disabled", n_open);
+    if (cs->con)
+        console_print(cs->con, sbuf_str(&html));
+    for (size_t i = 0; cs->tg && i < a->cfg.telegram.n_admins; i++)
+        tg_send(cs->tg, a->cfg.telegram.admin_chat_ids[i], sbuf_str(&html), c.markup[0] ? c.markup : NULL);
+    sbuf_free(&html);
+}
+
 /* A terminal cannot show the picture: its caption and a note instead. */
 static void console_photo(struct chat_state *cs, size_t len, const char *caption_html)
 {

@@ -30,6 +30,11 @@ void chat_notify(struct app *a, const char *text);
 /* One message (Telegram HTML, split when long) to every admin chat and the
  * console, sent as it is: not coalesced with notifications. */
 void chat_broadcast(struct app *a, const char *html);
+
+/* SPEC 12 safe mode: a plugin that failed (failed=1) or was disabled with
+ * n_open open trades: one message to the admins with the buttons Close them /
+ * Restart the plugin / Leave them. */
+void chat_orphans(struct app *a, const char *plugin_id, int failed, size_t n_open);
 /* A PNG (len bytes, copied) with a caption (Telegram HTML, at most 1024
  * characters of text) to every admin chat; the console gets the caption. */
 void chat_broadcast_photo(struct app *a, const void *png, size_t len, const char *caption_html);

@@ -392,7 +392,7 @@ static int valid_symbol(const char *s)
 static int v_symbols(struct vctx *v, json_object *root, struct config *c)
 {
     static const char *const keys[] = {"pip_size", "contract_size", "volume_step", "min_lot", "max_lot",
-                                       "aliases", NULL};
+                                       "aliases", "broker_symbol", NULL};
     json_object *s;
     if (section(v, root, "symbols", &s))
         return -1;
@@ -420,6 +420,11 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
             get_num(v, val, full, "min_lot", 1e-6, 1e6, &sym.min_lot) ||
             get_num(v, val, full, "max_lot", 0, 1e6, &sym.max_lot))
             return -1;
+        if (get_str(v, val, full, "broker_symbol", sym.broker_symbol, sizeof sym.broker_symbol))
+            return -1;
+        if (sym.broker_symbol[0] && !valid_symbol(sym.broker_symbol))
+            return fail(v, full, "expected broker_symbol of [A-Za-z0-9._], 1..31 characters, got \"%s\"",
+                        sym.broker_symbol);
         if (sym.max_lot > 0 && sym.max_lot < sym.min_lot)
             return fail(v, full, "expected max_lot (%g) at least min_lot (%g)", sym.max_lot, sym.min_lot);
         if (json_object_object_get_ex(val, "aliases", &al)) {

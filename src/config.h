@@ -29,6 +29,7 @@ struct cfg_symbol {
     double min_lot;         /* smallest order (0.01) */
     double max_lot;         /* largest order, 0 = none */
     char aliases[CFG_MAX_ALIASES][32];  /* other names alerts may use ("GOLD") */
+    char broker_symbol[32];             /* the MT5 terminal's name ("XAUUSD.m"); "" = name */
     size_t n_aliases;
 };
 

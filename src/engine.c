@@ -9,6 +9,7 @@
 #include "log.h"
 #include "sbuf.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pnl.h"
 #include "risk.h"
 #include "scheduler.h"
@@ -207,6 +208,16 @@ const char *eng_broker_kind(struct app *a) { return E(a)->brk->ops->kind; }
 int eng_broker_async(struct app *a) { return is_async(E(a)); }
 size_t eng_open_count(struct app *a) { return E(a)->npos; }
 
+size_t eng_open_count_of(struct app *a, const char *plugin_id)
+{
+    size_t n = 0;
+    if (!E(a))
+        return 0;
+    for (size_t i = 0; i < E(a)->npos; i++)
+        n += strcmp(E(a)->pos[i].plugin, plugin_id) == 0;
+    return n;
+}
+
 static double plugin_number(struct plugin *p, const char *key, double def)
 {
     json_object *v;
@@ -235,7 +246,7 @@ static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol,
                             struct risk_figures *f)
 {
     struct engine *e = E(a);
-    double realized_today = 0, balance = 0, equity = 0;
+    double mine = 0, all = 0, balance = 0, equity = 0;
     memset(f, 0, sizeof *f);
     for (size_t i = 0; i < e->npos; i++) {
         const struct epos *ep = &e->pos[i];
@@ -246,25 +257,20 @@ static void risk_figures_of(struct app *a, struct plugin *p, const char *symbol,
             f->symbol_lots += ep->lot;
         f->day_pnl += floating_of(a, ep);
     }
+    /* Today's realised profit: the scope's, and the account's (the balance
+     * when the day began is today's balance less it, for the % limits). */
     for (size_t i = 0; i < a->reg.n; i++) {
         struct plugin *q = a->reg.v[i];
         struct ldg_stats st;
-        if (q->ldg && (!p || q == p) && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0)
-            realized_today += st.profit;
-    }
-    f->day_pnl += realized_today;
-    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
-        f->day_start_balance = balance - (p ? 0 : realized_today);
-    if (p && f->day_start_balance > 0) {
-        /* a plugin's share of the day: the account's balance when it began */
-        double all = 0;
-        for (size_t i = 0; i < a->reg.n; i++) {
-            struct ldg_stats st;
-            if (a->reg.v[i]->ldg && ldg_stats(a->reg.v[i]->ldg, day_from, app_now_ms() + 1, &st) == 0)
-                all += st.profit;
+        if (q->ldg && ldg_stats(q->ldg, day_from, app_now_ms() + 1, &st) == 0) {
+            all += st.profit;
+            if (!p || q == p)
+                mine += st.profit;
         }
-        f->day_start_balance -= all;
     }
+    f->day_pnl += mine;
+    if (e->brk->ops->account(e->brk->self, &balance, &equity) == 0)
+        f->day_start_balance = balance - all;
 }
 
 static int64_t trading_day_from(struct app *a)
@@ -293,7 +299,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, "", acct, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %.*s: no plugin opens trades until the next daily reset or /resume", (int)sbuf_utf8_prefix(err, 200), err);
+            snprintf(note, sizeof note, "🛑 %.*s (no plugin opens trades)", (int)sbuf_utf8_prefix(err, 300), err);
             chat_notify(a, note);
         }
     }
@@ -302,8 +308,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, p->id, own, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %s %.*s: it opens no trade until the next daily reset or /resume",
-                     p->id, (int)sbuf_utf8_prefix(err, 200), err);
+            snprintf(note, sizeof note, "🛑 %s: %.*s", p->id, (int)sbuf_utf8_prefix(err, 300), err);
             chat_notify(a, note);
         }
     }
@@ -312,13 +317,29 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
     return rc;
 }
 
-int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f)
+int eng_risk_figures(struct app *a, struct plugin *p, const char *symbol, struct risk_figures *f)
 {
     int64_t from = trading_day_from(a);
     if (a->risk)
         risk_set_day(a->risk, from);
-    risk_figures_of(a, p, NULL, from, f);
+    risk_figures_of(a, p, symbol, from, f);
     return 0;
+}
+
+double eng_order_lot(struct app *a, struct plugin *p, const char *symbol, double lot)
+{
+    struct cfg_symbol sym = cfg_symbol_get(&a->cfg, symbol);
+    double cap = plugin_number(p, "max_lot_size", ENG_DEFAULT_MAX_LOT);
+    if (cap > 0 && lot > cap)
+        lot = cap;
+    if (sym.max_lot > 0 && lot > sym.max_lot)
+        lot = sym.max_lot;
+    return round_lot(&sym, lot);
+}
+
+double eng_default_lot(struct plugin *p)
+{
+    return plugin_number(p, "default_lot", 0.01);
 }
 
 /* Asynchronous broker: record the trade as pending and send the order; the
@@ -470,7 +491,7 @@ int eng_open(struct app *a, struct plugin *p, const zx_order_req *req, zx_order 
     char note[200];
     snprintf(note, sizeof note, "%s opened #%lld %s %.2f %s at %.5f", p->id, (long long)t.id,
              req->side == ZX_BUY ? "BUY" : "SELL", fill.lot, req->symbol, fill.price);
-    chat_notify(a, note);       /* logs it too */
+    notify_send(a, "trades", note);     /* logs it too */
     reg_post_order(&a->reg, p, out);
     return 0;
 }
@@ -519,7 +540,7 @@ static int record_close(struct app *a, struct plugin *p, struct epos *ep, double
     }
     update_floating(a);
     reg_post_position(&a->reg, p, &pos);
-    chat_notify(a, note);
+    notify_send(a, "trades", note);
     return 0;
 }
 
@@ -943,6 +964,15 @@ size_t eng_dispatch(struct app *a, const sig_parsed *s, int64_t signal_id, const
             execute_accept(a, p, &zs, s, r);
         e->cur = NULL;
         e->cur_signal = 0;
+        /* "Why didn't it trade" reaches the chat (SPEC 12 rejects); a disabled
+         * plugin skipped by a signal to all is the operator's choice, not news. */
+        if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
+            (s->plugin[0] || p->st != PLG_DISABLED)) {
+            char note[400];
+            snprintf(note, sizeof note, "🚫 %s %s %s %s: %.*s", p->id, r->status, sig_action_name(s->action),
+                     s->symbol, (int)sbuf_utf8_prefix(r->reason, 200), r->reason);
+            notify_send(a, "rejects", note);
+        }
         if (reversed[0]) {
             char both[sizeof r->reason];
             snprintf(both, sizeof both, "%.*s, then %.*s", (int)sbuf_utf8_prefix(reversed, 90), reversed, (int)sbuf_utf8_prefix(r->reason[0] ? r->reason : r->status, 100), r->reason[0] ? r->reason : r->status);

@@ -52,9 +52,15 @@ int eng_modify(struct app *a, struct plugin *p, int64_t trade_id, double sl, dou
 /* Open trades of p (all plugins when p is NULL) valued at the last quote. */
 int eng_positions(struct app *a, struct plugin *p, zx_position *out, int max);
 size_t eng_open_count(struct app *a);
+size_t eng_open_count_of(struct app *a, const char *plugin_id);
 /* Today's risk figures of plugin p (the account when NULL), for /risk. */
 struct risk_figures;
-int eng_risk_figures(struct app *a, struct plugin *p, struct risk_figures *f);
+int eng_risk_figures(struct app *a, struct plugin *p, const char *symbol, struct risk_figures *f);
+/* The lot eng_open would send for a requested lot: capped by the plugin's
+ * max_lot_size and the symbol's max_lot, rounded down to its volume step. */
+double eng_order_lot(struct app *a, struct plugin *p, const char *symbol, double lot);
+/* The plugin's default_lot (0.01). */
+double eng_default_lot(struct plugin *p);
 
 /* A quote arrived (POST /price, the MT5 bridge): SL/TP and position updates. */
 int eng_on_quote(struct app *a, const char *symbol, double bid, double ask, char *err, size_t errlen);

@@ -7,6 +7,7 @@
 #include "sbuf.h"
 #include "chat.h"
 #include "engine.h"
+#include "notify.h"
 #include "plugin_proc.h"
 #include "service_api.h"
 
@@ -413,8 +414,12 @@ static void fail_plugin(struct plugin *p, const char *why)
     sbuf_fmt(p->reason, sizeof p->reason, "%s", why);
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
     snprintf(note, sizeof note, "⚠️ plugin %s failed: %.*s", p->id, (int)sbuf_utf8_prefix(why, 300), why);
-    if (g_reg && g_reg->app)
-        chat_notify(g_reg->app, note);
+    if (g_reg && g_reg->app) {
+        notify_send(g_reg->app, "failures", note);
+        size_t n = eng_open_count_of(g_reg->app, p->id);
+        if (n)
+            chat_orphans(g_reg->app, p->id, 1, n);
+    }
 }
 
 /* Bring a discovered (or failed) plugin up to its wanted state. */
@@ -627,6 +632,9 @@ int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen)
     if (p->st != PLG_FAILED)
         p->st = PLG_DISABLED;
     LOG_I("registry", "plugin %s disabled", p->id);
+    size_t n = eng_open_count_of(r->app, p->id);
+    if (n)
+        chat_orphans(r->app, p->id, p->st == PLG_FAILED, n);
     return 0;
 }
 

@@ -4,6 +4,7 @@
  * report.c, so a reset, /daily and /stats always agree.
  */
 #include "scheduler.h"
+#include "notify.h"
 #include "app.h"
 #include "chat.h"
 #include "log.h"
@@ -305,6 +306,11 @@ static void send_report(struct app *a, const struct sched_day *days, int n, int 
     }
     LOG_I("sched", "%s: %d trades, %d won, %d lost, profit %+.2f, max drawdown %.2f", title, rp.total.trades,
           rp.total.wins, rp.total.losses, rp.total.profit, rp.total.max_drawdown);
+    if (notify_muted(a, "reports")) {
+        LOG_I("sched", "%s not sent: reports are muted (/unmute reports)", title);
+        rpt_free(&rp);
+        return;
+    }
     sbuf_init(&html);
     sbuf_init(&cap);
     rpt_render(&rp, title, note, &html);

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "engine.h"
 #include "intake.h"
+#include "preview.h"
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
@@ -117,6 +118,57 @@ static void on_signal(void *ud, http_req *req)
         return;
     }
     http_suspend(req);
+}
+
+/* POST /preview (SPEC 12): the webhook's body and authentication, a dry run
+ * (preview.h) instead of the journal; answered at once, nothing kept. */
+static void on_preview(void *ud, http_req *req)
+{
+    struct app *a = ud;
+    size_t len;
+    const char *body = http_req_body(req, &len);
+    char err[300];
+    sig_parsed s;
+    static struct prv_result res[64];
+    if (!ip_allowed(a, http_req_ip(req))) {
+        http_reply_error(req, 403, "address not allowed");
+        return;
+    }
+    int pine = sig_is_pine(body, len, a->cfg.webhook.secret);
+    int rc = pine ? sig_parse_pine(body, len, &s, err, sizeof err) : sig_parse_body(body, len, &s, err, sizeof err);
+    if (!authorized(a, s.secret)) {
+        http_reply_error(req, 401, "bad secret");
+        return;
+    }
+    if (rc || intake_check(a, &s, err, sizeof err)) {
+        http_reply_error(req, 400, err);
+        return;
+    }
+    int n = prv_run(a, &s, res, sizeof res / sizeof res[0], err, sizeof err);
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    json_object_object_add(o, "ok", json_object_new_boolean(n >= 0));
+    json_object_object_add(o, "preview", json_object_new_boolean(1));
+    for (int i = 0; i < n; i++) {
+        json_object *x = json_object_new_object();
+        json_object_object_add(x, "plugin", json_object_new_string(res[i].plugin));
+        json_object_object_add(x, "verdict", json_object_new_string(res[i].verdict));
+        if (res[i].reason[0])
+            json_object_object_add(x, "reason", json_object_new_string(res[i].reason));
+        if (res[i].lot > 0) {
+            json_object_object_add(x, "lot", json_object_new_double(res[i].lot));
+            json_object_object_add(x, "sl", json_object_new_double(res[i].sl));
+            json_object_object_add(x, "tp", json_object_new_double(res[i].tp));
+            json_object_object_add(x, "risk", json_object_new_string(res[i].risk));
+        }
+        if (res[i].orders[0])
+            json_object_object_add(x, "orders", json_object_new_string(res[i].orders));
+        json_object_array_add(arr, x);
+    }
+    json_object_object_add(o, "results", arr);
+    if (s.sizing[0])
+        json_object_object_add(o, "sizing", json_object_new_string(s.sizing));
+    http_reply_json(req, 200, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
 }
 
 /* Read a quote field: JSON number or numeric string; 0 when absent. */
@@ -240,6 +292,7 @@ int webhook_register(struct app *a)
 {
     if (app_add_route(a, "POST", a->cfg.webhook.path, on_signal, a) ||
         app_add_route(a, "POST", "/price", on_price, a) ||
+        app_add_route(a, "POST", "/preview", on_preview, a) ||
         app_add_route(a, "GET", "/metrics", on_metrics, a))
         return -1;
     return 0;

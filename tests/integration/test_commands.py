@@ -44,7 +44,7 @@ class Commands(unittest.TestCase):
         """The reply to text (trade notifications, which may arrive meanwhile, skipped)."""
         since = self.srv.last_seq()
         self.srv.push_message(ADMIN, text)
-        note = re.compile(r"^\w+ (opened|closed) #\d+ (BUY|SELL) ")
+        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 )")
         rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and r["args"].get("chat_id") == ADMIN
                                  and not note.match(r["args"].get("text", "")), timeout=timeout, since=since)
         return rec["args"]["text"]
@@ -56,10 +56,54 @@ class Commands(unittest.TestCase):
         data = [b["callback_data"] for row in markup["inline_keyboard"] for b in row][index]
         since = self.srv.last_seq()
         self.srv.push_callback(ADMIN, data)
-        note = re.compile(r"^\w+ (opened|closed) #\d+ (BUY|SELL) ")
+        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 )")
         rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and r["args"].get("chat_id") == ADMIN
                                  and not note.match(r["args"].get("text", "")), since=since)
         return rec["args"]["text"]
+
+    def test_rejects_are_notified_and_each_kind_can_be_muted_persisted(self):
+        self.ask("/enable_plugin tp_ok")
+        since = self.srv.last_seq()
+        self.ask("/signal tp_ok buy EURUSD price=1.1 comment=reject")
+        rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and "🚫" in r["args"].get("text", ""),
+                                 since=since, timeout=6)
+        self.assertIn("🚫 tp_ok rejected buy EURUSD: told to reject", rec["args"]["text"])
+        self.assertIn("rejects notifications muted", self.ask("/mute rejects"))
+        self.assertIn("trades notifications muted", self.ask("/mute trades"))
+        self.assertIn("TYPE is one of", self.ask("/mute everything"))
+        since = self.srv.last_seq()
+        self.ask("/signal tp_ok buy EURUSD price=1.1 comment=reject")
+        self.ask("/signal passthru buy EURUSD price=1.1 lot=0.1")
+        time.sleep(2.5)     # past the 2 s the notes are joined over
+        texts = [r["args"]["text"] for r in self.srv.sent("sendMessage") if r["seq"] > since]
+        self.assertFalse([t for t in texts if "🚫" in t or "opened #" in t], texts)
+        self.assertIn("(rejects muted) 🚫 tp_ok rejected", self.d.log())
+        # persisted: still muted after a restart; /unmute sends them again
+        code, _ = self.d.stop()
+        self.assertEqual(code, 0)
+        self.d = self.d.again().start()
+        self.assertIn("sent again", self.ask("/unmute rejects"))
+        since = self.srv.last_seq()
+        self.ask("/signal tp_ok buy EURUSD price=1.1 comment=reject")
+        self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and "🚫" in r["args"].get("text", ""),
+                           since=since, timeout=6)
+
+    def test_a_plugin_disabled_with_open_trades_asks_what_to_do(self):
+        self.ask("/signal passthru buy EURUSD price=1.1 lot=0.1")
+        since = self.srv.last_seq()
+        self.srv.push_message(ADMIN, "/disable_plugin passthru")
+        rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and "nothing manages them" in
+                                 r["args"].get("text", ""), since=since)
+        self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and "disabled (persisted)" in
+                           r["args"].get("text", ""), since=since)
+        self.assertIn("passthru is disabled with 1 open trade", rec["args"]["text"])
+        markup = rec["args"]["reply_markup"]
+        data = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+        self.assertEqual(data, ["cmd:/close passthru all", "cmd:/enable_plugin passthru", "cmd:/positions passthru"])
+        self.assertIn("not managed", self.press(2, markup=markup))       # Leave them: shows them
+        self.assertIn("Close all 1 open trade of passthru?", self.press(0, markup=markup))
+        self.assertIn("1 of 1 closed", self.press(0))
+        self.assertEqual(self.trades()[0][3], "CLOSED")
 
     def test_panic_asks_then_pauses_and_closes_everything_once(self):
         self.ask("/enable_plugin tp_ok")

@@ -328,6 +328,7 @@ class Chat(unittest.TestCase):
         self.assertIn("lot=abc: expected a number", d.ask("/close passthru 1 lot=abc"))
         self.assertIn("rejected", d.ask("/signal tp_ok buy EURUSD price=1.1 comment=reject"))
         out = d.ask("/journal 1")
+        self.assertNotIn("<b>", out)       # markup, not text: the console shows none
         self.assertIn("console: buy EURUSD", out)
         self.assertIn("tp_ok: rejected (told to reject)", out)
         self.assertNotIn("passthru", out)

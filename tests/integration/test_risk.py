@@ -72,7 +72,8 @@ class Risk(Base):
         self.quote(1.0989, 1.0989)        # 11 pips x 10 = -110 floating
         r = self.sig("passthru buy EURUSD lot=0.1")
         self.assertIn("risk: account max_daily_loss 100.00 reached (today -110.00)", r[0]["reason"])
-        self.assertIn("no plugin opens trades until the next daily reset or /resume", self.d.log())
+        self.assertIn("notify: 🛑 risk: account max_daily_loss 100.00 reached (today -110.00); opening paused "
+                      "until the next daily reset or /resume (no plugin opens trades)", self.d.log())
         # closing still works; opening stays paused, whatever the figures now
         self.assertEqual(self.sig("passthru close EURUSD")[0]["status"], "executed")
         r = self.sig("tp_ok buy EURUSD lot=0.1")
