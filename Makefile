@@ -44,8 +44,12 @@ UNIT_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 # tests/ptest_<id>.c: a plugin's unit test, linked with that plugin's sources.
 PLUGIN_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/ptest_*.c))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# The EA (scripts/mt5/ZepixBridge.mq5) compiled by g++ on the MQL5 shim with the
+# fake terminal (tests/mt5/README.md); run by tests/integration/test_mt5_ea.py.
+MT5_TERM    := $(BUILD)/tests/mt5/zx-mt5-terminal
+MT5_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -iquote tests/mt5 $(shell pkg-config --cflags json-c)
 
-.PHONY: all run test asan bench fuzz clean deps check tests-bin
+.PHONY: all run test asan bench fuzz clean deps check tests-bin mt5-shim
 .SECONDEXPANSION:
 
 all: $(BIN) $(HOST_BIN) $(PLUGIN_SOS)
@@ -89,10 +93,20 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -iquote src -iquote plugins -iquote bot_commands \
 	    $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
 
+mt5-shim: $(MT5_TERM)
+
 deps:
 	@scripts/install-deps.sh
 
-tests-bin: all $(UNIT_TESTS) $(PLUGIN_TESTS) $(TPLUGIN_SOS)
+tests-bin: all $(UNIT_TESTS) $(PLUGIN_TESTS) $(TPLUGIN_SOS) $(MT5_TERM)
+
+$(BUILD)/tests/mt5/ZepixBridge.cpp: scripts/mt5/ZepixBridge.mq5 tests/mt5/mq5pp.py
+	@mkdir -p $(@D)
+	python3 tests/mt5/mq5pp.py $< $@
+
+$(MT5_TERM): $(BUILD)/tests/mt5/ZepixBridge.cpp tests/mt5/terminal.cpp tests/mt5/mql5.h
+	g++ $(MT5_CXXFLAGS) -o $@ $(BUILD)/tests/mt5/ZepixBridge.cpp tests/mt5/terminal.cpp \
+	    $(shell pkg-config --libs libcurl json-c) -lpthread
 
 # The test suite proper, on whatever BUILD holds; `test` and `asan` wrap it.
 check: tests-bin

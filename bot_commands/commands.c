@@ -30,6 +30,7 @@ const struct bot_command bot_commands[] = {
     {"risk", "", "the risk limits in force and today's use", cmd_risk},
     {"journal", "[N] [ID]", "the last N signals and what each plugin did with them", cmd_journal},
     {"preview", "[PLUGIN|all] ACTION SYMBOL [key=value ...]", "dry run: what each plugin would do with a signal", cmd_preview},
+    {"replay", "ID [N]", "the last N journaled signals through the plugin's build on disk: what differs", cmd_replay},
     {"mute", "TYPE", "silence a notification type: trades, rejects, failures, reports", cmd_mute},
     {"unmute", "TYPE", "send a muted notification type again", cmd_unmute},
     {"panic", "", "pause and close every open trade of every plugin (asks first)", cmd_panic},
@@ -114,7 +115,7 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
     {"chart", "Reports"},
     {"signal", "Trading"}, {"close", "Trading"}, {"modify", "Trading"}, {"pause", "Trading"},
-    {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"preview", "Trading"}, {"mute", "General"}, {"unmute", "General"}, {"confirm", "Other"},
+    {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"preview", "Trading"}, {"replay", "Plugins"}, {"mute", "General"}, {"unmute", "General"}, {"confirm", "Other"},
 };
 static const char *const group_order[] = {"General", "Plugins", "Reports", "Trading", "Other"};
 

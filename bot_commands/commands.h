@@ -114,6 +114,7 @@ void cmd_journal(struct cmd_ctx *c);
 void cmd_panic(struct cmd_ctx *c);
 void cmd_mute(struct cmd_ctx *c);
 void cmd_preview(struct cmd_ctx *c);
+void cmd_replay(struct cmd_ctx *c);
 void cmd_unmute(struct cmd_ctx *c);
 void cmd_confirm(struct cmd_ctx *c);
 

@@ -4,9 +4,8 @@
 #
 # Targets (tests/fuzz/README.md): fuzz_signal (the signal grammar), fuzz_webhook_json
 # (POST /webhook's JSON body up to the journal copy), fuzz_tg_update (getUpdates
-# answers through the real Telegram client and command router).
-# No target for the MT5 bridge's POST /mt5/poll JSON (SPEC section 10): broker.kind
-# "mt5" is not built yet, so there is no parser to fuzz; add fuzz_mt5_poll.c with it.
+# answers through the real Telegram client and command router), fuzz_mt5_poll (the MT5
+# bridge's POST /mt5/poll JSON: shape and time-range check, comment limit).
 #
 # Exit status 1 when any target crashed, leaked or found undefined behaviour; its
 # reproducer is kept in $BUILD/fuzz/artifacts/ (set ZX_FUZZ_STRICT=1 to also stop on

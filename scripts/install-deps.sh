@@ -14,6 +14,7 @@ have_hdr() { [ -f "/usr/include/$1" ] || [ -f "/usr/local/include/$1" ]; }
 
 need make            command -v make
 need gcc             command -v cc
+need g++             command -v g++    # the MQL5 shim that compiles the MT5 EA in the tests (tests/mt5/)
 need pkg-config      command -v pkg-config
 need libev-dev       have_hdr ev.h
 need libcurl4-openssl-dev have_pc libcurl

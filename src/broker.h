@@ -47,6 +47,7 @@ struct broker_result {
     double profit;              /* close: money from the broker; NAN = not given */
     double sl, tp;              /* modify: the levels requested */
     const char *error;          /* !ok: the broker's reason */
+    int deal_applied;           /* close: its deal was applied already (from a closed-deal report) */
 };
 
 struct broker_position {        /* an open position as the broker sees it */
@@ -54,7 +55,11 @@ struct broker_position {        /* an open position as the broker sees it */
     char symbol[32];
     zx_action side;
     double volume, price_open, sl, tp, profit;
-    char comment[64];           /* "zx:<plugin>:<trade id>" for ours */
+    char comment[64];           /* "zx:<plugin>:<trade id>" for ours (broker_mt5.h, mt5_comment) */
+    /* The trade an open request of ours made this position for (matched by the
+     * broker: comment, magic and symbol); plugin "" = none known. */
+    char plugin[64];
+    int64_t trade_id;
 };
 
 struct broker_closed {          /* a (partly) closed position */

@@ -17,6 +17,7 @@
  * until its http_reply.
  */
 #include "broker_mt5.h"
+#include "signal.h"
 #include "app.h"
 #include "chat.h"
 #include "engine.h"
@@ -31,11 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MT5_MAGIC_BASE 7700000      /* magic = base + FNV-1a(plugin id) % 100000 */
+#define MT5_MAGIC_SPAN 100000       /* magic = broker.mt5.magic_base + FNV-1a(plugin id) % span */
+#define MT5_COMMENT_MAX 31          /* MT5 keeps 31 characters of an order's comment */
+#define MT5_TIME_MIN 946684800LL    /* 2000-01-01: a poll's time fields lie in 2000..2100 */
+#define MT5_TIME_MAX 4102444800LL   /* 2100-01-01 */
 #define MT5_MAX_REQUESTS 100        /* per answer; the rest go in the next one */
 #define MT5_MAX_ITEMS 1000          /* positions or closed deals read per poll */
 
-enum { M_INSERT, M_PENDING, M_FIND, M_DONE, M_DEAL, M_N };
+enum { M_INSERT, M_PENDING, M_FIND, M_DONE, M_DEAL, M_DEAL_HAS, M_OPENS, M_KV_GET, M_KV_SET, M_N };
 
 static const char *const msql[M_N] = {
     [M_INSERT] = "INSERT INTO mt5_requests (plugin, trade_id, op, payload, created_ms)"
@@ -47,6 +51,11 @@ static const char *const msql[M_N] = {
     [M_DONE] = "UPDATE mt5_requests SET state = 'done', result = ?2, done_ms = ?3"
                " WHERE request_id = ?1 AND state = 'pending'",
     [M_DEAL] = "INSERT OR IGNORE INTO mt5_deals (deal, ticket, applied_ms) VALUES (?1, ?2, ?3)",
+    [M_DEAL_HAS] = "SELECT 1 FROM mt5_deals WHERE deal = ?1",
+    [M_OPENS] = "SELECT plugin, trade_id, payload FROM mt5_requests WHERE state = 'pending' AND op = 'open'"
+                " ORDER BY request_id LIMIT 1000",
+    [M_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+    [M_KV_SET] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
 };
 
 struct mt5_quote {
@@ -71,7 +80,14 @@ struct mt5 {
     http_req *held;                 /* the held poll, or NULL */
     ev_timer hold;                  /* poll_hold_ms */
     ev_timer wake;                  /* 0 s: answer the held poll after this iteration's commits */
+    char db_id[24];                 /* this database's id: request ids are namespaced by it */
+    int64_t expect_login;           /* the account polls must come from; 0 = the first seen */
+    int64_t told_login;             /* a refused login the admins were told about */
+    int64_t told_orphan[64];        /* positions with zepix's magic but no trade, told once */
+    size_t n_told_orphan;
 };
+
+static const char *broker_name(struct mt5 *m, const char *symbol, char *buf, size_t len);
 
 #define MT5_MAX_BODY (1024 * 1024)     /* bytes of one poll */
 
@@ -86,12 +102,56 @@ static sqlite3_stmt *mstmt(struct mt5 *m, int i)
 
 int mt5_is(const struct broker *b) { return b && b->ops == &mt5_ops; }
 
-static uint32_t magic_of(const char *plugin)
+static uint32_t fnv1a(const char *s)
 {
-    uint32_t h = 2166136261u;       /* FNV-1a */
-    for (; *plugin; plugin++)
-        h = (h ^ (unsigned char)*plugin) * 16777619u;
-    return MT5_MAGIC_BASE + h % 100000;
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int64_t magic_of(const struct mt5 *m, const char *plugin)
+{
+    return m->a->cfg.broker.mt5_magic_base + fnv1a(plugin) % MT5_MAGIC_SPAN;
+}
+
+void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len)
+{
+    char id[24], cut[MT5_COMMENT_MAX + 1];
+    int n = snprintf(id, sizeof id, "%lld", (long long)trade_id);
+    if (3 + strlen(plugin) + 1 + (size_t)n <= MT5_COMMENT_MAX) {
+        snprintf(out, len, "zx:%s:%s", plugin, id);
+        return;
+    }
+    /* "zx:" + a prefix of the id + "~" + 4 hex digits of the whole id + ":" + trade id */
+    int keep = MT5_COMMENT_MAX - 3 - 1 - 4 - 1 - n;
+    if (keep < 1)
+        keep = 1;
+    snprintf(cut, sizeof cut, "%.*s", keep, plugin);
+    snprintf(out, len, "zx:%s~%04x:%s", cut, (unsigned)(fnv1a(plugin) & 0xffff), id);
+    if (strlen(out) > MT5_COMMENT_MAX)
+        out[MT5_COMMENT_MAX] = '\0';
+}
+
+static int kv_get(struct mt5 *m, const char *key, char *out, size_t len)
+{
+    sqlite3_stmt *s = mstmt(m, M_KV_GET);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int kv_set(struct mt5 *m, const char *key, const char *value)
+{
+    sqlite3_stmt *s = mstmt(m, M_KV_SET);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* ---- quotes and account ---- */
@@ -220,7 +280,8 @@ static void answer(struct mt5 *m, http_req *req)
     sqlite3_stmt *s = mstmt(m, M_PENDING);
     int n = 0, rc;
     sbuf_init(&b);
-    sbuf_puts(&b, "{\"requests\":[");
+    sbuf_printf(&b, "{\"db\":\"%s\",\"login\":%lld,\"magic_base\":%ld,\"magic_span\":%d,\"requests\":[",
+                m->db_id, (long long)m->expect_login, m->a->cfg.broker.mt5_magic_base, MT5_MAGIC_SPAN);
     sqlite3_bind_int(s, 1, MT5_MAX_REQUESTS);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *payload = (const char *)sqlite3_column_text(s, 1);
@@ -270,21 +331,22 @@ static int mt5_submit(void *self, const struct broker_request *rq, int64_t *requ
                       size_t errlen)
 {
     struct mt5 *m = self;
-    char comment[96];
-    snprintf(comment, sizeof comment, "zx:%s:%lld", rq->plugin, (long long)rq->trade_id);
+    char comment[MT5_COMMENT_MAX + 1];
+    mt5_comment(rq->plugin, rq->trade_id, comment, sizeof comment);
     json_object *o = json_object_new_object();
     if (!o) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     json_object_object_add(o, "op", json_object_new_string(rq->op));
-    json_object_object_add(o, "symbol", json_object_new_string(rq->symbol));
+    char bname[32];
+    json_object_object_add(o, "symbol", json_object_new_string(broker_name(m, rq->symbol, bname, sizeof bname)));
     json_object_object_add(o, "side", json_object_new_string(rq->side == ZX_SELL ? "sell" : "buy"));
     json_object_object_add(o, "volume", json_object_new_double(rq->volume));
     json_object_object_add(o, "sl", json_object_new_double(rq->sl));
     json_object_object_add(o, "tp", json_object_new_double(rq->tp));
     json_object_object_add(o, "ticket", json_object_new_int64(rq->ticket));
-    json_object_object_add(o, "magic", json_object_new_int64(magic_of(rq->plugin)));
+    json_object_object_add(o, "magic", json_object_new_int64(magic_of(m, rq->plugin)));
     json_object_object_add(o, "comment", json_object_new_string(comment));
     const char *payload = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     sqlite3_stmt *s = mstmt(m, M_INSERT);
@@ -356,22 +418,29 @@ static const char *str(json_object *o, const char *key)
 }
 
 /* Upper-cased, exchange prefix dropped, [A-Z0-9._]{1,31}; 0 or -1. */
-static int symbol_of(const char *s, char *out, size_t outlen)
+/* The zepix symbol of a name the terminal reported: a configured symbol whose
+ * broker_symbol it is, else the signal grammar's rule in the configured
+ * spelling (the one symbol rule, signal.h). */
+static int symbol_of(struct mt5 *m, const char *s, char *out, size_t outlen)
 {
-    const char *c = strrchr(s, ':');
-    if (c)
-        s = c + 1;
-    size_t n = strlen(s);
-    if (n == 0 || n > 31 || n >= outlen)
+    char sym[SIG_SYMBOL_MAX + 1];
+    for (size_t i = 0; i < m->a->cfg.n_symbols; i++)
+        if (m->a->cfg.symbols[i].broker_symbol[0] && strcmp(m->a->cfg.symbols[i].broker_symbol, s) == 0) {
+            snprintf(out, outlen, "%s", m->a->cfg.symbols[i].name);
+            return 0;
+        }
+    if (sig_symbol_norm(s, strlen(s), sym) != 0 || strlen(sym) >= outlen)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char ch = (char)toupper((unsigned char)s[i]);
-        if (!(isupper((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '.' || ch == '_'))
-            return -1;
-        out[i] = ch;
-    }
-    out[n] = '\0';
+    snprintf(out, outlen, "%s", cfg_symbol_get(&m->a->cfg, sym).name);
     return 0;
+}
+
+/* The name the terminal knows a zepix symbol by (symbols.<S>.broker_symbol). */
+static const char *broker_name(struct mt5 *m, const char *symbol, char *buf, size_t len)
+{
+    struct cfg_symbol cs = cfg_symbol_get(&m->a->cfg, symbol);
+    snprintf(buf, len, "%s", cs.broker_symbol[0] ? cs.broker_symbol : symbol);
+    return buf;
 }
 
 static void read_account(struct mt5 *m, json_object *acc)
@@ -395,7 +464,7 @@ static void read_quotes(struct mt5 *m, json_object *quotes)
         json_object *q = json_object_array_get_idx(quotes, i);
         char sym[32], err[200];
         double bid = num(q, "bid", 0), ask = num(q, "ask", 0);
-        if (symbol_of(str(q, "symbol"), sym, sizeof sym) || mt5_set_quote(&m->base, sym, bid, ask)) {
+        if (symbol_of(m, str(q, "symbol"), sym, sizeof sym) || mt5_set_quote(&m->base, sym, bid, ask)) {
             LOG_W("mt5", "quote %zu ignored: needs a symbol, bid > 0 and ask >= bid", i);
             continue;
         }
@@ -411,6 +480,12 @@ static void read_results(struct mt5 *m, json_object *results)
     for (size_t i = 0; i < n; i++) {
         json_object *r = json_object_array_get_idx(results, i);
         int64_t id = inum(r, "request_id");
+        if (strcmp(str(r, "db"), m->db_id) != 0) {
+            /* A result for another zepix database's request of the same number. */
+            LOG_W("mt5", "result %zu (request %lld) ignored: its db \"%.40s\" is not this database's %s", i,
+                  (long long)id, str(r, "db"), m->db_id);
+            continue;
+        }
         sqlite3_stmt *s = mstmt(m, M_FIND);
         sqlite3_bind_int64(s, 1, id);
         if (sqlite3_step(s) != SQLITE_ROW) {
@@ -435,21 +510,24 @@ static void read_results(struct mt5 *m, json_object *results)
             free(payload);
             continue;
         }
+        int deal_applied = 0;
         if (strcmp(op, "close") == 0 && inum(r, "deal") > 0) {
-            /* Its deal may come again in closed[]: it is this close, applied here. */
+            /* Its deal may come again in closed[]: it is this close, applied here
+             * (or, when closed[] brought it first, applied there already). */
             sqlite3_stmt *d = mstmt(m, M_DEAL);
             sqlite3_bind_int64(d, 1, inum(r, "deal"));
             sqlite3_bind_int64(d, 2, inum(r, "ticket"));
             sqlite3_bind_int64(d, 3, app_now_ms());
-            sqlite3_step(d);
+            int drc = sqlite3_step(d);
             sqlite3_reset(d);
+            deal_applied = drc == SQLITE_DONE && sqlite3_changes(m->a->db) == 0;
         }
         json_object *pl = payload ? json_tokener_parse(payload) : NULL, *ok = member(r, "ok", json_type_boolean);
         struct broker_result br = {
             .op = op, .plugin = plugin, .trade_id = trade_id, .ok = ok && json_object_get_boolean(ok),
             .ticket = inum(r, "ticket"), .price = num(r, "price", 0), .volume = num(r, "volume", 0),
             .profit = num(r, "profit", NAN), .sl = num(pl, "sl", 0), .tp = num(pl, "tp", 0),
-            .error = str(r, "error"),
+            .error = str(r, "error"), .deal_applied = deal_applied,
         };
         if (!br.error[0] && !br.ok)
             br.error = "no reason given";
@@ -484,8 +562,9 @@ static int read_closed(struct mt5 *m, json_object *arr, struct broker_closed *ou
         bc->price = num(c, "price_close", 0);
         bc->profit = num(c, "profit", NAN);
         bc->volume = num(c, "volume", 0);
-        int64_t t = inum(c, "time");            /* seconds, UTC */
-        bc->time_ms = t > 1000000000 ? t * 1000 : 0;
+        /* seconds, UTC; mt5_check_poll() kept it in 2000..2100 (0 = absent: now) */
+        double t = num(c, "time", 0);
+        bc->time_ms = t >= MT5_TIME_MIN && t <= MT5_TIME_MAX ? (int64_t)t * 1000 : 0;
         snprintf(bc->reason, sizeof bc->reason, "%s", str(c, "reason")[0] ? str(c, "reason") : "terminal");
         if (bc->ticket > 0 && bc->price > 0)
             n++;
@@ -493,7 +572,27 @@ static int read_closed(struct mt5 *m, json_object *arr, struct broker_closed *ou
     return n;
 }
 
-static int read_positions(json_object *arr, struct broker_position *out, int max)
+/* The pending open request whose comment, magic and symbol are this
+ * position's: the trade it was opened for. */
+static void match_open(struct mt5 *m, struct broker_position *bp, int64_t magic)
+{
+    sqlite3_stmt *s = mstmt(m, M_OPENS);
+    while (bp->comment[0] && sqlite3_step(s) == SQLITE_ROW) {
+        json_object *pl = json_tokener_parse((const char *)sqlite3_column_text(s, 2));
+        char bname[32];
+        int same = pl && strcmp(str(pl, "comment"), bp->comment) == 0 && inum(pl, "magic") == magic &&
+                   strcmp(str(pl, "symbol"), broker_name(m, bp->symbol, bname, sizeof bname)) == 0;
+        json_object_put(pl);
+        if (same) {
+            snprintf(bp->plugin, sizeof bp->plugin, "%s", (const char *)sqlite3_column_text(s, 0));
+            bp->trade_id = sqlite3_column_int64(s, 1);
+            break;
+        }
+    }
+    sqlite3_reset(s);
+}
+
+static int read_positions(struct mt5 *m, json_object *arr, struct broker_position *out, int max)
 {
     int n = 0;
     size_t len = json_object_array_length(arr);
@@ -502,7 +601,7 @@ static int read_positions(json_object *arr, struct broker_position *out, int max
         struct broker_position *bp = &out[n];
         memset(bp, 0, sizeof *bp);
         bp->ticket = inum(p, "ticket");
-        if (symbol_of(str(p, "symbol"), bp->symbol, sizeof bp->symbol))
+        if (symbol_of(m, str(p, "symbol"), bp->symbol, sizeof bp->symbol))
             bp->symbol[0] = '\0';
         bp->side = strcmp(str(p, "type"), "sell") == 0 ? ZX_SELL : ZX_BUY;
         bp->volume = num(p, "volume", 0);
@@ -511,13 +610,38 @@ static int read_positions(json_object *arr, struct broker_position *out, int max
         bp->tp = num(p, "tp", 0);
         bp->profit = num(p, "profit", NAN);
         snprintf(bp->comment, sizeof bp->comment, "%s", str(p, "comment"));
-        if (bp->ticket > 0)
+        if (bp->ticket > 0) {
+            match_open(m, bp, inum(p, "magic"));
             n++;
+        }
     }
     return n;
 }
 
-static void read_trades(struct mt5 *m, json_object *body)
+/* A position the EA reports as zepix's (its magic) that no trade watches: an
+ * order run twice, or a trade zepix closed while it stayed open. The admins
+ * are told once per ticket; zepix does not touch it. */
+static void orphan(struct mt5 *m, const struct broker_position *bp)
+{
+    if (eng_knows_ticket(m->a, bp->ticket) || bp->plugin[0])
+        return;
+    for (size_t i = 0; i < m->n_told_orphan; i++)
+        if (m->told_orphan[i] == bp->ticket)
+            return;
+    size_t cap = sizeof m->told_orphan / sizeof m->told_orphan[0];
+    if (m->n_told_orphan < cap)
+        m->told_orphan[m->n_told_orphan++] = bp->ticket;
+    else
+        m->told_orphan[(size_t)bp->ticket % cap] = bp->ticket;     /* bounded: may tell again */
+    char note[300];
+    snprintf(note, sizeof note, "MT5 position %lld (%s %.2f %s, comment \"%.40s\") has zepix's magic but no zepix "
+             "trade: check it in the terminal; zepix does not manage it", (long long)bp->ticket,
+             bp->side == ZX_SELL ? "SELL" : "BUY", bp->volume, bp->symbol, bp->comment);
+    chat_notify(m->a, note);
+}
+
+/* trusted: the positions are the whole truth of the expected account. */
+static void read_trades(struct mt5 *m, json_object *body, int trusted)
 {
     json_object *parr = member(body, "positions", json_type_array);
     json_object *carr = member(body, "closed", json_type_array);
@@ -525,15 +649,102 @@ static void read_trades(struct mt5 *m, json_object *body)
     struct broker_closed *closed = calloc(MT5_MAX_ITEMS, sizeof *closed);
     if (pos && closed) {
         int nc = read_closed(m, carr, closed, MT5_MAX_ITEMS);
-        int np = parr ? read_positions(parr, pos, MT5_MAX_ITEMS) : -1;
-        if (parr && json_object_array_length(parr) > MT5_MAX_ITEMS)
+        int np = parr && trusted ? read_positions(m, parr, pos, MT5_MAX_ITEMS) : -1;
+        if (np >= 0 && json_object_array_length(parr) > MT5_MAX_ITEMS)
             np = -1;                /* a cut list says nothing about what is missing */
         eng_broker_sync(m->a, pos, np, closed, nc);
+        for (int i = 0; i < np; i++)
+            orphan(m, &pos[i]);
     } else {
         LOG_E("mt5", "out of memory: positions of this poll not reconciled");
     }
     free(pos);
     free(closed);
+}
+
+/* A time field: absent, or seconds since 1970 in 2000..2100. */
+static int check_time(json_object *o, const char *arr, size_t i, const char *key, char *err, size_t errlen)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    double t = num(o, key, NAN);
+    if (isfinite(t) && t >= MT5_TIME_MIN && t <= MT5_TIME_MAX)
+        return 0;
+    snprintf(err, errlen, "%s[%zu].%s: expected UTC seconds since 1970 between %lld (2000) and %lld (2100), got %.40s",
+             arr, i, key, MT5_TIME_MIN, MT5_TIME_MAX, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    return -1;
+}
+
+int mt5_check_poll(json_object *body, char *err, size_t errlen)
+{
+    static const char *const arrays[] = {"quotes", "positions", "closed", "results"};
+    json_object *v;
+    if (!body || !json_object_is_type(body, json_type_object)) {
+        snprintf(err, errlen, "body: expected a JSON object");
+        return -1;
+    }
+    if (json_object_object_get_ex(body, "account", &v) && !json_object_is_type(v, json_type_object)) {
+        snprintf(err, errlen, "account: expected an object");
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
+        if (!json_object_object_get_ex(body, arrays[k], &v))
+            continue;
+        if (!json_object_is_type(v, json_type_array)) {
+            snprintf(err, errlen, "%s: expected an array", arrays[k]);
+            return -1;
+        }
+        size_t n = json_object_array_length(v);
+        for (size_t i = 0; i < n; i++) {
+            json_object *e = json_object_array_get_idx(v, i);
+            if (!json_object_is_type(e, json_type_object)) {
+                snprintf(err, errlen, "%s[%zu]: expected an object", arrays[k], i);
+                return -1;
+            }
+            if (check_time(e, arrays[k], i, "time", err, errlen))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The account of a poll against the one zepix trades on: 0 = it is that
+ * account (learnt from the first poll unless broker.mt5.login is set), -1 =
+ * another one (answered 409, the admins told once per login). *trusted = the
+ * positions can be believed (connected, logged in). */
+static int check_login(struct mt5 *m, json_object *acc, http_req *req, int *trusted)
+{
+    json_object *c = member(acc, "connected", json_type_boolean);
+    int64_t login = inum(acc, "login");
+    *trusted = acc && login > 0 && (!c || json_object_get_boolean(c));
+    if (login <= 0)
+        return 0;                   /* not logged in: nothing to compare, positions unknown */
+    if (m->expect_login == 0) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", (long long)login);
+        if (kv_set(m, "mt5.login", v) == 0) {
+            m->expect_login = login;
+            LOG_I("mt5", "trading on MT5 account %lld from now on (broker.mt5.login pins it)", (long long)login);
+        }
+        return 0;
+    }
+    if (login == m->expect_login)
+        return 0;
+    char msg[300];
+    snprintf(msg, sizeof msg, "account.login %lld is not the account zepix trades on (%lld): log the terminal in to "
+             "%lld, or set broker.mt5.login and restart zepix", (long long)login, (long long)m->expect_login,
+             (long long)m->expect_login);
+    if (m->told_login != login) {
+        char note[400];
+        m->told_login = login;
+        snprintf(note, sizeof note, "MT5 terminal refused: %s. Orders fail until it is back on %lld.", msg,
+                 (long long)m->expect_login);
+        chat_notify(m->a, note);
+    }
+    LOG_W("mt5", "poll from %s refused: %s", http_req_ip(req), msg);
+    http_reply_error(req, 409, msg);
+    return -1;
 }
 
 static void on_poll(void *ud, http_req *req)
@@ -562,11 +773,24 @@ static void on_poll(void *ud, http_req *req)
         http_reply_error(req, 401, "bad secret");
         return;
     }
+    char err[300];
+    int trusted;
+    if (mt5_check_poll(o, err, sizeof err)) {
+        json_object_put(o);
+        LOG_W("mt5", "poll from %s refused: %s", http_req_ip(req), err);
+        http_reply_error(req, 400, err);
+        return;
+    }
+    if (check_login(m, member(o, "account", json_type_object), req, &trusted)) {
+        json_object_put(o);
+        return;
+    }
     alive(m);
+    m->told_login = 0;
     read_account(m, member(o, "account", json_type_object));
     read_quotes(m, member(o, "quotes", json_type_array));
     read_results(m, member(o, "results", json_type_array));  /* fills before positions */
-    read_trades(m, o);
+    read_trades(m, o, trusted);
     json_object_put(o);
 
     /* One held poll at most: a new one means the EA gave up on the old. */
@@ -575,7 +799,7 @@ static void on_poll(void *ud, http_req *req)
         m->held = NULL;
         ev_timer_stop(m->a->loop, &m->hold);
         ev_timer_stop(m->a->loop, &m->wake);
-        http_reply_json(old, 200, "{\"requests\":[]}");
+        answer(m, old);
     }
     sqlite3_stmt *s = mstmt(m, M_PENDING);
     sqlite3_bind_int(s, 1, 1);
@@ -666,6 +890,23 @@ struct broker *mt5_new(struct app *a, char *err, size_t errlen)
             mt5_destroy(m);
             return NULL;
         }
+    /* This database's id (request ids restart with a new one) and the account. */
+    if (kv_get(m, "mt5.db_id", m->db_id, sizeof m->db_id)) {
+        sqlite3_stmt *r = NULL;
+        if (sqlite3_prepare_v2(a->db, "SELECT lower(hex(randomblob(8)))", -1, &r, NULL) == SQLITE_OK &&
+            sqlite3_step(r) == SQLITE_ROW)
+            snprintf(m->db_id, sizeof m->db_id, "%s", (const char *)sqlite3_column_text(r, 0));
+        sqlite3_finalize(r);
+        if (!m->db_id[0] || kv_set(m, "mt5.db_id", m->db_id)) {
+            snprintf(err, errlen, "mt5 bridge: cannot store the database id: %s", sqlite3_errmsg(a->db));
+            mt5_destroy(m);
+            return NULL;
+        }
+    }
+    char login[32];
+    m->expect_login = a->cfg.broker.mt5_login;
+    if (!m->expect_login && kv_get(m, "mt5.login", login, sizeof login) == 0)
+        m->expect_login = strtoll(login, NULL, 10);
     /* A poll carries every open position and quote: webhook.max_body_bytes
      * (sized for one alert) would refuse a busy terminal's report. */
     if (app_add_route_limit(a, "POST", "/mt5/poll", on_poll, m, MT5_MAX_BODY)) {

@@ -40,6 +40,17 @@ int mt5_set_quote(struct broker *b, const char *symbol, double bid, double ask);
 /* The daemon is stopping: answer a held poll now. */
 void mt5_quiesce(struct broker *b);
 
+/* The comment of the order for trade_id of plugin: "zx:<plugin>:<trade id>",
+ * or, when that exceeds the 31 characters MT5 keeps, "zx:<plugin prefix>~<4
+ * hex digits of the plugin id's hash>:<trade id>". out: >= 32 bytes. */
+void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len);
+
+/* The shape of a poll body (json-c object): 0, or -1 with the field named in
+ * err (arrays that are not arrays, items that are not objects, a time field
+ * outside 2000..2100). Pure: no state, no I/O (tests/fuzz/fuzz_mt5_poll.c). */
+struct json_object;
+int mt5_check_poll(struct json_object *body, char *err, size_t errlen);
+
 /* One plain-text line for /status: terminal online or offline, the account. */
 void mt5_describe(const struct broker *b, char *out, size_t len);
 

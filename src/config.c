@@ -345,9 +345,10 @@ static int v_broker(struct vctx *v, json_object *root, struct config *c)
 {
     static const char *const keys[] = {"kind", "paper", "mt5", NULL};
     static const char *const pkeys[] = {"balance", "spread_pips", NULL};
-    static const char *const mkeys[] = {"secret", "poll_hold_ms", "stale_after_s", NULL};
+    static const char *const mkeys[] = {"secret", "poll_hold_ms", "stale_after_s", "login", "magic_base", NULL};
     json_object *b, *p = NULL, *m = NULL;
     long hold = c->broker.mt5_poll_hold_ms, stale = c->broker.mt5_stale_after_s;
+    long login = (long)c->broker.mt5_login, magic = c->broker.mt5_magic_base;
     if (section(v, root, "broker", &b))
         return -1;
     if (!b)
@@ -363,8 +364,12 @@ static int v_broker(struct vctx *v, json_object *root, struct config *c)
     if (m && (only_keys(v, "broker.mt5", m, mkeys) ||
               get_str(v, m, "broker.mt5", "secret", c->broker.mt5_secret, sizeof c->broker.mt5_secret) ||
               get_int(v, m, "broker.mt5", "poll_hold_ms", 0, 60000, &hold) ||
-              get_int(v, m, "broker.mt5", "stale_after_s", 1, 3600, &stale)))
+              get_int(v, m, "broker.mt5", "stale_after_s", 1, 3600, &stale) ||
+              get_int(v, m, "broker.mt5", "login", 0, 9000000000000000000L, &login) ||
+              get_int(v, m, "broker.mt5", "magic_base", 1, 2000000000L, &magic)))
         return -1;
+    c->broker.mt5_login = login;
+    c->broker.mt5_magic_base = magic;
     c->broker.mt5_poll_hold_ms = (int)hold;
     c->broker.mt5_stale_after_s = (int)stale;
     if (strcmp(c->broker.kind, "paper") != 0 && strcmp(c->broker.kind, "mt5") != 0)
@@ -545,6 +550,7 @@ static void defaults(struct config *c)
     c->broker.paper_balance = 10000;
     c->broker.mt5_poll_hold_ms = 1000;
     c->broker.mt5_stale_after_s = 10;
+    c->broker.mt5_magic_base = 7700000;
     snprintf(c->daily_reset.time, sizeof c->daily_reset.time, "03:35");
     snprintf(c->daily_reset.timezone, sizeof c->daily_reset.timezone, "Asia/Kolkata");
 }

@@ -92,6 +92,8 @@ struct config {
         char mt5_secret[256];
         int mt5_poll_hold_ms;
         int mt5_stale_after_s;
+        int64_t mt5_login;                  /* the account the EA must be on; 0 = the first seen */
+        long mt5_magic_base;                /* zepix's magics: base .. base + 99999 */
     } broker;
 
     struct {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SHORT_GRACE_MS 60000        /* a partial close at the broker without its deal, guessed after this */
 
 struct epos {                       /* one open trade, mirrored from its ledger row */
     char plugin[64];
@@ -33,6 +34,7 @@ struct epos {                       /* one open trade, mirrored from its ledger 
     int closing;                    /* a close request is on its way */
     char close_reason[16];          /* of that close */
     double term_profit;             /* the broker's last reported profit; NAN = none */
+    int64_t short_since_ms;         /* the broker's position has fewer lots since (0 = not) */
 };
 
 struct engine {
@@ -1010,6 +1012,14 @@ static void open_result(struct app *a, struct plugin *p, struct epos *ep, const 
         reg_post_order(&a->reg, p, &o);
         return;
     }
+    if (r->ok && r->ticket > 0) {
+        /* Executed, but the terminal had no fill price yet: the position with
+         * this ticket fills it (fill_from_positions). Never "rejected". */
+        LOG_W("engine", "%s #%lld executed as ticket %lld without a price: filled from the positions", p->id,
+              (long long)ep->trade_id, (long long)r->ticket);
+        ep->ticket = r->ticket;
+        return;
+    }
     char why[200];
     const char *msg = r->ok ? "no ticket or price in the result" : r->error;
     snprintf(why, sizeof why, "rejected: %.*s", (int)sbuf_utf8_prefix(msg, 180), msg);
@@ -1050,6 +1060,11 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
         sbuf_fmt(reason, sizeof reason, "%s", ep->close_reason[0] ? ep->close_reason : "manual");
         ep->closing = 0;
         ep->close_reason[0] = '\0';
+        if (r->ok && r->deal_applied) {
+            LOG_I("engine", "%s #%lld: the close's deal was applied from the closed deals already", p->id,
+                  (long long)r->trade_id);
+            return;
+        }
         if (r->ok && r->price > 0) {
             record_close(a, p, ep, r->volume, r->price, r->profit, app_now_ms(), reason, err, sizeof err);
             return;
@@ -1073,6 +1088,15 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
     }
 }
 
+int eng_knows_ticket(struct app *a, int64_t ticket)
+{
+    struct engine *e = E(a);
+    for (size_t i = 0; i < e->npos; i++)
+        if (ticket > 0 && e->pos[i].ticket == ticket)
+            return 1;
+    return 0;
+}
+
 static const struct broker_position *find_bpos(const struct broker_position *pos, int n, int64_t ticket)
 {
     for (int i = 0; i < n; i++)
@@ -1090,25 +1114,31 @@ static double close_price(struct engine *e, const struct epos *ep)
     return ep->last_price > 0 ? ep->last_price : ep->entry;
 }
 
-/* A pending trade whose result never came, but whose position (tagged with
- * its comment) is there: fill it from the position. */
+/* A pending trade whose result never came (or came without a price), but
+ * whose position is there (matched by the broker from its open request:
+ * comment, magic, symbol; or by the ticket of that result): fill it. */
 static void fill_from_positions(struct app *a, const struct broker_position *pos, int npos)
 {
     struct engine *e = E(a);
     for (int i = 0; i < npos; i++) {
-        char plugin[64];
-        long long id;
-        int used = 0;
-        if (sscanf(pos[i].comment, "zx:%63[a-z0-9_]:%lld%n", plugin, &id, &used) != 2 || pos[i].comment[used])
+        struct epos *ep = pos[i].plugin[0] ? find_pos(e, pos[i].plugin, pos[i].trade_id) : NULL;
+        struct epos *other = find_ticket(e, pos[i].ticket);
+        for (size_t k = 0; !ep && k < e->npos; k++)
+            if (e->pos[k].pending && e->pos[k].ticket > 0 && e->pos[k].ticket == pos[i].ticket)
+                ep = &e->pos[k];    /* executed without a price: this is its position */
+        if (!ep || !ep->pending || other)
             continue;
-        struct epos *ep = find_pos(e, plugin, id);
+        char plugin[64];
+        int64_t id = ep->trade_id;
+        snprintf(plugin, sizeof plugin, "%s", ep->plugin);
         struct plugin *p = reg_find(&a->reg, plugin);
-        if (!ep || !ep->pending || !p || find_ticket(e, pos[i].ticket))
+        if (!p)
             continue;
         struct broker_result r = {.op = "open", .plugin = plugin, .trade_id = id, .ok = 1,
                                   .ticket = pos[i].ticket, .price = pos[i].price_open,
                                   .volume = pos[i].volume, .profit = NAN};
-        LOG_W("engine", "%s #%lld filled from the terminal's positions (its result was not seen)", plugin, id);
+        LOG_W("engine", "%s #%lld filled from the terminal's positions (its result was not seen)", plugin,
+              (long long)id);
         open_result(a, p, ep, &r);
     }
 }
@@ -1145,6 +1175,8 @@ void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
         if (!ep || !p || !p->ldg)
             continue;
         const struct broker_position *bp = find_bpos(pos, npos, ep->ticket);
+        if (!bp && ep->closing)
+            continue;               /* our close is on its way: its result books it */
         if (!bp) {                  /* gone: closed at the terminal */
             record_close(a, p, ep, 0, close_price(e, ep), ep->term_profit, app_now_ms(), "terminal", err,
                          sizeof err);
@@ -1157,9 +1189,18 @@ void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
                 ep->tp = bp->tp;
             }
         }
-        if (bp->volume > 0 && bp->volume < ep->lot - 0.005)   /* partly closed, deal not reported */
-            record_close(a, p, ep, ep->lot - bp->volume, close_price(e, ep), NAN, app_now_ms(), "terminal",
-                         err, sizeof err);
+        /* Partly closed: its deal (closed[] or a close result) books it. Only a
+         * deal still missing after SHORT_GRACE_MS is guessed at the quote. */
+        if (bp->volume > 0 && bp->volume < ep->lot - 0.005 && !ep->closing) {
+            int64_t now = app_now_ms();
+            if (!ep->short_since_ms)
+                ep->short_since_ms = now;
+            else if (now - ep->short_since_ms >= SHORT_GRACE_MS)
+                record_close(a, p, ep, ep->lot - bp->volume, close_price(e, ep), NAN, now, "terminal", err,
+                             sizeof err);
+        } else {
+            ep->short_since_ms = 0;
+        }
     }
     free(todo);
 }

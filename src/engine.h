@@ -92,6 +92,9 @@ void eng_quiesce(struct app *a);
  *   the last quote and the broker's last profit; SL/TP and volume follow the
  *   broker's). */
 void eng_broker_result(struct app *a, const struct broker_result *r);
+/* 1 when ticket is the broker's ticket of a trade the engine watches (filled,
+ * or pending with that ticket known), else 0. */
+int eng_knows_ticket(struct app *a, int64_t ticket);
 void eng_broker_sync(struct app *a, const struct broker_position *pos, int npos,
                      const struct broker_closed *closed, int nclosed);
 

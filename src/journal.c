@@ -493,7 +493,8 @@ int jrn_recent(struct app *a, int n, const char *plugin, jrn_row_fn fn, void *ud
      * use the primary keys (signals.id, signal_results(signal_id, plugin)). */
     static const char *const q =
         "SELECT s.id, s.received_ms, s.source, coalesce(s.action, ''), coalesce(s.symbol, ''), s.state,"
-        " coalesce(r.plugin, ''), coalesce(r.status, ''), coalesce(r.reason, ''), coalesce(r.trade_id, 0)"
+        " coalesce(r.plugin, ''), coalesce(r.status, ''), coalesce(r.reason, ''), coalesce(r.trade_id, 0),"
+        " coalesce(s.price, 0), coalesce(s.sl, 0), coalesce(s.tp, 0), coalesce(s.lot, 0), coalesce(s.comment, '')"
         " FROM (SELECT * FROM signals WHERE ?2 = '' OR id IN"
         "        (SELECT signal_id FROM signal_results WHERE plugin = ?2)"
         "       ORDER BY id DESC LIMIT ?1) s"
@@ -511,7 +512,10 @@ int jrn_recent(struct app *a, int n, const char *plugin, jrn_row_fn fn, void *ud
             .source = (const char *)sqlite3_column_text(st, 2), .action = (const char *)sqlite3_column_text(st, 3),
             .symbol = (const char *)sqlite3_column_text(st, 4), .state = (const char *)sqlite3_column_text(st, 5),
             .plugin = (const char *)sqlite3_column_text(st, 6), .status = (const char *)sqlite3_column_text(st, 7),
-            .reason = (const char *)sqlite3_column_text(st, 8), .trade_id = sqlite3_column_int64(st, 9)};
+            .reason = (const char *)sqlite3_column_text(st, 8), .trade_id = sqlite3_column_int64(st, 9),
+            .price = sqlite3_column_double(st, 10), .sl = sqlite3_column_double(st, 11),
+            .tp = sqlite3_column_double(st, 12), .lot = sqlite3_column_double(st, 13),
+            .comment = (const char *)sqlite3_column_text(st, 14)};
         fn(ud, &r);
         rows++;
     }

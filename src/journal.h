@@ -44,7 +44,8 @@ size_t jrn_queued(struct app *a);
  * during the callback; plugin "" when the signal reached no plugin). */
 struct jrn_row {
     int64_t id, received_ms, trade_id;
-    const char *source, *action, *symbol, *state, *plugin, *status, *reason;
+    const char *source, *action, *symbol, *state, *plugin, *status, *reason, *comment;
+    double price, sl, tp, lot;
 };
 typedef void (*jrn_row_fn)(void *ud, const struct jrn_row *r);
 /* The last n signals (those that reached plugin, when not NULL/""), newest

@@ -7,10 +7,12 @@
 #include "log.h"
 #include "sbuf.h"
 #include "plugin_proc.h"
+#include "journal.h"
 #include "registry.h"
 #include "risk.h"
 
 #include <ftw.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,4 +251,165 @@ int prv_run(struct app *a, const sig_parsed *s, struct prv_result *out, size_t m
         n++;
     }
     return (int)n;
+}
+
+/* ---- /replay: the journal through the build on disk ---- */
+
+#define RPL_MAX 200
+
+struct rpl_sig {
+    int64_t id, at_ms, trade_id;
+    char action[16], symbol[32], status[16], comment[256];
+    double price, sl, tp, lot;
+};
+
+static struct {
+    struct rpl_sig *v;
+    int n;
+    const struct rpl_sig *now;      /* the signal being replayed */
+} rpl;
+
+static void rpl_row(void *ud, const struct jrn_row *r)
+{
+    (void)ud;
+    if (rpl.n == RPL_MAX || !r->plugin[0])
+        return;
+    struct rpl_sig *x = &rpl.v[rpl.n++];
+    memset(x, 0, sizeof *x);
+    x->id = r->id;
+    x->at_ms = r->received_ms;
+    x->trade_id = r->trade_id;
+    snprintf(x->action, sizeof x->action, "%s", r->action);
+    snprintf(x->symbol, sizeof x->symbol, "%s", r->symbol);
+    snprintf(x->status, sizeof x->status, "%s", r->status);
+    snprintf(x->comment, sizeof x->comment, "%s", r->comment);
+    x->price = r->price, x->sl = r->sl, x->tp = r->tp, x->lot = r->lot;
+}
+
+/* The quote as recorded: the signal's own price where it had one. */
+static int r_quote(zx_host *h, const char *symbol, double *bid, double *ask)
+{
+    if (rpl.now && rpl.now->price > 0 && strcmp(symbol, rpl.now->symbol) == 0) {
+        *bid = *ask = rpl.now->price;
+        return 0;
+    }
+    return s_quote(h, symbol, bid, ask);
+}
+
+/* The plugin's trades open when the signal came, from its ledger. */
+static int r_open_trades(zx_host *h, zx_position *out, int max)
+{
+    static struct ldg_trade t[500];
+    (void)h;
+    int n = ldg_last_trades(cur.p->ldg, t, 500), k = 0;
+    for (int i = n - 1; i >= 0 && k < max; i--) {
+        if (t[i].entry_ms > rpl.now->at_ms || (t[i].exit_ms && t[i].exit_ms <= rpl.now->at_ms) ||
+            strcmp(t[i].broker_state, "rejected") == 0)
+            continue;
+        memset(&out[k], 0, sizeof out[k]);
+        out[k].trade_id = t[i].id;
+        out[k].order_id = t[i].order_id;
+        out[k].side = t[i].side;
+        snprintf(out[k].symbol, sizeof out[k].symbol, "%s", t[i].symbol);
+        out[k].lot = t[i].lot, out[k].entry_price = t[i].entry, out[k].sl = t[i].sl, out[k].tp = t[i].tp;
+        out[k].open_time_ms = t[i].entry_ms;
+        k++;
+    }
+    return k;
+}
+
+static const char *rec_verdict(const char *status)
+{
+    if (strcmp(status, "executed") == 0 || strcmp(status, "failed") == 0)
+        return "accept";
+    if (strcmp(status, "rejected") == 0)
+        return "reject";
+    if (strcmp(status, "handled") == 0)
+        return "handled";
+    return NULL;                /* skipped: the plugin did not decide */
+}
+
+int prv_replay(struct app *a, struct plugin *p, int n, prv_diff_fn fn, void *ud, int *compared, int *same,
+               char *err, size_t errlen)
+{
+    char tmp[] = "/tmp/zepix-replay-XXXXXX", path[700], so[700];
+    struct registry *reg = &a->reg;
+    struct pproc *pp = NULL;
+    struct prv_result scratch;
+    int rc = -1;
+    *compared = *same = 0;
+    if (!p->ldg || !reg->host_bin[0]) {
+        snprintf(err, errlen, "%s", p->ldg ? "zepix-plugin-host not found" : "the plugin has no database");
+        return -1;
+    }
+    if (!(rpl.v = calloc(RPL_MAX, sizeof *rpl.v)) || !mkdtemp(tmp)) {
+        snprintf(err, errlen, "out of memory or no temporary directory");
+        free(rpl.v);
+        rpl.v = NULL;
+        return -1;
+    }
+    rpl.n = 0;
+    if (jrn_recent(a, n > RPL_MAX ? RPL_MAX : n, p->id, rpl_row, NULL) < 0) {
+        snprintf(err, errlen, "the journal could not be read");
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/zepix_%s.db", tmp, p->id);
+    snprintf(so, sizeof so, "%s/plugin.so", p->dir);
+    zx_api api = stub_api(a);
+    api.quote = r_quote;
+    api.open_trades = r_open_trades;
+    memset(&scratch, 0, sizeof scratch);
+    cur.a = a;
+    cur.p = p;
+    cur.r = &scratch;
+    const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
+    if (copy_db(ldg_db(p->ldg), path, err, errlen) ||
+        pp_start(reg->host_bin, so, p->id, tmp, cfg, reg->hook_ms, p->host, &api, &pp, err, errlen))
+        goto out;
+    for (int i = rpl.n - 1; i >= 0; i--) {          /* oldest first, as they came */
+        const struct rpl_sig *x = &rpl.v[i];
+        const char *was = rec_verdict(x->status);
+        zx_action act;
+        if (!was || sig_action_parse(x->action, &act) || act == SIG_CLOSE_ALL)
+            continue;
+        rpl.now = x;
+        zx_signal zs = {.id = x->id, .source = "replay", .action = act, .price = x->price, .sl = x->sl,
+                        .tp = x->tp, .lot = x->lot, .lot_multiplier = 1.0, .comment = x->comment};
+        snprintf(zs.symbol, sizeof zs.symbol, "%s", x->symbol);
+        zx_verdict v = ZX_ACCEPT;
+        char reason[200] = "";
+        if (pp_def(pp)->on_signal_received && pp_signal(pp, &zs, &v, reason, sizeof reason)) {
+            snprintf(err, errlen, "the build failed on signal #%lld: %.150s", (long long)x->id, pp_cause(pp));
+            goto out;
+        }
+        struct prv_diff d = {.signal_id = x->id};
+        snprintf(d.what, sizeof d.what, "%s %s", x->action, x->symbol);
+        snprintf(d.was, sizeof d.was, "%s", was);
+        snprintf(d.now, sizeof d.now, "%s", v == ZX_REJECT ? "reject" : v == ZX_HANDLED ? "handled" : "accept");
+        snprintf(d.reason, sizeof d.reason, "%s", reason);
+        int differs = strcmp(d.was, d.now) != 0;
+        struct ldg_trade t;
+        if (!differs && v == ZX_ACCEPT && (act == ZX_BUY || act == ZX_SELL) && x->trade_id &&
+            ldg_get(p->ldg, x->trade_id, &t) == 0) {
+            double lot = eng_order_lot(a, p, x->symbol, (zs.lot > 0 ? zs.lot : eng_default_lot(p)) * zs.lot_multiplier);
+            d.was_lot = t.lot, d.was_sl = t.sl, d.was_tp = t.tp;
+            d.lot = lot, d.sl = zs.sl, d.tp = zs.tp;
+            differs = fabs(lot - t.lot) > 1e-9 || fabs(zs.sl - t.sl) > 1e-9 || fabs(zs.tp - t.tp) > 1e-9;
+            d.figures = differs;
+        }
+        (*compared)++;
+        if (differs)
+            fn(ud, &d);
+        else
+            (*same)++;
+    }
+    rc = 0;
+out:
+    rpl.now = NULL;
+    pp_stop(pp);
+    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    memset(&cur, 0, sizeof cur);
+    free(rpl.v);
+    rpl.v = NULL;
+    return rc;
 }

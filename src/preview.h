@@ -33,4 +33,25 @@ struct prv_result {
  * returns the count, or -1 with err. */
 int prv_run(struct app *a, const sig_parsed *s, struct prv_result *out, size_t max, char *err, size_t errlen);
 
+/* /replay (SPEC 12): the last n journaled signals that reached plugin p, oldest
+ * first, through the build on disk in one throwaway sandbox (a copy of its
+ * database, the stub API; a quote is the signal's own price where the journal
+ * has one, else the live quote; the open trades are those the ledger had open
+ * when the signal came). Each decision that differs from the recorded one
+ * (verdict, or the lot/SL/TP of an executed trade) goes to fn; *compared and
+ * *same count. Signals the plugin did not decide (skipped) are not compared.
+ * 0, or -1 with err. Holds the loop as /preview does, one hook per signal. */
+struct prv_diff {
+    int64_t signal_id;
+    char what[64];              /* "buy EURUSD" */
+    char was[16], now[16];      /* accept | reject | handled */
+    char reason[200];           /* the new build's */
+    int figures;                /* the verdicts agree, the trade's figures do not */
+    double was_lot, was_sl, was_tp, lot, sl, tp;
+};
+typedef void (*prv_diff_fn)(void *ud, const struct prv_diff *d);
+struct plugin;
+int prv_replay(struct app *a, struct plugin *p, int n, prv_diff_fn fn, void *ud, int *compared, int *same,
+               char *err, size_t errlen);
+
 #endif

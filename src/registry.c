@@ -314,7 +314,16 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(so, sizeof so, "%s/plugin.so", p->dir);
+    /* A private copy, as in-process loading does: the child maps it, and a new
+     * build copied over plugin.so in place (cp, an editor) cannot change the
+     * pages under the running plugin (that was a SIGSEGV). */
+    char src[700], cdir[600];
+    snprintf(src, sizeof src, "%s/plugin.so", p->dir);
+    if (private_copy(src, cache_dir(r, cdir, sizeof cdir), p->id, ++r->gen, so, sizeof so, err, errlen)) {
+        (*host)->live = 0;
+        *host = NULL;
+        return -1;
+    }
     const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
     /* API requests during init must resolve the new handle: make it current. */
     zx_host *old_host = p->host;
@@ -323,6 +332,7 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
     int rc = pp_start(r->host_bin, so, p->id, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, *host,
                       &r->api, proc, err, errlen);
     HOOK_END(r);
+    unlink(so);         /* mapped by the child now (or it failed): nothing to clean up later */
     p->host = old_host;
     if (rc) {
         (*host)->live = 0;
@@ -480,7 +490,7 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
     svc_fill_api(&r->api);
     r->isolated = strcmp(a->cfg.plugin_system.isolation, "process") == 0;
     r->hook_ms = a->cfg.plugin_system.hook_timeout_ms > 0 ? a->cfg.plugin_system.hook_timeout_ms : 200;
-    if (r->isolated && pp_host_path(r->host_bin, sizeof r->host_bin))
+    if (pp_host_path(r->host_bin, sizeof r->host_bin))     /* also /preview's sandbox */
         r->host_bin[0] = '\0';
     if (discover(a->cfg.plugin_system.plugin_dir, &ids, &n, err, errlen))
         return -1;

@@ -44,7 +44,7 @@ class Commands(unittest.TestCase):
         """The reply to text (trade notifications, which may arrive meanwhile, skipped)."""
         since = self.srv.last_seq()
         self.srv.push_message(ADMIN, text)
-        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 )")
+        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 |⚠️ \w+ is (failed|disabled) with \d+ open)")
         rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and r["args"].get("chat_id") == ADMIN
                                  and not note.match(r["args"].get("text", "")), timeout=timeout, since=since)
         return rec["args"]["text"]
@@ -56,7 +56,7 @@ class Commands(unittest.TestCase):
         data = [b["callback_data"] for row in markup["inline_keyboard"] for b in row][index]
         since = self.srv.last_seq()
         self.srv.push_callback(ADMIN, data)
-        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 )")
+        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 |⚠️ \w+ is (failed|disabled) with \d+ open)")
         rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and r["args"].get("chat_id") == ADMIN
                                  and not note.match(r["args"].get("text", "")), since=since)
         return rec["args"]["text"]

@@ -62,7 +62,7 @@ class Base(unittest.TestCase):
     def ask(self, text, timeout=5.0):
         since = self.srv.last_seq()
         self.srv.push_message(ADMIN, text)
-        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 )")
+        note = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 |⚠️ \w+ is (failed|disabled) with \d+ open)")
         rec = self.srv.wait_sent(lambda r: r["method"] == "sendMessage" and r["args"].get("chat_id") == ADMIN
                                  and not note.match(r["args"].get("text", "")), timeout=timeout, since=since)
         return rec["args"]["text"]

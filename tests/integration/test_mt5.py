@@ -51,7 +51,9 @@ class Mt5(unittest.TestCase):
                "plugin_system": {"plugin_dir": pdir},
                "plugins": {"passthru": {"enabled": True}, "sltp": {"enabled": True}},
                "broker": {"kind": "mt5", "mt5": {"secret": MT5_SECRET, "poll_hold_ms": self.hold_ms,
-                                                 "stale_after_s": self.stale_s}}}
+                                                 "stale_after_s": self.stale_s}},
+               "symbols": {"EURUSD": {"pip_size": 0.0001, "contract_size": 100000},
+                           "XAUUSD": {"pip_size": 0.1, "contract_size": 100, "broker_symbol": "GOLD.m"}}}
         self.d = Daemon(cfg, tmp=self.tmp, env=ENV).start()
         self.ea = FakeEA(self.d.base, MT5_SECRET)
         self.ea.set_quote("EURUSD", 1.10000, 1.10010)
@@ -103,6 +105,20 @@ class Mt5(unittest.TestCase):
         return rec["args"]["text"]
 
     # ---- the tests -------------------------------------------------------------------
+
+    def test_broker_symbol_is_the_terminals_name_both_ways(self):
+        self.ea.set_quote("GOLD.m", 2000.0, 2000.5)
+        st, j = self.signal(plugin="passthru", action="buy", symbol="GOLD.m", lot=0.1)
+        self.assertEqual(st, 400, j)       # the terminal's name is not a zepix symbol
+        st, j = self.signal(plugin="passthru", action="buy", symbol="xauusd", lot=0.1)
+        self.assertEqual((st, j["results"][0]["status"]), (200, "executed"), j)
+        tid = j["results"][0]["trade_id"]
+        wait_for(lambda: self.trade(tid)["broker_state"] == "filled", what="the gold fill")
+        rq = [rq for _, rq in self.ea.received if rq["op"] == "open"][0]
+        self.assertEqual(rq["symbol"], "GOLD.m")
+        t = self.trade(tid)
+        self.assertEqual(t["symbol"], "XAUUSD")
+        self.assertAlmostEqual(t["entry_price"], 2000.5, places=3)   # the fake EA's fill at its ask
 
     def test_signal_reaches_the_terminal_through_a_held_poll_and_the_trade_carries_its_figures(self):
         # Wait until the EA's poll is being held (nothing pending).
