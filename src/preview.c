@@ -379,7 +379,7 @@ int prv_replay(struct app *a, struct plugin *p, int n, prv_diff_fn fn, void *ud,
         zx_verdict v = ZX_ACCEPT;
         char reason[200] = "";
         if (pp_def(pp)->on_signal_received && pp_signal(pp, &zs, &v, reason, sizeof reason)) {
-            snprintf(err, errlen, "the build failed on signal #%lld: %.150s", (long long)x->id, pp_cause(pp));
+            snprintf(err, errlen, "the build failed on signal #%lld: %.*s", (long long)x->id, (int)sbuf_utf8_prefix(pp_cause(pp), 150), pp_cause(pp));
             goto out;
         }
         struct prv_diff d = {.signal_id = x->id};
