@@ -24,9 +24,10 @@ struct cmd_ctx {
     struct app *app;
     const char *source;         /* "telegram" | "console" */
     int64_t chat_id;            /* 0 for the console */
-    int64_t user_id;            /* who sent it (the chat id in a private chat); 0 for the console */
+    int64_t user_id;            /* who sent it (from.id; the chat id in a private chat); 0 for the console */
     int confirmed;              /* run by /confirm (cmd_confirm_ask was answered) */
-    int64_t update_id;          /* Telegram update id (idempotency key); 0 for the console */
+    int64_t update_id;          /* Telegram update id; 0 for the console */
+    const char *update_key;     /* its idempotency key "tg:<bot>:<update_id>" (chat.c); NULL for the console */
     const char *args;           /* trimmed text after the command, "" when none */
     struct sbuf *out;           /* the reply, Telegram HTML; escape every dynamic value */
     char markup[2048];          /* optional reply_markup JSON (inline_keyboard), "" = none */

@@ -42,8 +42,8 @@ int cmd_confirm_ask(struct cmd_ctx *c, const char *question_html)
         return -1;
     }
     snprintf(key, sizeof key, "confirm:%s", token);
-    snprintf(value, sizeof value, "%" PRId64 " %" PRId64 " pending /%s %.400s", app_now_ms() + CONFIRM_TTL_MS,
-             c->user_id, c->cmd->name, c->args);
+    snprintf(value, sizeof value, "%" PRId64 " %" PRId64 " pending /%s %.*s", app_now_ms() + CONFIRM_TTL_MS,
+             c->user_id, c->cmd->name, (int)sbuf_utf8_prefix(c->args, 400), c->args);
     if (store_kv_set(c->app->db, key, value)) {
         sbuf_puts(c->out, "❌ cannot keep the confirmation (see the log); nothing was done.");
         return -1;

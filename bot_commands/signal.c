@@ -72,8 +72,8 @@ void cmd_signal(struct cmd_ctx *c)
             sbuf_puts(c->out, ". /plugins lists them.");
         return;
     }
-    if (!s.id[0] && c->update_id)
-        snprintf(s.id, sizeof s.id, "tg:%lld", (long long)c->update_id);
+    if (!s.id[0] && c->update_key)
+        snprintf(s.id, sizeof s.id, "%s", c->update_key);
     char kept[580];
     sig_redact_body(c->args, strlen(c->args), kept, sizeof kept);  /* no secret= in the journal */
     snprintf(raw, sizeof raw, "/signal %s", kept);

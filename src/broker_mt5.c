@@ -482,8 +482,8 @@ static void read_results(struct mt5 *m, json_object *results)
         int64_t id = inum(r, "request_id");
         if (strcmp(str(r, "db"), m->db_id) != 0) {
             /* A result for another zepix database's request of the same number. */
-            LOG_W("mt5", "result %zu (request %lld) ignored: its db \"%.40s\" is not this database's %s", i,
-                  (long long)id, str(r, "db"), m->db_id);
+            LOG_W("mt5", "result %zu (request %lld) ignored: its db \"%.*s\" is not this database's %s", i,
+                  (long long)id, (int)sbuf_utf8_prefix(str(r, "db"), 40), str(r, "db"), m->db_id);
             continue;
         }
         sqlite3_stmt *s = mstmt(m, M_FIND);
@@ -634,9 +634,10 @@ static void orphan(struct mt5 *m, const struct broker_position *bp)
     else
         m->told_orphan[(size_t)bp->ticket % cap] = bp->ticket;     /* bounded: may tell again */
     char note[300];
-    snprintf(note, sizeof note, "MT5 position %lld (%s %.2f %s, comment \"%.40s\") has zepix's magic but no zepix "
+    snprintf(note, sizeof note, "MT5 position %lld (%s %.2f %s, comment \"%.*s\") has zepix's magic but no zepix "
              "trade: check it in the terminal; zepix does not manage it", (long long)bp->ticket,
-             bp->side == ZX_SELL ? "SELL" : "BUY", bp->volume, bp->symbol, bp->comment);
+             bp->side == ZX_SELL ? "SELL" : "BUY", bp->volume, bp->symbol, (int)sbuf_utf8_prefix(bp->comment, 40),
+             bp->comment);
     chat_notify(m->a, note);
 }
 
@@ -671,8 +672,9 @@ static int check_time(json_object *o, const char *arr, size_t i, const char *key
     double t = num(o, key, NAN);
     if (isfinite(t) && t >= MT5_TIME_MIN && t <= MT5_TIME_MAX)
         return 0;
-    snprintf(err, errlen, "%s[%zu].%s: expected UTC seconds since 1970 between %lld (2000) and %lld (2100), got %.40s",
-             arr, i, key, MT5_TIME_MIN, MT5_TIME_MAX, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    const char *got = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+    snprintf(err, errlen, "%s[%zu].%s: expected UTC seconds since 1970 between %lld (2000) and %lld (2100), got %.*s",
+             arr, i, key, MT5_TIME_MIN, MT5_TIME_MAX, (int)sbuf_utf8_prefix(got, 40), got);
     return -1;
 }
 

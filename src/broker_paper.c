@@ -13,6 +13,7 @@
  * Never blocks; no I/O; never frees or keeps a caller's pointer.
  */
 #include "broker_paper.h"
+#include "sbuf.h"
 #include "signal.h"
 
 #include <math.h>
@@ -73,8 +74,9 @@ static int paper_check_symbol(const char *s, char *err, size_t errlen)
 {
     if (paper_symbol_ok(s))
         return 0;
-    paper_fail(err, errlen, "symbol: expected 1..31 characters A-Z a-z 0-9 . _, got \"%.40s\"",
-               s ? s : "(none)");
+    const char *shown = s ? s : "(none)";
+    paper_fail(err, errlen, "symbol: expected 1..31 characters A-Z a-z 0-9 . _, got \"%.*s\"",
+               (int)sbuf_utf8_prefix(shown, 40), shown);
     return -1;
 }
 

@@ -9,10 +9,16 @@
  * reads only when readable (console.c), commands must not block (commands.h).
  *
  * Exactly-once commands. The offset (last handled update_id + 1) is written to
- * the host database (kv "telegram.offset") right after each update is handled,
- * and the next getUpdates sends it, which confirms the update to Telegram; at
- * start the offset is loaded, so a restart neither skips nor repeats confirmed
- * updates. The one window left is a crash after a command ran and before its
+ * the host database (kv "telegram.<bot id>.offset") right after each update is
+ * handled, and the next getUpdates sends it, which confirms the update to
+ * Telegram; at start getMe says which bot the token is and that bot's offset is
+ * loaded, so a restart neither skips nor repeats confirmed updates, and another
+ * bot (a new token, same data dir) starts from its own offset. Update ids are
+ * only unique per bot and per run of the server's numbering: the idempotency key
+ * of a command is "tg:<bot id>:<update_id>", and when the server's ids restart
+ * (an answer below the offset we sent) an epoch kept in "telegram.<bot id>.epoch"
+ * is raised and the keys become "tg:<bot id>.<epoch>:<update_id>", so a new
+ * command is never taken for an old one. The one window left is a crash after a command ran and before its
  * offset was written: that update comes again and runs a second time. That is
  * harmless because every command with a side effect is idempotent: /pause,
  * /resume, /enable_plugin, /disable_plugin set a state (setting it again
@@ -23,6 +29,15 @@
  * else only reads. (A reply queued but not yet sent at a crash is lost: at
  * most once for answers, exactly once in effect for commands.)
  * Unauthorized updates advance the offset too, so they are never seen again.
+ *
+ * Authorization (SPEC sections 7 and 12): the chat must be in
+ * telegram.admin_chat_ids; in a group (negative chat id) the sender must be an
+ * admin user too, and a button press always needs one. An admin user is a
+ * telegram.admin_user_ids entry or the id of a private admin chat (which is the
+ * user's id). Anything else gets no answer and is logged.
+ *
+ * Notifications raised before Telegram is up (a plugin failing at start) are
+ * kept and sent once it is.
  */
 #include "chat.h"
 #include "app.h"
@@ -43,7 +58,8 @@
 
 #define NOTIFY_MAX 20           /* notifications joined into one message */
 #define NOTIFY_WINDOW 2.0       /* seconds a notification waits for company */
-#define OFFSET_KEY "telegram.offset"
+#define LEGACY_OFFSET_KEY "telegram.offset"  /* before offsets were per bot */
+#define BOT_KEY "telegram.bot_id"                /* the bot of the last start */
 
 struct cmd_pending {
     struct chat_state *cs;      /* NULL once the chat layer is freed */
@@ -57,6 +73,7 @@ struct chat_state {
     struct tg_client *tg;
     struct console *con;
     int stopping;
+    int64_t bot_id, epoch;              /* from getMe; the update-id epoch of that bot */
     struct cmd_pending *pending;        /* deferred replies, for orphaning at free */
     ev_timer notify_timer;
     char *notes[NOTIFY_MAX];
@@ -80,6 +97,7 @@ int chat_parse_command(const char *text, char *name, size_t namelen, const char 
         if (k + 1 < namelen)
             name[k++] = (char)tolower((unsigned char)*p);
     name[k] = '\0';
+    name[sbuf_utf8_complete(name, k)] = '\0';
     if (*p == '@')              /* "/cmd@botname": the bot's own name, ignored */
         while (*p && !isspace((unsigned char)*p))
             p++;
@@ -106,10 +124,10 @@ static void reply(struct chat_state *cs, const char *source, int64_t chat_id, co
     }
 }
 
-static void run_line(struct chat_state *cs, const char *source, int64_t chat_id, int64_t update_id,
-                     const char *text)
+static void run_line(struct chat_state *cs, const char *source, int64_t chat_id, int64_t user_id,
+                     int64_t update_id, const char *text)
 {
-    char name[64], *args = NULL;
+    char name[64], *args = NULL, key[64];
     const char *a;
     size_t alen;
     struct sbuf out;
@@ -130,9 +148,14 @@ static void run_line(struct chat_state *cs, const char *source, int64_t chat_id,
         reply(cs, source, chat_id, "Out of memory, try again.", NULL);
         goto done;
     }
-    struct cmd_ctx c = {.app = cs->app, .source = source, .chat_id = chat_id, .user_id = chat_id,
-                        .update_id = update_id,
-                        .args = args, .out = &out, .chat = cs, .cmd = cmd};
+    if (cs->epoch)
+        snprintf(key, sizeof key, "tg:%" PRId64 ".%" PRId64 ":%" PRId64, cs->bot_id, cs->epoch, update_id);
+    else
+        snprintf(key, sizeof key, "tg:%" PRId64 ":%" PRId64, cs->bot_id, update_id);
+    struct cmd_ctx c = {.app = cs->app, .source = source, .chat_id = chat_id,
+                        .user_id = user_id ? user_id : chat_id, .update_id = update_id,
+                        .update_key = update_id ? key : NULL, .args = args, .out = &out, .chat = cs,
+                        .cmd = cmd};
     LOG_I("chat", "%s chat %" PRId64 ": /%s", source, chat_id, cmd->name);
     cmd->run(&c);
     if (!c.pending)
@@ -199,45 +222,70 @@ static const char *get_str(json_object *o, const char *key)
                ? json_object_get_string(v) : NULL;
 }
 
-static int authorized(struct chat_state *cs, int64_t chat_id)
+/* An admin user: listed in telegram.admin_user_ids, or the owner of a private
+ * admin chat (a private chat's id is its user's id). */
+static int admin_user(const struct config *cfg, int64_t user_id)
 {
-    if (cfg_is_admin(&cs->app->cfg, chat_id))
-        return 1;
-    LOG_W("chat", "ignored update from unauthorized chat %" PRId64, chat_id);
-    return 0;
+    return (user_id > 0 && cfg_is_admin(cfg, user_id)) || cfg_is_admin_user(cfg, user_id);
+}
+
+/* May this update run? The chat must be an admin chat; in a group the sender,
+ * and for a button the presser, must be an admin user. user_id 0 = unknown. */
+static int authorized(struct chat_state *cs, int64_t chat_id, int64_t user_id, int button)
+{
+    const struct config *cfg = &cs->app->cfg;
+    if (!cfg_is_admin(cfg, chat_id)) {
+        LOG_W("chat", "ignored update from unauthorized chat %" PRId64, chat_id);
+        return 0;
+    }
+    if ((chat_id < 0 || button) && !admin_user(cfg, user_id)) {
+        LOG_W("chat", "ignored %s from user %" PRId64 " in chat %" PRId64 ": not an admin user "
+              "(telegram.admin_user_ids)", button ? "a button press" : "a command", user_id, chat_id);
+        return 0;
+    }
+    return 1;
 }
 
 static void on_message(struct chat_state *cs, int64_t update_id, json_object *msg)
 {
-    int64_t chat_id;
+    int64_t chat_id, user_id = 0;
     const char *text = get_str(msg, "text");
-    if (get_i64(msg, "chat", "id", &chat_id) || !authorized(cs, chat_id))
+    if (get_i64(msg, "chat", "id", &chat_id))
+        return;
+    get_i64(msg, "from", "id", &user_id);
+    if (!authorized(cs, chat_id, user_id, 0))
         return;
     if (!text) {
         reply(cs, "telegram", chat_id, "Only text commands are understood. Try /help", NULL);
         return;
     }
-    run_line(cs, "telegram", chat_id, update_id, text);
+    run_line(cs, "telegram", chat_id, user_id, update_id, text);
 }
 
 static void on_callback(struct chat_state *cs, int64_t update_id, json_object *q)
 {
     json_object *msg;
-    int64_t chat_id;
+    int64_t chat_id, user_id = 0;
     const char *id = get_str(q, "id"), *data = get_str(q, "data");
+    get_i64(q, "from", "id", &user_id);
     /* The chat of the message that carries the button; an inline-mode button has
      * none, and then the user (a private chat has the user's id). */
     if (json_object_object_get_ex(q, "message", &msg) ? get_i64(msg, "chat", "id", &chat_id)
                                                        : get_i64(q, "from", "id", &chat_id))
         return;
-    if (!authorized(cs, chat_id) || !id)
+    if (!authorized(cs, chat_id, user_id, 1) || !id)
         return;
     if (data && strncmp(data, "cmd:", 4) == 0) {
-        run_line(cs, "telegram", chat_id, update_id, data + 4);
+        run_line(cs, "telegram", chat_id, user_id, update_id, data + 4);
         tg_answer_callback(cs->tg, id, NULL);
     } else {
         tg_answer_callback(cs->tg, id, "This button is not supported.");
     }
+}
+
+static void bot_key(char *key, size_t len, int64_t bot_id, const char *what)
+{
+    snprintf(key, len, "telegram.%" PRId64 ".%s", bot_id, what);
 }
 
 static void on_update(void *ud, int64_t update_id, json_object *u)
@@ -249,8 +297,55 @@ static void on_update(void *ud, int64_t update_id, json_object *u)
     else if (json_object_object_get_ex(u, "callback_query", &v))
         on_callback(cs, update_id, v);
     /* Handled: confirm it (see the header comment on exactly-once). */
-    if (store_kv_set_i64(cs->app->db, OFFSET_KEY, update_id + 1))
-        LOG_E("chat", "cannot persist %s: %s", OFFSET_KEY, sqlite3_errmsg(cs->app->db));
+    char key[64];
+    bot_key(key, sizeof key, cs->bot_id, "offset");
+    if (store_kv_set_i64(cs->app->db, key, update_id + 1))
+        LOG_E("chat", "cannot persist %s: %s", key, sqlite3_errmsg(cs->app->db));
+}
+
+/* getMe answered: this bot's offset and epoch; a changed bot is said. */
+static int64_t on_ready(void *ud, int64_t bot_id, const char *username)
+{
+    struct chat_state *cs = ud;
+    sqlite3 *db = cs->app->db;
+    char key[64];
+    int64_t prev = 0, offset = 0, epoch = 0;
+    int had_prev = store_kv_get_i64(db, BOT_KEY, &prev) == 0;
+    cs->bot_id = bot_id;
+    bot_key(key, sizeof key, bot_id, "offset");
+    int known = store_kv_get_i64(db, key, &offset) == 0;
+    if (!known && !had_prev && store_kv_get_i64(db, LEGACY_OFFSET_KEY, &offset) == 0) {
+        /* Written by a version that kept one offset: it was this bot's. */
+        LOG_I("chat", "update offset %" PRId64 " (kept without a bot id) taken as bot %" PRId64 "'s",
+              offset, bot_id);
+        if (store_kv_set_i64(db, key, offset))
+            LOG_E("chat", "cannot persist %s: %s", key, sqlite3_errmsg(db));
+    } else if (had_prev && prev != bot_id) {
+        LOG_W("chat", "the Telegram bot changed: bot %" PRId64 " last time, now bot %" PRId64
+              " (@%s); its own update offset (%" PRId64 ") is used and old command keys do not apply",
+              prev, bot_id, username, offset);
+    }
+    bot_key(key, sizeof key, bot_id, "epoch");
+    if (store_kv_get_i64(db, key, &epoch) == 0)
+        cs->epoch = epoch;
+    if (store_kv_set_i64(db, BOT_KEY, bot_id))
+        LOG_E("chat", "cannot persist %s: %s", BOT_KEY, sqlite3_errmsg(db));
+    LOG_I("chat", "Telegram bot %" PRId64 " (@%s): update offset %" PRId64, bot_id, username, offset);
+    return offset;
+}
+
+/* The server's update ids restarted: a new epoch, so that the keys of the new
+ * commands cannot meet those of the old ones in the journal. */
+static void on_restart(void *ud, int64_t offset_sent, int64_t update_id)
+{
+    struct chat_state *cs = ud;
+    char key[64];
+    cs->epoch++;
+    bot_key(key, sizeof key, cs->bot_id, "epoch");
+    if (store_kv_set_i64(cs->app->db, key, cs->epoch))
+        LOG_E("chat", "cannot persist %s: %s", key, sqlite3_errmsg(cs->app->db));
+    LOG_W("chat", "Telegram update ids restarted (offset %" PRId64 " sent, update %" PRId64
+          " came): command keys now use epoch %" PRId64, offset_sent, update_id, cs->epoch);
 }
 
 static void on_sent(void *ud, const char *method, int ok)
@@ -264,7 +359,7 @@ static void on_console_line(void *ud, const char *line)
 {
     struct chat_state *cs = ud;
     if (!cs->stopping)
-        run_line(cs, "console", 0, 0, line);
+        run_line(cs, "console", 0, 0, 0, line);
 }
 
 /* ---- notifications ----------------------------------------------------------- */
@@ -283,8 +378,8 @@ void chat_notify_format(struct sbuf *out, const char *const *texts, size_t n, si
 static void notify_flush(struct chat_state *cs)
 {
     struct sbuf b;
-    if (!cs->n_notes)
-        return;
+    if (!cs->n_notes || !cs->tg)
+        return;                 /* Telegram not up yet: kept for chat_app_start() */
     sbuf_init(&b);
     chat_notify_format(&b, (const char *const *)cs->notes, cs->n_notes, cs->more_notes);
     for (size_t i = 0; cs->tg && i < cs->app->cfg.telegram.n_admins; i++)
@@ -302,10 +397,28 @@ static void on_notify_timer(struct ev_loop *loop, ev_timer *w, int revents)
     notify_flush(w->data);
 }
 
+/* The chat layer's state, created on first use: chat_notify() may come
+ * before chat_app_start() (plugins are loaded first). NULL without memory. */
+static struct chat_state *state_get(struct app *a)
+{
+    if (a->chat)
+        return a->chat;
+    struct chat_state *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return NULL;
+    cs->app = a;
+    ev_init(&cs->notify_timer, on_notify_timer);
+    cs->notify_timer.data = cs;
+    a->chat = cs;
+    return cs;
+}
+
 void chat_notify(struct app *a, const char *text)
 {
-    struct chat_state *cs = a->chat;
     LOG_I("notify", "%s", text);
+    if (!a->chat && !a->cfg.telegram.token[0])
+        return;                 /* no Telegram, and no console yet: the log has it */
+    struct chat_state *cs = state_get(a);
     if (!cs)
         return;
     if (cs->con) {              /* a terminal does not flood: print at once */
@@ -315,14 +428,15 @@ void chat_notify(struct app *a, const char *text)
         console_print(cs->con, sbuf_str(&b));
         sbuf_free(&b);
     }
-    if (!cs->tg)
+    if (!cs->tg && !a->cfg.telegram.token[0])
         return;
-    /* Telegram: everything within NOTIFY_WINDOW of the first joins one message. */
+    /* Telegram: everything within NOTIFY_WINDOW of the first joins one message
+     * (before Telegram is up, everything waits for it). */
     if (cs->n_notes < NOTIFY_MAX && (cs->notes[cs->n_notes] = strdup(text)))
         cs->n_notes++;
     else
         cs->more_notes++;
-    if (!ev_is_active(&cs->notify_timer)) {
+    if (cs->tg && !ev_is_active(&cs->notify_timer)) {
         ev_timer_set(&cs->notify_timer, NOTIFY_WINDOW, 0.);
         ev_timer_start(a->loop, &cs->notify_timer);
     }
@@ -428,14 +542,9 @@ void cmd_reply_document(struct cmd_ctx *c, const void *data, size_t len, const c
 static int start_telegram(struct chat_state *cs, char *err, size_t errlen)
 {
     struct app *a = cs->app;
-    int64_t offset = 0;
-    if (store_kv_get_i64(a->db, OFFSET_KEY, &offset) < 0) {
-        snprintf(err, errlen, "cannot read %s from the host database: %s", OFFSET_KEY, sqlite3_errmsg(a->db));
-        return -1;
-    }
     struct tg_opts o = {.api_base = a->cfg.telegram.api_base, .token = a->cfg.telegram.token,
-                        .poll_timeout_s = a->cfg.telegram.poll_timeout_s, .offset = offset,
-                        .on_update = on_update, .on_sent = on_sent, .ud = cs};
+                        .poll_timeout_s = a->cfg.telegram.poll_timeout_s, .on_update = on_update,
+                        .on_sent = on_sent, .on_ready = on_ready, .on_restart = on_restart, .ud = cs};
     if (!(cs->tg = tg_new(a->loop, a->curl, &o, err, errlen)))
         return -1;
     /* The phone's command menu, from the one table. */
@@ -451,21 +560,24 @@ static int start_telegram(struct chat_state *cs, char *err, size_t errlen)
     }
     tg_set_commands(cs->tg, list);
     tg_start(cs->tg);
-    LOG_I("chat", "Telegram on: %zu admin chat(s), update offset %" PRId64, a->cfg.telegram.n_admins, offset);
+    LOG_I("chat", "Telegram on: %zu admin chat(s), %zu admin user(s)", a->cfg.telegram.n_admins,
+          a->cfg.telegram.n_admin_users);
+    if (cs->n_notes || cs->more_notes) {       /* raised before Telegram was up */
+        LOG_I("chat", "sending %zu notification(s) raised at start", cs->n_notes + cs->more_notes);
+        ev_timer_stop(a->loop, &cs->notify_timer);
+        ev_timer_set(&cs->notify_timer, 0., 0.);
+        ev_timer_start(a->loop, &cs->notify_timer);
+    }
     return 0;
 }
 
 int chat_app_start(struct app *a, char *err, size_t errlen)
 {
-    struct chat_state *cs = calloc(1, sizeof *cs);
+    struct chat_state *cs = state_get(a);
     if (!cs) {
         snprintf(err, errlen, "chat: out of memory");
         return -1;
     }
-    cs->app = a;
-    ev_init(&cs->notify_timer, on_notify_timer);
-    cs->notify_timer.data = cs;
-    a->chat = cs;
     if (a->cfg.telegram.token[0] && start_telegram(cs, err, errlen))
         goto fail;
     if (a->cfg.console.enabled && isatty(STDIN_FILENO) &&

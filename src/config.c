@@ -187,10 +187,33 @@ static int is_loopback(const char *host)
     return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
 }
 
+/* telegram.<key>: an array of at most CFG_MAX_ADMINS non-zero integer ids. */
+static int id_list(struct vctx *v, json_object *t, const char *key, const char *what, int64_t *out, size_t *n_out)
+{
+    json_object *ids;
+    char field[48];
+    snprintf(field, sizeof field, "telegram.%s", key);
+    if (!json_object_object_get_ex(t, key, &ids))
+        return 0;
+    if (!json_object_is_type(ids, json_type_array))
+        return fail(v, field, "expected an array of %s, got %s", what, shown(ids));
+    size_t n = json_object_array_length(ids);
+    if (n > CFG_MAX_ADMINS)
+        return fail(v, field, "expected at most %d %s", CFG_MAX_ADMINS, what);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(ids, i);
+        if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) == 0)
+            return fail(v, field, "expected integer %s, got %s", what, shown(e));
+        out[(*n_out)++] = json_object_get_int64(e);
+    }
+    return 0;
+}
+
 static int v_telegram(struct vctx *v, json_object *root, struct config *c)
 {
-    static const char *const keys[] = {"token", "api_base", "admin_chat_ids", "poll_timeout_s", NULL};
-    json_object *t, *ids;
+    static const char *const keys[] = {"token", "api_base", "admin_chat_ids", "admin_user_ids",
+                                       "poll_timeout_s", NULL};
+    json_object *t;
     long timeout = c->telegram.poll_timeout_s;
     if (section(v, root, "telegram", &t))
         return -1;
@@ -205,19 +228,9 @@ static int v_telegram(struct vctx *v, json_object *root, struct config *c)
     if (strncmp(c->telegram.api_base, "https://", 8) && strncmp(c->telegram.api_base, "http://", 7))
         return fail(v, "telegram.api_base", "expected an http:// or https:// URL, got \"%s\"",
                     c->telegram.api_base);
-    if (json_object_object_get_ex(t, "admin_chat_ids", &ids)) {
-        if (!json_object_is_type(ids, json_type_array))
-            return fail(v, "telegram.admin_chat_ids", "expected an array of chat ids, got %s", shown(ids));
-        size_t n = json_object_array_length(ids);
-        if (n > CFG_MAX_ADMINS)
-            return fail(v, "telegram.admin_chat_ids", "expected at most %d chat ids", CFG_MAX_ADMINS);
-        for (size_t i = 0; i < n; i++) {
-            json_object *e = json_object_array_get_idx(ids, i);
-            if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) == 0)
-                return fail(v, "telegram.admin_chat_ids", "expected integer chat ids, got %s", shown(e));
-            c->telegram.admin_chat_ids[c->telegram.n_admins++] = json_object_get_int64(e);
-        }
-    }
+    if (id_list(v, t, "admin_chat_ids", "chat ids", c->telegram.admin_chat_ids, &c->telegram.n_admins) ||
+        id_list(v, t, "admin_user_ids", "user ids", c->telegram.admin_user_ids, &c->telegram.n_admin_users))
+        return -1;
     return 0;
 }
 
@@ -815,6 +828,14 @@ int cfg_is_admin(const struct config *cfg, int64_t chat_id)
 {
     for (size_t i = 0; i < cfg->telegram.n_admins; i++)
         if (cfg->telegram.admin_chat_ids[i] == chat_id)
+            return 1;
+    return 0;
+}
+
+int cfg_is_admin_user(const struct config *cfg, int64_t user_id)
+{
+    for (size_t i = 0; i < cfg->telegram.n_admin_users; i++)
+        if (cfg->telegram.admin_user_ids[i] == user_id)
             return 1;
     return 0;
 }

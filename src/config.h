@@ -54,6 +54,8 @@ struct config {
         char api_base[256];
         int64_t admin_chat_ids[CFG_MAX_ADMINS];
         size_t n_admins;
+        int64_t admin_user_ids[CFG_MAX_ADMINS];  /* SPEC 12: who may command in a group, press buttons */
+        size_t n_admin_users;
         int poll_timeout_s;
     } telegram;
 
@@ -141,6 +143,8 @@ int cfg_symbol_find(const struct config *cfg, const char *name, struct cfg_symbo
 struct cfg_symbol cfg_symbol_get(const struct config *cfg, const char *name);
 
 int cfg_is_admin(const struct config *cfg, int64_t chat_id);
+/* user_id is listed in telegram.admin_user_ids. */
+int cfg_is_admin_user(const struct config *cfg, int64_t user_id);
 
 /* A plugin id: [a-z0-9_], 1..63 characters (also its directory's name). */
 int cfg_valid_plugin_id(const char *id);

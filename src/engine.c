@@ -7,6 +7,7 @@
 #include "broker_paper.h"
 #include "chat.h"
 #include "log.h"
+#include "sbuf.h"
 #include "metrics.h"
 #include "notify.h"
 #include "pnl.h"
@@ -310,7 +311,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, "", acct, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %.300s (no plugin opens trades)", err);
+            snprintf(note, sizeof note, "🛑 %.*s (no plugin opens trades)", (int)sbuf_utf8_prefix(err, 300), err);
             chat_notify(a, note);
         }
     }
@@ -319,7 +320,7 @@ static int risk_order(struct app *a, struct plugin *p, const char *symbol, doubl
         rc = risk_check(a->risk, p->id, own, &f, lot, &tripped, err, errlen);
         if (tripped) {
             char note[400];
-            snprintf(note, sizeof note, "🛑 %s: %.300s", p->id, err);
+            snprintf(note, sizeof note, "🛑 %s: %.*s", p->id, (int)sbuf_utf8_prefix(err, 300), err);
             chat_notify(a, note);
         }
     }
@@ -378,7 +379,7 @@ static int open_async(struct app *a, struct plugin *p, const zx_order_req *req, 
     int64_t rid;
     if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen)) {
         char why[200];
-        snprintf(why, sizeof why, "rejected: %.180s", err);
+        snprintf(why, sizeof why, "rejected: %.*s", (int)sbuf_utf8_prefix(err, 180), err);
         ldg_reject(p->ldg, t.id, why, app_now_ms());
         metrics_order(a, p->id, 0);
         return -1;
@@ -577,7 +578,7 @@ static int close_async(struct app *a, struct plugin *p, struct epos *ep, double 
     if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen))
         return -1;
     ep->closing = 1;
-    snprintf(ep->close_reason, sizeof ep->close_reason, "%s", reason);
+    sbuf_fmt(ep->close_reason, sizeof ep->close_reason, "%s", reason);
     return 0;
 }
 
@@ -846,7 +847,7 @@ static void result(struct eng_result *r, struct plugin *p, const char *status, i
     snprintf(r->plugin, sizeof r->plugin, "%s", p->id);
     r->status = status;
     r->trade_id = trade;
-    snprintf(r->reason, sizeof r->reason, "%.199s", why ? why : "");
+    snprintf(r->reason, sizeof r->reason, "%.*s", (int)sbuf_utf8_prefix(why ? why : "", 199), why ? why : "");
 }
 
 static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, struct eng_result *r)
@@ -882,7 +883,8 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
     }
     char why[200];
     if (failed)
-        snprintf(why, sizeof why, "closed %d, %d failed: %.150s", closed, failed, err);
+        snprintf(why, sizeof why, "closed %d, %d failed: %.*s", closed, failed,
+                 (int)sbuf_utf8_prefix(err, 150), err);
     else if (closed && is_async(e))
         snprintf(why, sizeof why, "close sent for %d trade%s", closed, closed == 1 ? "" : "s");
     else if (closed)
@@ -930,7 +932,7 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
         n += snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap,
                       req.lot);
     if (n > 0 && (size_t)n < sizeof note && s->sizing[0] && zs->lot == s->lot)
-        snprintf(note + n, sizeof note - (size_t)n, "; %.150s", s->sizing);
+        snprintf(note + n, sizeof note - (size_t)n, "; %.*s", (int)sbuf_utf8_prefix(s->sizing, 150), s->sizing);
     result(r, p, "executed", o.trade_id, note);
 }
 
@@ -948,13 +950,14 @@ void eng_dispatch_one(struct app *a, struct plugin *p, const sig_parsed *s, int6
     int opening = s->action == ZX_BUY || s->action == ZX_SELL;
     if (e->in_batch && p->batch_failed) {
         char why[200];
-        snprintf(why, sizeof why, "its trade ledger cannot be written (%.140s); not executed", p->batch_err);
+        snprintf(why, sizeof why, "its trade ledger cannot be written (%.*s); not executed",
+                 (int)sbuf_utf8_prefix(p->batch_err, 140), p->batch_err);
         result(r, p, "failed", 0, why);
         return;
     }
     if (p->st == PLG_FAILED) {
         char why[300];
-        snprintf(why, sizeof why, "plugin failed: %.180s", p->reason);
+        snprintf(why, sizeof why, "plugin failed: %.*s", (int)sbuf_utf8_prefix(p->reason, 180), p->reason);
         result(r, p, "skipped", 0, why);
         return;
     }
@@ -987,7 +990,7 @@ void eng_dispatch_one(struct app *a, struct plugin *p, const sig_parsed *s, int6
         e->cur_signal = 0;
         if (strcmp(r->status, "failed") == 0)
             return;           /* never open the new side while the old one is still open */
-        snprintf(reversed, sizeof reversed, "%.150s", r->reason);
+        snprintf(reversed, sizeof reversed, "%.*s", (int)sbuf_utf8_prefix(r->reason, 150), r->reason);
     }
     zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
                     .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
@@ -1016,13 +1019,13 @@ void eng_dispatch_one(struct app *a, struct plugin *p, const sig_parsed *s, int6
     if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
         (s->plugin[0] || p->st != PLG_DISABLED)) {
         char note[400];
-        snprintf(note, sizeof note, "🚫 %s %s %s %s: %.200s", p->id, r->status, sig_action_name(s->action),
-                 s->symbol, r->reason);
+        snprintf(note, sizeof note, "🚫 %s %s %s %s: %.*s", p->id, r->status, sig_action_name(s->action),
+                 s->symbol, (int)sbuf_utf8_prefix(r->reason, 200), r->reason);
         notify_send(a, "rejects", note);
     }
     if (reversed[0]) {
         char both[sizeof r->reason];
-        snprintf(both, sizeof both, "%.90s, then %.100s", reversed, r->reason[0] ? r->reason : r->status);
+        snprintf(both, sizeof both, "%.*s, then %.*s", (int)sbuf_utf8_prefix(reversed, 90), reversed, (int)sbuf_utf8_prefix(r->reason[0] ? r->reason : r->status, 100), r->reason[0] ? r->reason : r->status);
         snprintf(r->reason, sizeof r->reason, "%s", both);
     }
 }
@@ -1078,7 +1081,8 @@ static void open_result(struct app *a, struct plugin *p, struct epos *ep, const 
         return;
     }
     char why[200];
-    snprintf(why, sizeof why, "rejected: %.180s", r->ok ? "no ticket or price in the result" : r->error);
+    const char *msg = r->ok ? "no ticket or price in the result" : r->error;
+    snprintf(why, sizeof why, "rejected: %.*s", (int)sbuf_utf8_prefix(msg, 180), msg);
     if (ldg_reject(p->ldg, ep->trade_id, why, app_now_ms()) < 0)
         LOG_E("engine", "%s: the rejection of #%lld is not recorded: %s", p->id, (long long)ep->trade_id,
               sqlite3_errmsg(ldg_db(p->ldg)));
@@ -1113,7 +1117,7 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
         return;
     if (strcmp(r->op, "close") == 0) {
         char reason[16];
-        snprintf(reason, sizeof reason, "%s", ep->close_reason[0] ? ep->close_reason : "manual");
+        sbuf_fmt(reason, sizeof reason, "%s", ep->close_reason[0] ? ep->close_reason : "manual");
         ep->closing = 0;
         ep->close_reason[0] = '\0';
         if (r->ok && r->deal_applied) {
@@ -1125,8 +1129,9 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
             record_close(a, p, ep, r->volume, r->price, r->profit, app_now_ms(), reason, err, sizeof err);
             return;
         }
-        snprintf(note, sizeof note, "%s: the close of #%lld failed in the terminal: %.200s", p->id,
-                 (long long)r->trade_id, r->ok ? "no price in the result" : r->error);
+        snprintf(note, sizeof note, "%s: the close of #%lld failed in the terminal: %.*s", p->id,
+                 (long long)r->trade_id, (int)sbuf_utf8_prefix(r->ok ? "no price in the result" : r->error, 200),
+                 r->ok ? "no price in the result" : r->error);
         chat_notify(a, note);
     } else if (strcmp(r->op, "modify") == 0) {
         if (r->ok) {
@@ -1137,8 +1142,8 @@ void eng_broker_result(struct app *a, const struct broker_result *r)
             ep->tp = r->tp;
             return;
         }
-        snprintf(note, sizeof note, "%s: the SL/TP change of #%lld failed in the terminal: %.200s", p->id,
-                 (long long)r->trade_id, r->error);
+        snprintf(note, sizeof note, "%s: the SL/TP change of #%lld failed in the terminal: %.*s", p->id,
+                 (long long)r->trade_id, (int)sbuf_utf8_prefix(r->error, 200), r->error);
         chat_notify(a, note);
     }
 }

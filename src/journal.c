@@ -6,6 +6,7 @@
 #include "chat.h"
 #include "engine.h"
 #include "log.h"
+#include "sbuf.h"
 #include "metrics.h"
 #include "registry.h"
 #include "store.h"

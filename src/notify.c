@@ -5,6 +5,7 @@
 #include "app.h"
 #include "chat.h"
 #include "log.h"
+#include "sbuf.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -61,7 +62,7 @@ void notify_send(struct app *a, const char *kind, const char *text)
         rej_sent++;
         if (rej_held) {
             char more[600];
-            snprintf(more, sizeof more, "%.500s (and %d more held back: /journal)", text, rej_held);
+            snprintf(more, sizeof more, "%.*s (and %d more held back: /journal)", (int)sbuf_utf8_prefix(text, 500), text, rej_held);
             rej_held = 0;
             chat_notify(a, more);
             return;

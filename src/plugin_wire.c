@@ -2,6 +2,7 @@
  * plugin_wire — see plugin_wire.h.
  */
 #include "plugin_wire.h"
+#include "sbuf.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -92,6 +93,7 @@ void rb_str(struct rbuf *r, char *dst, size_t dstlen)
         for (size_t i = 0; i < c; i++)     /* a string stops at its first NUL */
             if (!dst[i])
                 break;
+        dst[sbuf_utf8_complete(dst, strlen(dst))] = '\0';  /* a cut is never inside a character */
     }
     r->off += n;
 }

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "engine.h"
 #include "log.h"
+#include "sbuf.h"
 #include "plugin_proc.h"
 #include "journal.h"
 #include "registry.h"
@@ -76,7 +77,7 @@ static int s_modify(zx_host *h, int64_t id, double sl, double tp, char *err, siz
 static int s_notify(zx_host *h, const char *text)
 {
     (void)h;
-    LOG_D("preview", "%s would notify: %.200s", cur.p->id, text);
+    LOG_D("preview", "%s would notify: %.*s", cur.p->id, (int)sbuf_utf8_prefix(text, 200), text);
     return 0;
 }
 
@@ -180,7 +181,7 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
     if (copy_db(ldg_db(p->ldg), path, err, sizeof err) ||
         pp_start(reg->host_bin, so, p->id, tmp, cfg, reg->hook_ms, p->host, &api, &pp, err, sizeof err)) {
         snprintf(r->verdict, sizeof r->verdict, "failed");
-        snprintf(r->reason, sizeof r->reason, "%.190s", err);
+        snprintf(r->reason, sizeof r->reason, "%.*s", (int)sbuf_utf8_prefix(err, 190), err);
         goto out;
     }
     zx_signal zs = {.id = 0, .source = "preview", .action = s->action, .price = s->price, .sl = s->sl,
@@ -190,7 +191,7 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
     char reason[200] = "";
     if (pp_def(pp)->on_signal_received && pp_signal(pp, &zs, &v, reason, sizeof reason)) {
         snprintf(r->verdict, sizeof r->verdict, "failed");
-        snprintf(r->reason, sizeof r->reason, "the plugin failed: %.170s", pp_cause(pp));
+        snprintf(r->reason, sizeof r->reason, "the plugin failed: %.*s", (int)sbuf_utf8_prefix(pp_cause(pp), 170), pp_cause(pp));
         goto out;
     }
     snprintf(r->reason, sizeof r->reason, "%s", reason);
@@ -218,15 +219,15 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
     if (a->paused)
         snprintf(r->risk, sizeof r->risk, "trading is paused (/resume)");
     else if (paused_acct || paused_own)
-        snprintf(r->risk, sizeof r->risk, "risk: opening paused (%.180s)", paused_acct ? paused_acct : paused_own);
+        snprintf(r->risk, sizeof r->risk, "risk: opening paused (%.*s)", (int)sbuf_utf8_prefix(paused_acct ? paused_acct : paused_own, 180), paused_acct ? paused_acct : paused_own);
     else if (dry) {
         eng_risk_figures(a, NULL, s->symbol, &f);
         if (risk_check(dry, "", &a->cfg.risk.account, &f, r->lot, &tripped, err, sizeof err) == 0) {
             eng_risk_figures(a, p, s->symbol, &f);
             if (risk_check(dry, p->id, risk_plugin_limits(&a->cfg, p->id), &f, r->lot, &tripped, err, sizeof err))
-                snprintf(r->risk, sizeof r->risk, "%.210s", err);
+                snprintf(r->risk, sizeof r->risk, "%.*s", (int)sbuf_utf8_prefix(err, 210), err);
         } else {
-            snprintf(r->risk, sizeof r->risk, "%.210s", err);
+            snprintf(r->risk, sizeof r->risk, "%.*s", (int)sbuf_utf8_prefix(err, 210), err);
         }
     }
     risk_free(dry);
@@ -378,7 +379,7 @@ int prv_replay(struct app *a, struct plugin *p, int n, prv_diff_fn fn, void *ud,
         zx_verdict v = ZX_ACCEPT;
         char reason[200] = "";
         if (pp_def(pp)->on_signal_received && pp_signal(pp, &zs, &v, reason, sizeof reason)) {
-            snprintf(err, errlen, "the build failed on signal #%lld: %.150s", (long long)x->id, pp_cause(pp));
+            snprintf(err, errlen, "the build failed on signal #%lld: %.*s", (long long)x->id, (int)sbuf_utf8_prefix(pp_cause(pp), 150), pp_cause(pp));
             goto out;
         }
         struct prv_diff d = {.signal_id = x->id};

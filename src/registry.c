@@ -4,6 +4,7 @@
 #include "registry.h"
 #include "app.h"
 #include "log.h"
+#include "sbuf.h"
 #include "chat.h"
 #include "engine.h"
 #include "notify.h"
@@ -167,8 +168,9 @@ static int load_build(const char *dir, const char *id, const char *cache_dir, ui
         goto fail;
     }
     if (!def->id || strcmp(def->id, id) != 0) {
-        snprintf(err, errlen, "its id \"%.64s\" does not match its directory \"%s\"",
-                 def->id ? def->id : "(null)", id);
+        const char *got = def->id ? def->id : "(null)";
+        snprintf(err, errlen, "its id \"%.*s\" does not match its directory \"%s\"",
+                 (int)sbuf_utf8_prefix(got, 64), got, id);
         goto fail;
     }
     if (!def->name || !def->version) {
@@ -371,8 +373,7 @@ static int start_build(struct registry *r, struct plugin *p, void **dl, const zx
         p->host = old_host;
         p->def = old_def;
         if (rc != 0) {
-            snprintf(err, errlen, "init failed (returned %d)%s%.200s", rc, p->last_warn[0] ? ": " : "",
-                     p->last_warn);
+            snprintf(err, errlen, "init failed (returned %d)%s%.*s", rc, p->last_warn[0] ? ": " : "", (int)sbuf_utf8_prefix(p->last_warn, 200), p->last_warn);
             goto fail;
         }
     }
@@ -420,9 +421,9 @@ static void fail_plugin(struct plugin *p, const char *why)
 {
     char note[400];
     p->st = PLG_FAILED;
-    snprintf(p->reason, sizeof p->reason, "%s", why);
+    sbuf_fmt(p->reason, sizeof p->reason, "%s", why);
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
-    snprintf(note, sizeof note, "⚠️ plugin %s failed: %.300s", p->id, why);
+    snprintf(note, sizeof note, "⚠️ plugin %s failed: %.*s", p->id, (int)sbuf_utf8_prefix(why, 300), why);
     if (g_reg && g_reg->app) {
         notify_send(g_reg->app, "failures", note);
         size_t n = eng_open_count_of(g_reg->app, p->id);
@@ -473,7 +474,7 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     r->depth--;
     drain(r);
     if (p->st == PLG_FAILED) {      /* its child died in on_plugin_enabled */
-        snprintf(err, errlen, "%s", p->reason);
+        sbuf_fmt(err, errlen, "%s", p->reason);
         return -1;
     }
     return 0;
@@ -524,7 +525,7 @@ struct plugin *reg_add_new(struct registry *r, const char *id, char *err, size_t
         return NULL;
     }
     if (!cfg_valid_plugin_id(id) || id[0] == '_') {
-        snprintf(err, errlen, "'%.64s' is not a plugin id ([a-z0-9_], 1..63, not starting with _)", id);
+        snprintf(err, errlen, "'%.*s' is not a plugin id ([a-z0-9_], 1..63, not starting with _)", (int)sbuf_utf8_prefix(id, 64), id);
         return NULL;
     }
     snprintf(path, sizeof path, "%s/%s/plugin.so", dir, id);
@@ -662,12 +663,12 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     const zx_plugin_def *def;
     zx_host *host;
     struct pproc *proc;
-    snprintf(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
+    sbuf_fmt(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
     if (!p->def) {      /* failed or never loaded: a reload is a fresh start */
         int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
         if (bring_up(r, p, want, err, errlen))
             return -1;
-        snprintf(new_v, vlen, "%s", p->def->version);
+        sbuf_fmt(new_v, vlen, "%s", p->def->version);
         *ms = mono_ms() - t0;
         return 0;
     }
@@ -695,7 +696,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
         call_enabled(r, p);
     r->depth--;
     drain(r);
-    snprintf(new_v, vlen, "%s", def->version);
+    sbuf_fmt(new_v, vlen, "%s", def->version);
     *ms = mono_ms() - t0;
     LOG_I("registry", "plugin %s reloaded %s -> %s in %.2f ms", p->id, old_v, new_v, *ms);
     return 0;
@@ -712,7 +713,7 @@ zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig,
         v = p->def->on_signal_received(p->state, sig, reason, reason_len);
     } else if (pp_signal(p->proc, sig, &v, reason, reason_len)) {
         proc_fault(p);
-        snprintf(reason, reason_len, "plugin failed: %s", p->reason);
+        sbuf_fmt(reason, reason_len, "plugin failed: %s", p->reason);
         v = ZX_REJECT;
     }
     HOOK_END(r);
@@ -754,7 +755,7 @@ void reg_post_position(struct registry *r, struct plugin *p, const zx_position *
     e->kind = EV_POSITION;
     snprintf(e->plugin, sizeof e->plugin, "%s", p->id);
     e->pos = *pos;
-    snprintf(e->close_reason, sizeof e->close_reason, "%s", pos->close_reason ? pos->close_reason : "");
+    sbuf_fmt(e->close_reason, sizeof e->close_reason, "%s", pos->close_reason ? pos->close_reason : "");
     e->pos.close_reason = NULL;
     enqueue(r, e);
 }

@@ -102,3 +102,41 @@ void sbuf_htmlf(struct sbuf *b, const char *fmt, ...)
         b->failed = 1;
     sbuf_free(&tmp);
 }
+
+/* The bytes of the character led by c (1 for ASCII and for stray bytes). */
+static size_t utf8_len(unsigned char c)
+{
+    return c >= 0xF0 && c < 0xF8 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
+
+size_t sbuf_utf8_complete(const char *s, size_t n)
+{
+    /* Find the last lead byte (at most 3 continuation bytes back). */
+    for (size_t back = 1; back <= 4 && back <= n; back++) {
+        unsigned char c = (unsigned char)s[n - back];
+        if ((c & 0xC0) == 0x80)
+            continue;           /* a continuation byte: keep looking for its lead */
+        return (c & 0x80) && utf8_len(c) > back ? n - back : n;
+    }
+    return n;                   /* only continuation bytes: nothing to complete */
+}
+
+size_t sbuf_utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n <= max)
+        return n;
+    /* s[max] exists: a cut there is inside a character when it continues one. */
+    return (((unsigned char)s[max] & 0xC0) == 0x80) ? sbuf_utf8_complete(s, max) : max;
+}
+
+int sbuf_fmt(char *dst, size_t dstlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(dst, dstlen, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && dstlen && (size_t)n >= dstlen)
+        dst[sbuf_utf8_complete(dst, dstlen - 1)] = '\0';
+    return n;
+}

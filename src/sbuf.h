@@ -28,4 +28,18 @@ void sbuf_html(struct sbuf *b, const char *s);
 void sbuf_htmlf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sbuf_failed(const struct sbuf *b);
 
+/*
+ * UTF-8-safe cutting: the one home of the rule "text is never cut inside a
+ * character" (Telegram refuses a whole message over one broken character).
+ * Every place that shortens text uses these.
+ */
+/* n minus a character cut short at the end of s[0..n) (0..3 bytes dropped). */
+size_t sbuf_utf8_complete(const char *s, size_t n);
+/* The bytes of the longest prefix of s (NUL-terminated) of at most max bytes
+ * that does not end inside a character: for "%.*s". */
+size_t sbuf_utf8_prefix(const char *s, size_t max);
+/* snprintf into dst; when the text does not fit it is cut before a whole
+ * character. Returns what snprintf returns. */
+int sbuf_fmt(char *dst, size_t dstlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -7,6 +7,7 @@
 #include "chat.h"
 #include "engine.h"
 #include "log.h"
+#include "sbuf.h"
 #include "registry.h"
 
 #include <stdarg.h>
@@ -75,7 +76,7 @@ static int api_notify(zx_host *h, const char *text)
     char msg[1200];
     if (!text)
         return -1;
-    snprintf(msg, sizeof msg, "[%s] %.1000s", p->id, text);
+    snprintf(msg, sizeof msg, "[%s] %.*s", p->id, (int)sbuf_utf8_prefix(text, 1000), text);
     chat_notify(a, msg);
     return 0;
 }
@@ -136,7 +137,7 @@ static void api_log(zx_host *h, int level, const char *fmt, ...)
     snprintf(mod, sizeof mod, "plugin %s", p->id);
     log_msg((enum lg_level)level, mod, "%s", msg);
     if (level >= ZX_LOG_WARN)
-        snprintf(p->last_warn, sizeof p->last_warn, "%.199s", msg);
+        snprintf(p->last_warn, sizeof p->last_warn, "%.*s", (int)sbuf_utf8_prefix(msg, 199), msg);
 }
 
 static int64_t api_now_ms(zx_host *h)

@@ -23,11 +23,11 @@
 #include <string.h>
 
 #define BACKOFF_MIN 1.0         /* seconds */
-#define BACKOFF_MAX 30.0
-#define AUTH_BACKOFF 60.0       /* after a 401: the token will not fix itself soon */
+#define BACKOFF_MAX 30.0        /* getUpdates and getMe */
+#define AUTH_BACKOFF TG_WAIT_CAP /* after a 401: the token will not fix itself soon */
 #define CHAT_INTERVAL 1.0       /* seconds between two messages to one chat */
 #define GLOBAL_PER_SEC 30
-#define CALLBACK_TRIES 3        /* an unanswered button expires anyway */
+#define SEND_TIMEOUT_MS 30000L
 
 struct tg_msg {                 /* one queued Bot API call */
     struct tg_msg *next;
@@ -36,7 +36,8 @@ struct tg_msg {                 /* one queued Bot API call */
     json_object *params;        /* owned */
     int in_flight;
     int plain_done;             /* resent once as plain text already */
-    int failures;
+    int tries;                  /* failed tries so far */
+    double not_before;          /* ev_now() before which this call is not retried */
     void *photo;                /* sendPhoto: the PNG, owned; params become form fields */
     size_t photo_len;
     char filename[64];          /* sendDocument: photo is the document, sent as this file */
@@ -44,7 +45,8 @@ struct tg_msg {                 /* one queued Bot API call */
 
 struct tg_call {                /* curlev's ud; outlives the client when orphaned */
     struct tg_client *tg;       /* NULL once tg_free() orphaned it */
-    struct tg_msg *msg;         /* NULL for getUpdates */
+    struct tg_msg *msg;         /* NULL for getUpdates and getMe */
+    int getme;
     struct tg_call *next, *prev;
 };
 
@@ -60,11 +62,15 @@ struct tg_client {
     char *url_prefix;           /* api_base + "/bot" + token + "/": a secret */
     int poll_timeout_s;
     int64_t offset;
+    int64_t poll_offset;        /* the offset the getUpdates in flight was sent */
+    double poll_started;        /* ev_now() when it was started */
     tg_update_fn on_update;
     tg_sent_fn on_sent;
+    tg_ready_fn on_ready;
+    tg_restart_fn on_restart;
     void *ud;
-    int started, stopped, poll_in_flight;
-    double poll_backoff, send_backoff;
+    int started, stopped, poll_in_flight, ready;
+    double poll_backoff;
     ev_timer poll_timer, pump_timer;
     struct tg_msg *head;
     size_t qlen;
@@ -144,6 +150,14 @@ static double next_backoff(double cur)
     return cur * 2 > BACKOFF_MAX ? BACKOFF_MAX : cur * 2;
 }
 
+/* A server's wait (retry_after, seconds) within [1, TG_WAIT_CAP]; *capped
+ * says whether it asked for more. */
+static double cap_wait(double s, int *capped)
+{
+    *capped = s > TG_WAIT_CAP;
+    return s < 1 ? 1 : s > TG_WAIT_CAP ? TG_WAIT_CAP : s;
+}
+
 /* ---- transfers ---------------------------------------------------------------- */
 
 static void on_done(void *ud, const struct cev_result *r);
@@ -151,6 +165,7 @@ static void on_done(void *ud, const struct cev_result *r);
 static int start_call(struct tg_client *tg, const char *method, json_object *params, struct tg_msg *m,
                       long timeout_ms)
 {
+    int getme = strcmp(method, "getMe") == 0;
     char url[1024], err[128];
     struct tg_call *call = calloc(1, sizeof *call);
     if (!call || (size_t)snprintf(url, sizeof url, "%s%s", tg->url_prefix, method) >= sizeof url) {
@@ -187,6 +202,7 @@ static int start_call(struct tg_client *tg, const char *method, json_object *par
     }
     call->tg = tg;
     call->msg = m;
+    call->getme = getme;
     if (cev_start(tg->curl, &rq, on_done, call, err, sizeof err)) {
         LOG_E("telegram", "%s: %s", method, err);
         free(call);
@@ -230,22 +246,39 @@ static void on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
     poll_now(w->data);
 }
 
-static void poll_failed(struct tg_client *tg, const char *why)
+static void poll_failed(struct tg_client *tg, const char *method, const char *why)
 {
-    LOG_W("telegram", "getUpdates failed: %s; retrying in %.0f s", why, tg->poll_backoff);
+    LOG_W("telegram", "%s failed: %s; retrying in %.0f s", method, why, tg->poll_backoff);
     poll_later(tg, tg->poll_backoff);
     tg->poll_backoff = next_backoff(tg->poll_backoff);
+}
+
+/* Who the bot is: asked once at start, before the first getUpdates, so that the
+ * offset (and whatever the owner keys on the bot) belongs to this bot. */
+static void getme_now(struct tg_client *tg)
+{
+    json_object *p = json_object_new_object();
+    int rc = p ? start_call(tg, "getMe", p, NULL, 15000L) : -1;
+    json_object_put(p);
+    if (rc)
+        poll_failed(tg, "getMe", "cannot start the request");
+    else
+        tg->poll_in_flight = 1;
 }
 
 static void poll_now(struct tg_client *tg)
 {
     if (tg->stopped || tg->poll_in_flight)
         return;
+    if (!tg->ready) {
+        getme_now(tg);
+        return;
+    }
     json_object *p = json_object_new_object(), *allowed = json_object_new_array();
     if (!p || !allowed) {
         json_object_put(p);
         json_object_put(allowed);
-        poll_failed(tg, "out of memory");
+        poll_failed(tg, "getUpdates", "out of memory");
         return;
     }
     if (tg->offset > 0)
@@ -256,15 +289,20 @@ static void poll_now(struct tg_client *tg)
     json_object_object_add(p, "allowed_updates", allowed);
     int rc = start_call(tg, "getUpdates", p, NULL, (tg->poll_timeout_s + 15) * 1000L);
     json_object_put(p);
-    if (rc)
-        poll_failed(tg, "cannot start the request");
-    else
-        tg->poll_in_flight = 1;
+    if (rc) {
+        poll_failed(tg, "getUpdates", "cannot start the request");
+        return;
+    }
+    tg->poll_in_flight = 1;
+    tg->poll_offset = tg->offset;
+    tg->poll_started = ev_now(tg->loop);
 }
 
-static void handle_updates(struct tg_client *tg, json_object *result)
+/* Hand the updates of one answer to the owner; the number handled. */
+static size_t handle_updates(struct tg_client *tg, json_object *result)
 {
-    size_t n = json_object_is_type(result, json_type_array) ? json_object_array_length(result) : 0;
+    size_t n = json_object_is_type(result, json_type_array) ? json_object_array_length(result) : 0, done = 0;
+    int64_t sent = tg->poll_offset;
     for (size_t i = 0; i < n && !tg->stopped; i++) {
         json_object *u = json_object_array_get_idx(result, i), *id;
         if (!json_object_object_get_ex(u, "update_id", &id) || !json_object_is_type(id, json_type_int))
@@ -274,37 +312,84 @@ static void handle_updates(struct tg_client *tg, json_object *result)
             LOG_W("telegram", "ignored an update with an impossible update_id");
             continue;
         }
+        /* A server honouring the offset never answers below it: this one lost
+         * it (its ids restarted). Dropping these would drop new commands. */
+        if (sent > 0 && uid < sent) {
+            LOG_W("telegram", "update %" PRId64 " is below the offset %" PRId64
+                  " just sent: the server's update ids restarted; handling it and the next as new",
+                  uid, sent);
+            if (tg->on_restart)
+                tg->on_restart(tg->ud, sent, uid);
+            sent = 0;
+            tg->offset = uid;
+        }
         if (uid < tg->offset)
-            continue;           /* already handled (confirmed by the next poll) */
+            continue;           /* already handled (the same answer repeated it) */
         tg->offset = uid + 1;
         tg->on_update(tg->ud, uid, u);
+        done++;
     }
+    return done;
 }
 
-static void poll_done(struct tg_client *tg, const struct cev_result *r)
+static void getme_done(struct tg_client *tg, struct answer *a)
+{
+    json_object *v;
+    const char *user = "";
+    int64_t bot_id = 0;
+    if (json_object_object_get_ex(a->result, "id", &v) && json_object_is_type(v, json_type_int))
+        bot_id = json_object_get_int64(v);
+    if (bot_id <= 0) {
+        poll_failed(tg, "getMe", "the answer has no bot id");
+        return;
+    }
+    if (json_object_object_get_ex(a->result, "username", &v) && json_object_is_type(v, json_type_string))
+        user = json_object_get_string(v);
+    tg->ready = 1;
+    tg->poll_backoff = BACKOFF_MIN;
+    if (tg->on_ready)
+        tg->offset = tg->on_ready(tg->ud, bot_id, user);
+    poll_later(tg, 0.);
+}
+
+static void poll_done(struct tg_client *tg, const struct cev_result *r, int getme)
 {
     struct answer a;
+    const char *method = getme ? "getMe" : "getUpdates";
+    int capped;
     tg->poll_in_flight = 0;
     if (r->cancelled || tg->stopped)
         return;                 /* its updates stay unconfirmed: handled after a restart */
     classify(r, &a);
     switch (a.kind) {
     case A_OK:
+        if (getme) {
+            getme_done(tg, &a);
+            break;
+        }
         tg->poll_backoff = BACKOFF_MIN;
-        handle_updates(tg, a.result);
-        poll_later(tg, tg->poll_timeout_s > 0 ? 0. : 1.0);    /* short polling: do not spin */
+        if (handle_updates(tg, a.result)) {
+            poll_later(tg, 0.);
+        } else {                /* empty: however fast the server answered, do not spin */
+            double floor = tg->poll_timeout_s > 0 ? TG_POLL_FLOOR : 1.0;
+            double wait = tg->poll_started + floor - ev_now(tg->loop);
+            poll_later(tg, wait > 0 ? wait : 0.);
+        }
         break;
     case A_AUTH:
         LOG_E("telegram", "Telegram token rejected (401 %s): check telegram.token; retrying in %.0f s",
               a.desc, AUTH_BACKOFF);
         poll_later(tg, AUTH_BACKOFF);
         break;
-    case A_RATE:
-        LOG_W("telegram", "getUpdates rate limited; retrying in %d s", a.retry_after);
-        poll_later(tg, a.retry_after);
+    case A_RATE: {
+        double wait = cap_wait(a.retry_after, &capped);
+        LOG_W("telegram", "%s rate limited; retrying in %.0f s%s", method, wait,
+              capped ? " (the server asked for more; capped)" : "");
+        poll_later(tg, wait);
         break;
+    }
     default:
-        poll_failed(tg, a.desc);
+        poll_failed(tg, method, a.desc);
         break;
     }
     json_object_put(a.root);
@@ -418,6 +503,11 @@ static void pump(struct tg_client *tg)
     }
     tg->pass++;
     for (struct tg_msg *m = tg->head; m; m = m->next) {
+        if (m->not_before > now) {  /* backing off: the chat's later messages go first */
+            if (!wake || m->not_before < wake)
+                wake = m->not_before;
+            continue;
+        }
         struct tg_chat *ch = m->chat_id ? chat_get(tg, m->chat_id) : NULL;
         if (ch && ch->pass == tg->pass)
             continue;           /* an earlier message to this chat goes first */
@@ -436,9 +526,10 @@ static void pump(struct tg_client *tg)
                 wake = oldest + 1.0;
             break;
         }
-        if (start_call(tg, m->method, m->params, m, 30000)) {
-            if (!wake || now + 1.0 < wake)
-                wake = now + 1.0;
+        if (start_call(tg, m->method, m->params, m, SEND_TIMEOUT_MS)) {
+            m->not_before = now + 1.0;
+            if (!wake || m->not_before < wake)
+                wake = m->not_before;
             continue;
         }
         m->in_flight = 1;
@@ -474,6 +565,78 @@ static int make_plain(struct tg_msg *m)
     return 0;
 }
 
+/* answerCallbackQuery (a button's spinner stops by itself) and setMyCommands
+ * (the phone's menu) are nice to have: fewer tries, and never in the way. */
+static int max_tries(const struct tg_msg *m)
+{
+    return strcmp(m->method, "answerCallbackQuery") == 0 || strcmp(m->method, "setMyCommands") == 0 ||
+                   strcmp(m->method, "setChatMenuButton") == 0
+               ? TG_MINOR_TRIES : TG_SEND_TRIES;
+}
+
+/* A photo that cannot be sent: its caption as a text message instead, so the
+ * words reach the chat. 0, or -1 (nothing to send, or out of memory). */
+static int photo_to_text(struct tg_msg *m)
+{
+    json_object *cap, *mode, *p = json_object_new_object();
+    const char *text = json_object_object_get_ex(m->params, "caption", &cap) ? json_object_get_string(cap) : "";
+    int html = json_object_object_get_ex(m->params, "parse_mode", &mode);
+    if (!p)
+        return -1;
+    json_object_object_add(p, "chat_id", json_object_new_int64(m->chat_id));
+    json_object_object_add(p, "text", 
+                           json_object_new_string(text[0] ? text : "(a chart that could not be sent)"));
+    if (html && text[0])
+        json_object_object_add(p, "parse_mode", json_object_new_string("HTML"));
+    json_object_put(m->params);
+    m->params = p;
+    free(m->photo);
+    m->photo = NULL;
+    m->photo_len = 0;
+    snprintf(m->method, sizeof m->method, "sendMessage");
+    m->tries = 0;
+    m->not_before = 0;
+    m->plain_done = 0;
+    return 0;
+}
+
+/* Give m up for good (logged); a photo becomes its caption. */
+static void give_up(struct tg_client *tg, struct tg_msg *m, const char *why)
+{
+    if (m->photo && photo_to_text(m) == 0) {
+        LOG_W("telegram", "sendPhoto to chat %" PRId64 " given up: %s; its caption goes as a text message",
+              m->chat_id, why);
+        return;
+    }
+    LOG_W("telegram", "%s to chat %" PRId64 " dropped: %s", m->method, m->chat_id, why);
+    msg_remove(tg, m, 0);
+}
+
+/* A transient failure of m (kind A_RETRY or A_RATE): back off m alone, or give
+ * it up after its last try. */
+static void retry_later(struct tg_client *tg, struct tg_msg *m, const struct answer *a, double now)
+{
+    char why[320];
+    int capped = 0;
+    if (++m->tries >= max_tries(m)) {
+        snprintf(why, sizeof why, "%s (try %d of %d)", a->desc, m->tries, max_tries(m));
+        give_up(tg, m, why);
+        return;
+    }
+    double backoff = BACKOFF_MIN * (double)(1u << (m->tries - 1)), wait = backoff;
+    if (a->kind == A_RATE || a->retry_after > backoff)
+        wait = cap_wait(a->retry_after, &capped);
+    m->not_before = now + wait;
+    LOG_W("telegram", "%s to chat %" PRId64 " failed (try %d of %d): %s; retrying in %.0f s%s", m->method,
+          m->chat_id, m->tries, max_tries(m), a->desc, wait,
+          capped ? " (the server asked for more; capped)" : "");
+    if (a->kind == A_RATE && m->chat_id) {
+        struct tg_chat *ch = chat_get(tg, m->chat_id);  /* flood control holds the whole chat */
+        if (ch && ch->next_ok < m->not_before)
+            ch->next_ok = m->not_before;
+    }
+}
+
 static void send_done(struct tg_client *tg, struct tg_msg *m, const struct cev_result *r)
 {
     struct answer a;
@@ -486,34 +649,17 @@ static void send_done(struct tg_client *tg, struct tg_msg *m, const struct cev_r
     classify(r, &a);
     switch (a.kind) {
     case A_OK:
-        tg->send_backoff = BACKOFF_MIN;
         msg_remove(tg, m, 1);
         break;
-    case A_RATE: {
-        struct tg_chat *ch = m->chat_id ? chat_get(tg, m->chat_id) : NULL;
-        LOG_W("telegram", "%s to chat %" PRId64 ": rate limited, retrying in %d s", m->method,
-              m->chat_id, a.retry_after);
-        if (ch)
-            ch->next_ok = now + a.retry_after;
-        else
-            tg->send_pause_until = now + a.retry_after;
+    case A_RATE:
+    case A_RETRY:
+        retry_later(tg, m, &a, now);
         break;
-    }
     case A_AUTH:
+        /* Every call would fail alike: pause them all (not a try of this one). */
         LOG_E("telegram", "Telegram token rejected (401 %s): check telegram.token; sending paused %.0f s",
               a.desc, AUTH_BACKOFF);
         tg->send_pause_until = now + AUTH_BACKOFF;
-        break;
-    case A_RETRY:
-        if (++m->failures >= CALLBACK_TRIES && strcmp(m->method, "answerCallbackQuery") == 0) {
-            LOG_W("telegram", "answerCallbackQuery dropped after %d failures: %s", m->failures, a.desc);
-            msg_remove(tg, m, 0);
-            break;
-        }
-        LOG_W("telegram", "%s to chat %" PRId64 " failed: %s; retrying in %.0f s", m->method,
-              m->chat_id, a.desc, a.retry_after > tg->send_backoff ? a.retry_after : tg->send_backoff);
-        tg->send_pause_until = now + (a.retry_after > tg->send_backoff ? a.retry_after : tg->send_backoff);
-        tg->send_backoff = next_backoff(tg->send_backoff);
         break;
     case A_BAD:
         if (strstr(a.desc, "can't parse entities") && make_plain(m) == 0) {
@@ -523,8 +669,7 @@ static void send_done(struct tg_client *tg, struct tg_msg *m, const struct cev_r
         }
         /* fall through */
     case A_DROP:
-        LOG_W("telegram", "%s to chat %" PRId64 " dropped: %s", m->method, m->chat_id, a.desc);
-        msg_remove(tg, m, 0);
+        give_up(tg, m, a.desc);
         break;
     }
     json_object_put(a.root);
@@ -536,6 +681,7 @@ static void on_done(void *ud, const struct cev_result *r)
     struct tg_call *call = ud;
     struct tg_client *tg = call->tg;
     struct tg_msg *m = call->msg;
+    int getme = call->getme;
     unlink_call(call);
     free(call);
     if (!tg)
@@ -543,7 +689,7 @@ static void on_done(void *ud, const struct cev_result *r)
     if (m)
         send_done(tg, m, r);
     else
-        poll_done(tg, r);
+        poll_done(tg, r, getme);
 }
 
 /* ---- public API ---------------------------------------------------------------- */
@@ -562,8 +708,11 @@ struct tg_client *tg_new(struct ev_loop *loop, cev *c, const struct tg_opts *o, 
     tg->offset = o->offset;
     tg->on_update = o->on_update;
     tg->on_sent = o->on_sent;
+    tg->on_ready = o->on_ready;
+    tg->on_restart = o->on_restart;
+    tg->ready = !o->on_ready;
     tg->ud = o->ud;
-    tg->poll_backoff = tg->send_backoff = BACKOFF_MIN;
+    tg->poll_backoff = BACKOFF_MIN;
     for (size_t i = 0; i < GLOBAL_PER_SEC; i++)
         tg->sent_at[i] = -1e9;
     ev_init(&tg->poll_timer, on_poll_timer);

@@ -235,7 +235,8 @@ static void on_price(void *ud, http_req *req)
         (void)val;
         if (strcmp(key, "secret") && strcmp(key, "symbol") && strcmp(key, "bid") && strcmp(key, "ask") &&
             strcmp(key, "price")) {
-            snprintf(err, sizeof err, "%.40s: unknown field (fields: secret, symbol, bid, ask, price)", key);
+            snprintf(err, sizeof err, "%.*s: unknown field (fields: secret, symbol, bid, ask, price)",
+                     (int)sbuf_utf8_prefix(key, 40), key);
             goto bad;
         }
     }

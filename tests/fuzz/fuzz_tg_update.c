@@ -14,8 +14,9 @@
  * way the daemon does: a whole app (app_init on a generated config: empty
  * plugin directory, data in a scratch directory, Telegram on with admin chats
  * 42 and -100123) on its libev loop, and a small Bot API server (libmicrohttpd,
- * its own thread) that answers this round's first getUpdates with the fuzz
- * input and every other call with a plain {"ok":true,...}.
+ * its own thread) that answers getMe with bot 123456, this round's first
+ * getUpdates with the fuzz input and every other call with a plain
+ * {"ok":true,...}.
  *
  * One round per input: the chat layer is restarted (chat_app_free +
  * chat_app_start, with the stored offset reset to 0 and a per-round token, so
@@ -74,6 +75,7 @@ const char *__ubsan_default_options(void)
 
 #define TOKEN_FMT "123456:FUZZtoken_round_%012lu"
 #define EMPTY_OK "{\"ok\":true,\"result\":[]}"
+#define GETME_OK "{\"ok\":true,\"result\":{\"id\":123456,\"is_bot\":true,\"username\":\"fuzz_bot\"}}"
 #define SEND_OK "{\"ok\":true,\"result\":{\"message_id\":1,\"date\":0,\"chat\":{\"id\":42,\"type\":\"private\"}}}"
 #define TRUE_OK "{\"ok\":true,\"result\":true}"
 #define ROUND_LIMIT_S 20.0
@@ -129,6 +131,8 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c, const cha
             }
         }
         pthread_mutex_unlock(&g_mu);
+    } else if (strcmp(name, "getMe") == 0) {     /* asked before the first getUpdates */
+        body = GETME_OK;
     } else if (strcmp(name, "sendMessage") == 0 || strcmp(name, "editMessageText") == 0) {
         body = SEND_OK;
     }
@@ -326,7 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     set_token(g_round);
     pthread_mutex_unlock(&g_mu);
 
-    if (store_kv_set_i64(g_app.db, "telegram.offset", 0))
+    if (store_kv_set_i64(g_app.db, "telegram.123456.offset", 0))
         die("cannot reset the stored offset");
     if (chat_app_start(&g_app, err, sizeof err)) {
         fprintf(stderr, "fuzz_tg_update: chat_app_start: %s\n", err);
@@ -335,7 +339,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_until(round_done, "a getUpdates answer stalled the Telegram client (round did not finish)");
 
     /* The host database is still usable and the offset readable. */
-    if (store_kv_get_i64(g_app.db, "telegram.offset", &off) < 0)
+    if (store_kv_get_i64(g_app.db, "telegram.123456.offset", &off) < 0)
         die("the stored offset cannot be read after the round");
     return 0;
 }

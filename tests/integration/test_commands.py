@@ -179,7 +179,7 @@ class Commands(unittest.TestCase):
         self.assertEqual(src, "telegram")
         self.assertTrue(ext.startswith("tg:"))
         # The same Telegram update delivered again (as after a crash) is a duplicate.
-        upd = int(ext[3:])
+        upd = int(ext.rsplit(":", 1)[1])
         since = self.srv.last_seq()
         self.srv.push_update({"update_id": upd + 1000, "message": {
             "message_id": 99, "date": int(time.time()), "chat": {"id": ADMIN, "type": "private"},
