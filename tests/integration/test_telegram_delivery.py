@@ -247,6 +247,20 @@ class DeliveryTest(unittest.TestCase):
         self.srv.push_callback(ADMIN, "cmd:/resume")
         self.assertIn("resumed", self.srv.wait_messages(ADMIN, 1, since=since)[0].lower())
 
+    def test_a_confirmation_works_only_for_the_admin_who_asked(self):
+        self.start(admin_chat_ids=[ADMIN, GROUP], admin_user_ids=[ADMIN_USER, ADMIN_USER + 1])
+        self.ask("/panic", chat=GROUP, user_id=ADMIN_USER)
+        sent = [r for r in self.sent_to(GROUP) if r["args"].get("reply_markup")][-1]
+        confirm = sent["args"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        self.assertTrue(confirm.startswith("cmd:/confirm "), confirm)
+        since = self.srv.last_seq()
+        self.srv.push_callback(GROUP, confirm, user_id=ADMIN_USER + 1)       # another admin
+        self.assertIn("Only the admin who asked", self.srv.wait_messages(GROUP, 1, since=since)[0])
+        self.assertIn("Trading: active", self.ask("/status", chat=GROUP, user_id=ADMIN_USER))
+        since = self.srv.last_seq()
+        self.srv.push_callback(GROUP, confirm, user_id=ADMIN_USER)
+        self.assertIn("trading paused", self.srv.wait_messages(GROUP, 1, since=since)[0])
+
     def test_admin_user_ids_must_be_integers(self):
         d = Daemon({"telegram": {"token": TOKEN, "api_base": self.srv.base_url,
                                  "admin_chat_ids": [ADMIN], "admin_user_ids": ["bob"]}}, env=ENV)
