@@ -383,20 +383,29 @@ static int deny_signal_doors(scmp_filter_ctx ctx)
     return rc;
 }
 
+/* A default-allow filter that also covers x32's numbers on x86_64 (other
+ * architectures are killed by libseccomp's bad-arch action); *rc is set to -1
+ * when x32 cannot be added. NULL when out of memory. */
+static scmp_filter_ctx new_filter(int *rc)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+#if defined(__x86_64__)
+    if (ctx && seccomp_arch_add(ctx, SCMP_ARCH_X32) < 0 && errno != EEXIST)
+        *rc = -1;
+#endif
+    return ctx;
+}
+
 /* A filter of its own (the kernel applies the strictest answer of all filters,
  * so the kills above still win): every ioctl but FIONREAD fails with ENOTTY,
  * as it would on a descriptor that is no terminal. libseccomp takes one
  * comparison per argument and rule, hence "below" and "above". */
 static int ioctl_allow_list(void)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     int rc = 0;
+    scmp_filter_ctx ctx = new_filter(&rc);
     if (!ctx)
         return -1;
-#if defined(__x86_64__)
-    if (seccomp_arch_add(ctx, SCMP_ARCH_X32) < 0 && errno != EEXIST)
-        rc = -1;
-#endif
     struct scmp_arg_cmp below = {.arg = 1, .op = SCMP_CMP_LT, .datum_a = FIONREAD, .datum_b = 0};
     struct scmp_arg_cmp above = {.arg = 1, .op = SCMP_CMP_GT, .datum_a = FIONREAD, .datum_b = 0};
     rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, &below);
@@ -409,14 +418,10 @@ static int ioctl_allow_list(void)
 
 static int stage1(pid_t self)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     int rc = 0;
+    scmp_filter_ctx ctx = new_filter(&rc);
     if (!ctx)
         return -1;
-#if defined(__x86_64__)
-    if (seccomp_arch_add(ctx, SCMP_ARCH_X32) < 0 && errno != EEXIST)
-        rc = -1;
-#endif
     rc |= DENY(execve) | DENY(execveat) | DENY(fork) | DENY(vfork) | DENY(clone) | DENY(clone3);
     rc |= DENY(ptrace) | DENY(process_vm_readv) | DENY(process_vm_writev) | DENY(kcmp) | DENY(pidfd_open) |
           DENY(pidfd_getfd) | DENY(pidfd_send_signal);
@@ -462,14 +467,10 @@ static int stage1(pid_t self)
 
 static int stage2(void)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     int rc = 0;
+    scmp_filter_ctx ctx = new_filter(&rc);
     if (!ctx)
         return -1;
-#if defined(__x86_64__)
-    if (seccomp_arch_add(ctx, SCMP_ARCH_X32) < 0 && errno != EEXIST)
-        rc = -1;
-#endif
     rc |= DENY(open) | DENY(openat) | DENY(openat2) | DENY(creat) | DENY(seccomp);
     if (rc == 0)
         rc = seccomp_load(ctx);

@@ -37,6 +37,9 @@ static const char *const host_migrations[] = {
      * restart finishes them, so they are found by index. signals.state gains
      * 'queued' and 'partial' (a plugin's part is missing; a resend completes it). */
     "CREATE INDEX signals_queued ON signals(state) WHERE state = 'queued';",
+    /* 4: /journal ID and /replay ID read one plugin's signals, newest first,
+     * without scanning every outcome. */
+    "CREATE INDEX signal_results_plugin ON signal_results(plugin, signal_id);",
 };
 
 /* Checkpoints out of the commit path. SQLite's auto-checkpoint runs inside the
