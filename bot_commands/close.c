@@ -19,13 +19,13 @@
 static void close_one(struct cmd_ctx *c, struct plugin *p, int64_t id, double lot, int *ok)
 {
     char err[256], part[48] = "";
-    if (eng_close(c->app, p, id, lot, "manual", err, sizeof err)) {
+    if (eng_close(c->app->eng, p, id, lot, "manual", err, sizeof err)) {
         sbuf_htmlf(c->out, "❌ #%lld: %s\n", (long long)id, err);
         return;
     }
     if (lot > 0)
         snprintf(part, sizeof part, " (%.2f lot)", lot);
-    if (eng_broker_async(c->app))
+    if (eng_broker_async(c->app->eng))
         sbuf_htmlf(c->out, "✅ #%lld%s close sent to the terminal\n", (long long)id, part);
     else
         sbuf_htmlf(c->out, "✅ #%lld%s closed\n", (long long)id, part);
@@ -48,7 +48,7 @@ static double part_of(struct cmd_ctx *c, struct plugin *p, int64_t id, const cha
         if (arg[0] == 'l')
             return v;
         zx_position pos[CLOSE_MAX];
-        int n = eng_positions(c->app, p, pos, CLOSE_MAX);
+        int n = eng_positions(c->app->eng, p, pos, CLOSE_MAX);
         for (int i = 0; i < n; i++)
             if (pos[i].trade_id == id)
                 return v >= 100 ? 0 : pos[i].lot * v / 100;
@@ -77,7 +77,7 @@ void cmd_close(struct cmd_ctx *c)
             sbuf_puts(c->out, "Out of memory.");
             return;
         }
-        int n = eng_positions(c->app, p, pos, CLOSE_MAX);
+        int n = eng_positions(c->app->eng, p, pos, CLOSE_MAX);
         if (n == 0)
             sbuf_htmlf(c->out, "%s has no open trades.", p->id);
         if (n > 0 && !c->confirmed) {   /* SPEC 12: closing many asks first */

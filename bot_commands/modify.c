@@ -50,7 +50,7 @@ void cmd_modify(struct cmd_ctx *c)
     struct plugin *p = cmd_plugin(c, w[0]);
     if (!p)
         return;
-    if (eng_modify(c->app, p, (int64_t)id, sl, tp, err, sizeof err)) {
+    if (eng_modify(c->app->eng, p, (int64_t)id, sl, tp, err, sizeof err)) {
         sbuf_puts(c->out, "❌ ");
         sbuf_html(c->out, err);
         return;

@@ -21,7 +21,7 @@ void cmd_panic(struct cmd_ctx *c)
         cmd_usage(c);
         return;
     }
-    size_t open = eng_open_count(c->app);
+    size_t open = eng_open_count(c->app->eng);
     if (!c->confirmed) {
         struct sbuf q;
         sbuf_init(&q);
@@ -41,15 +41,15 @@ void cmd_panic(struct cmd_ctx *c)
     int closed = 0, failed = 0;
     for (size_t i = 0; i < c->app->reg.n; i++) {
         struct plugin *p = c->app->reg.v[i];
-        int n = eng_positions(c->app, p, pos, PANIC_MAX);
+        int n = eng_positions(c->app->eng, p, pos, PANIC_MAX);
         for (int k = 0; k < n; k++) {
             char err[256];
-            if (eng_close(c->app, p, pos[k].trade_id, 0, "panic", err, sizeof err)) {
+            if (eng_close(c->app->eng, p, pos[k].trade_id, 0, "panic", err, sizeof err)) {
                 sbuf_htmlf(c->out, "❌ %s #%lld %s: %s\n", p->id, (long long)pos[k].trade_id, pos[k].symbol, err);
                 failed++;
             } else {
                 sbuf_htmlf(c->out, "✅ %s #%lld %s %s\n", p->id, (long long)pos[k].trade_id, pos[k].symbol,
-                           eng_broker_async(c->app) ? "close sent" : "closed");
+                           eng_broker_async(c->app->eng) ? "close sent" : "closed");
                 closed++;
             }
         }

@@ -17,7 +17,7 @@
 /* One plugin's open trades; adds their floating profit to *total. */
 static int list(struct cmd_ctx *c, struct plugin *p, zx_position *pos, double *total)
 {
-    int n = eng_positions(c->app, p, pos, POS_MAX);
+    int n = eng_positions(c->app->eng, p, pos, POS_MAX);
     if (n <= 0)
         return 0;
     if (p->st == PLG_ENABLED)

@@ -32,7 +32,7 @@ static void limits(struct cmd_ctx *c, const struct cfg_risk_limits *l, const str
 static void scope(struct cmd_ctx *c, struct plugin *p, const struct cfg_risk_limits *l)
 {
     struct risk_figures f;
-    eng_risk_figures(c->app, p, NULL, &f);
+    eng_risk_figures(c->app->eng, p, NULL, &f);
     const char *paused = risk_paused(c->app->risk, p ? p->id : "");
     sbuf_htmlf(c->out, "%s: today %+.2f, %d open\n", p ? p->id : "account", f.day_pnl, f.open_trades);
     if (paused)

@@ -35,7 +35,7 @@ void cmd_status(struct cmd_ctx *c)
     sbuf_puts(c->out, "\nBroker: ");
     sbuf_html(c->out, cfg->broker.kind);
     char line[200];
-    if (eng_broker_describe(a, line, sizeof line) == 0) {
+    if (eng_broker_describe(a->eng, line, sizeof line) == 0) {
         sbuf_puts(c->out, "\n");
         sbuf_html(c->out, line);
     }
@@ -56,9 +56,9 @@ void cmd_status(struct cmd_ctx *c)
         trades += n > 0 ? n : 0;
     }
     sbuf_printf(c->out, "\nToday (UTC): %lld signals, %lld trades opened, %zu open now\n",
-                (long long)jrn_count_since(a, midnight), (long long)trades, eng_open_count(a));
+                (long long)jrn_count_since(a, midnight), (long long)trades, eng_open_count(a->eng));
     double bal, eq;
-    if (eng_account(a, &bal, &eq) == 0)
+    if (eng_account(a->eng, &bal, &eq) == 0)
         sbuf_printf(c->out, "Account: balance %.2f, equity %.2f\n", bal, eq);
     sbuf_puts(c->out, a->paused ? "Trading: <b>PAUSED</b> (no new trades; /resume)"
                                 : "Trading: active");

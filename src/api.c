@@ -142,7 +142,7 @@ static void plugin_counts(struct app *a, struct plugin *p, int *n, double *float
     *floating = 0;
     if (!a->eng || p->st == PLG_FAILED)
         return;
-    int k = eng_positions(a, p, pos, API_POS_MAX);
+    int k = eng_positions(a->eng, p, pos, API_POS_MAX);
     for (int i = 0; i < k; i++)
         *floating += pos[i].current_price > 0 ? pos[i].profit_money : 0;
     *n = k > 0 ? k : 0;
@@ -157,20 +157,20 @@ static void on_status(void *ud, http_req *req)
     json_object *o = json_object_new_object(), *pl = json_object_new_object(), *acc;
     char started[32];
     double bal, eq;
-    int online = eng_broker_online(a);
+    int online = eng_broker_online(a->eng);
     ldg_format_time(a->started_ms, started, sizeof started);
     add_str(o, "version", ZEPIX_VERSION);
     add_int(o, "uptime_s", (int64_t)(ev_now(a->loop) - a->started_mono));
     add_str(o, "started_at", started);
-    add_str(o, "broker", eng_broker_kind(a));
+    add_str(o, "broker", eng_broker_kind(a->eng));
     json_object_object_add(o, "terminal_online", online < 0 ? NULL : json_object_new_boolean(online));
     add_bool(o, "paused", a->paused);
     json_object_object_add(o, "risk_paused", a->risk && risk_paused(a->risk, "")
                            ? json_object_new_string(risk_paused(a->risk, "")) : NULL);
-    add_int(o, "open_trades", (int64_t)eng_open_count(a));
+    add_int(o, "open_trades", (int64_t)eng_open_count(a->eng));
     /* "Today" as /status: the UTC day. */
     add_int(o, "signals_today_utc", jrn_count_since(a, app_now_ms() / 86400000 * 86400000));
-    if (eng_account(a, &bal, &eq) == 0 && (acc = json_object_new_object())) {
+    if (eng_account(a->eng, &bal, &eq) == 0 && (acc = json_object_new_object())) {
         add_num(acc, "balance", bal);
         add_num(acc, "equity", eq);
         json_object_object_add(o, "account", acc);

@@ -5,9 +5,14 @@
 #include "api.h"
 #include "chart.h"
 #include "chat.h"
+#include "clock.h"
+#include "broker_mt5.h"
+#include "broker_paper.h"
 #include "engine.h"
+#include "engine_async.h"
 #include "journal.h"
 #include "metrics.h"
+#include "notify.h"
 #include "risk.h"
 #include "scheduler.h"
 #include "webhook.h"
@@ -24,12 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t app_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t app_now_ms(void) { return clk_now_ms(); }
 
 int app_add_route(struct app *a, const char *method, const char *path, http_handler fn, void *ud)
 {
@@ -43,6 +43,124 @@ int app_add_route_limit(struct app *a, const char *method, const char *path, htt
         return -1;
     a->routes[a->n_routes++] = (struct http_route){method, path, fn, ud, max_body};
     return 0;
+}
+
+/* ---- the trading core's upward calls (engine.h eng_events, broker.h
+ * broker_sink): the one place that ties the engine to the registry, the
+ * chats, the metrics and the daily reset ---- */
+
+static struct plugin *ev_find(void *ud, const char *id)
+{
+    struct app *a = ud;
+    return reg_find(&a->reg, id);
+}
+
+static struct plugin *ev_plugin_at(void *ud, size_t i)
+{
+    struct app *a = ud;
+    return i < a->reg.n ? a->reg.v[i] : NULL;
+}
+
+static int ev_may_open(void *ud, struct plugin *p, char *err, size_t errlen)
+{
+    struct app *a = ud;
+    if (p->st != PLG_ENABLED) {
+        snprintf(err, errlen, "%s is %s: it cannot open trades", p->id, reg_state_name(p->st));
+        return -1;
+    }
+    if (a->paused) {
+        snprintf(err, errlen, "trading is paused (/resume to open trades again)");
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t ev_day_from(void *ud)
+{
+    struct app *a = ud;
+    int64_t at = 0, day;
+    if (sched_prev_reset(a->cfg.daily_reset.timezone, a->cfg.daily_reset.seconds, app_now_ms(), &at, &day))
+        return 0;
+    return at;
+}
+
+static void ev_order_placed(void *ud, struct plugin *p, const zx_order *o)
+{
+    struct app *a = ud;
+    reg_post_order(&a->reg, p, o);
+}
+
+static void ev_position_update(void *ud, struct plugin *p, const zx_position *pos)
+{
+    struct app *a = ud;
+    reg_post_position(&a->reg, p, pos);
+}
+
+static void ev_order_result(void *ud, const char *plugin_id, int ok)
+{
+    metrics_order(ud, plugin_id, ok);
+}
+
+static void ev_note(void *ud, const char *kind, const char *text)
+{
+    if (kind)
+        notify_send(ud, kind, text);    /* logs it too */
+    else
+        chat_notify(ud, text);
+}
+
+static void sink_result(void *ud, const struct broker_result *r)
+{
+    struct app *a = ud;
+    eng_broker_result(a->eng, r);
+}
+
+static void sink_sync(void *ud, const struct broker_position *pos, int npos, const struct broker_closed *closed,
+                      int nclosed)
+{
+    struct app *a = ud;
+    eng_broker_sync(a->eng, pos, npos, closed, nclosed);
+}
+
+static int sink_knows_ticket(void *ud, int64_t ticket)
+{
+    struct app *a = ud;
+    return eng_knows_ticket(a->eng, ticket);
+}
+
+static int sink_quote(void *ud, const char *symbol, double bid, double ask, char *err, size_t errlen)
+{
+    struct app *a = ud;
+    return eng_on_quote(a->eng, symbol, bid, ask, err, errlen);
+}
+
+static void sink_note(void *ud, const char *text)
+{
+    chat_notify(ud, text);
+}
+
+int app_core_start(struct app *a, char *err, size_t errlen)
+{
+    struct broker *brk;
+    if (strcmp(a->cfg.broker.kind, "mt5") == 0) {
+        struct broker_sink sink = {.ud = a, .result = sink_result, .sync = sink_sync,
+                                   .knows_ticket = sink_knows_ticket, .quote = sink_quote, .note = sink_note};
+        if (!(brk = mt5_new(a->loop, a->db, &a->cfg, &sink, err, errlen)))
+            return -1;
+        if (app_add_route_limit(a, "POST", "/mt5/poll", mt5_on_poll, brk->self, MT5_MAX_BODY)) {
+            snprintf(err, errlen, "mt5 bridge: too many routes");
+            brk->ops->destroy(brk->self);
+            return -1;
+        }
+    } else if (!(brk = paper_new(&a->cfg, err, errlen))) {
+        return -1;
+    }
+    struct eng_events ev = {.ud = a, .find = ev_find, .plugin_at = ev_plugin_at, .may_open = ev_may_open,
+                            .day_from = ev_day_from, .order_placed = ev_order_placed,
+                            .position_update = ev_position_update, .order_result = ev_order_result,
+                            .note = ev_note};
+    a->eng = eng_new(&a->cfg, brk, a->risk, &ev, err, errlen);
+    return a->eng ? 0 : -1;
 }
 
 static void on_healthz(void *ud, http_req *req)
@@ -86,7 +204,7 @@ void app_stop(struct app *a)
     a->stopping = 1;
     LOG_I("app", "stopping: no new webhooks, finishing in-flight work");
     http_set_draining(a->http, 1);
-    eng_quiesce(a);             /* a held MT5 poll is answered now */
+    eng_quiesce(a->eng);        /* a held MT5 poll is answered now */
     chat_app_stop(a);
     a->stop_deadline = ev_now(a->loop) + 1.5;
     ev_timer_init(&a->stop_timer, on_stop_tick, 0., 0.01);
@@ -171,7 +289,7 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
     if (!(a->curl = cev_new(a->loop, err, errlen)))
         return -1;
 
-    if (eng_init(a, err, errlen))
+    if (app_core_start(a, err, errlen))
         return -1;
 
     /* The listener is bound before any plugin starts: a daemon that cannot
@@ -240,7 +358,8 @@ void app_free(struct app *a)
         http_stop(a->http);
     if (a->reg.app)
         reg_shutdown(&a->reg);  /* every plugin's shutdown() (may use the API), databases closed */
-    eng_free(a);
+    eng_free(a->eng);
+    a->eng = NULL;
     metrics_free(a);
     if (a->curl)
         cev_free(a->curl);

@@ -28,7 +28,7 @@ struct app {
     cev *curl;
     struct chat_state *chat;            /* Telegram + console, owned (chat.c) */
     struct registry reg;                /* plugins */
-    struct engine *eng;                 /* trades and the broker (engine.c) */
+    struct engine *eng;                 /* trades and the broker (engine.c), wired in app.c */
     struct journal *jrn;                /* the signal journal (journal.c) */
     struct metrics *metrics;            /* counters (metrics.c) */
     struct scheduler *sched;            /* the daily reset (scheduler.c) */
@@ -42,6 +42,7 @@ struct app {
     int stopping;
     int exit_code;
     int paused;                         /* no new trades open; persisted in kv "paused" */
+    int in_batch;                       /* a group commit's ledger transactions are open (dispatch.c) */
     struct risk *risk;                  /* the money guard (risk.h) */
     int lock_fd;                        /* <data_dir>/zepix.lock, flock()ed; -1 = none */
 };
@@ -58,6 +59,12 @@ int app_add_route(struct app *a, const char *method, const char *path, http_hand
 /* The same with its own body limit (bytes) instead of webhook.max_body_bytes. */
 int app_add_route_limit(struct app *a, const char *method, const char *path, http_handler fn, void *ud,
                         size_t max_body);
+
+/* The broker broker.kind names and the engine trading on it (a->eng), wired
+ * to the registry, the chats, the metrics and the daily reset; the MT5 bridge's
+ * route. Called by app_init after the host database is open (a->db, a->risk);
+ * 0, or -1 with err. */
+int app_core_start(struct app *a, char *err, size_t errlen);
 
 /* Begin the orderly stop (signal handler, tests). */
 void app_stop(struct app *a);

@@ -2,9 +2,10 @@
  * broker — the interface every broker implements: the paper broker
  * (synchronous: place/close/modify fill at once) and the MetaTrader 5 bridge
  * (asynchronous: submit queues a request, the terminal's result arrives later
- * and the broker hands it to the engine, engine.h "asynchronous brokers").
- * The engine calls it; nothing else does (plugins reach it only through the
- * service API).
+ * and the broker hands it back through the struct broker_sink its owner gave
+ * it, which app.c points at engine_async.h). The engine calls it; nothing else
+ * does (plugins reach it only through the service API). No broker is called by
+ * name from the engine: what differs between brokers is in broker_ops.
  *
  * Conventions: side is ZX_BUY or ZX_SELL; lots are > 0; prices are > 0; sl/tp
  * 0 = none. A buy opens at the ask and closes at the bid; a sell the reverse.
@@ -89,10 +90,43 @@ struct broker_ops {
     int (*modify)(void *self, int64_t ticket, double sl, double tp, char *err, size_t errlen);
     /* Last known quote; -1 when none. time_ms may be NULL. */
     int (*quote)(void *self, const char *symbol, double *bid, double *ask, int64_t *time_ms);
+    /* A quote arrived (POST /price, the terminal's poll): keep it for quote().
+     * 0, or -1 with the reason ("bid/ask: ..."). */
+    int (*set_quote)(void *self, const char *symbol, double bid, double ask, int64_t time_ms, char *err,
+                     size_t errlen);
+    /* Optional (NULL = no): make a quote from a signal's price when none is
+     * known yet; 1 made, 0 one existed, -1 bad price. */
+    int (*quote_from_price)(void *self, const char *symbol, double price, int64_t time_ms);
+    /* Optional: the engine's running totals of closed (realized) and open
+     * (floating) money, for a broker whose account() is computed (paper). */
+    void (*set_pnl)(void *self, double realized, double floating);
+    /* Optional (NULL = the broker has no connection, as paper): one line about
+     * the connection for /status. */
+    void (*describe)(void *self, char *out, size_t len);
+    /* Optional: the daemon is stopping; answer what is held (a held poll). */
+    void (*quiesce)(void *self);
     /* Balance and equity in the account currency; -1 when unknown. */
     int (*account)(void *self, double *balance, double *equity);
     /* Frees everything, the struct broker included (it lives inside self). */
     void (*destroy)(void *self);
+};
+
+/* How an asynchronous broker reports back, filled by its owner (app.c points
+ * it at the engine, engine_async.h). Every member is set; strings and arrays
+ * are borrowed for the duration of the call. */
+struct broker_sink {
+    void *ud;
+    /* The result of one request, applied once by the broker. */
+    void (*result)(void *ud, const struct broker_result *r);
+    /* Closed deals and open positions of one report (npos < 0: no list). */
+    void (*sync)(void *ud, const struct broker_position *pos, int npos, const struct broker_closed *closed,
+                 int nclosed);
+    /* 1 when ticket belongs to a trade the engine watches. */
+    int (*knows_ticket)(void *ud, int64_t ticket);
+    /* A quote the terminal reported: 0, or -1 with the reason. */
+    int (*quote)(void *ud, const char *symbol, double bid, double ask, char *err, size_t errlen);
+    /* A line for the admins (terminal offline, a refused login ...). */
+    void (*note)(void *ud, const char *text);
 };
 
 struct broker {

@@ -18,10 +18,10 @@
  */
 #include "broker_mt5.h"
 #include "signal.h"
-#include "app.h"
-#include "chat.h"
-#include "engine.h"
+#include "clock.h"
+#include "jsonbody.h"
 #include "log.h"
+#include "quotes.h"
 #include "sbuf.h"
 #include "webhook.h"
 
@@ -58,17 +58,15 @@ static const char *const msql[M_N] = {
     [M_KV_SET] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
 };
 
-struct mt5_quote {
-    char symbol[32];
-    double bid, ask;
-};
-
 struct mt5 {
     struct broker base;             /* first: base.self points back here */
-    struct app *a;                  /* borrowed */
+    struct ev_loop *loop;           /* borrowed */
+    sqlite3 *db;                    /* borrowed: the host database */
+    const struct config *cfg;       /* borrowed */
+    struct broker_sink sink;        /* where results, positions and quotes go */
+    int stopping;                   /* quiesce() was called: polls are not held */
     sqlite3_stmt *st[M_N];
-    struct mt5_quote *q;
-    size_t nq, capq;
+    struct quotes *qt;              /* owned */
     int have_account;
     int64_t login;
     double balance, equity;
@@ -89,7 +87,6 @@ struct mt5 {
 
 static const char *broker_name(struct mt5 *m, const char *symbol, char *buf, size_t len);
 
-#define MT5_MAX_BODY (1024 * 1024)     /* bytes of one poll */
 
 static const struct broker_ops mt5_ops;
 
@@ -112,7 +109,7 @@ static uint32_t fnv1a(const char *s)
 
 static int64_t magic_of(const struct mt5 *m, const char *plugin)
 {
-    return m->a->cfg.broker.mt5_magic_base + fnv1a(plugin) % MT5_MAGIC_SPAN;
+    return m->cfg->broker.mt5_magic_base + fnv1a(plugin) % MT5_MAGIC_SPAN;
 }
 
 void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len)
@@ -156,49 +153,17 @@ static int kv_set(struct mt5 *m, const char *key, const char *value)
 
 /* ---- quotes and account ---- */
 
-static struct mt5_quote *find_quote(struct mt5 *m, const char *symbol)
-{
-    for (size_t i = 0; i < m->nq; i++)
-        if (strcmp(m->q[i].symbol, symbol) == 0)
-            return &m->q[i];
-    return NULL;
-}
-
-int mt5_set_quote(struct broker *b, const char *symbol, double bid, double ask)
-{
-    struct mt5 *m = b->self;
-    if (!isfinite(bid) || !isfinite(ask) || bid <= 0 || ask < bid || strlen(symbol) > 31)
-        return -1;
-    struct mt5_quote *q = find_quote(m, symbol);
-    if (!q) {
-        if (m->nq == m->capq) {
-            size_t cap = m->capq ? m->capq * 2 : 16;
-            struct mt5_quote *n = realloc(m->q, cap * sizeof *n);
-            if (!n)
-                return -1;
-            m->q = n;
-            m->capq = cap;
-        }
-        q = &m->q[m->nq++];
-        snprintf(q->symbol, sizeof q->symbol, "%s", symbol);
-    }
-    q->bid = bid;
-    q->ask = ask;
-    return 0;
-}
-
 static int mt5_quote(void *self, const char *symbol, double *bid, double *ask, int64_t *time_ms)
 {
-    struct mt5_quote *q = find_quote(self, symbol);
-    if (!q)
-        return -1;
-    if (bid)
-        *bid = q->bid;
-    if (ask)
-        *ask = q->ask;
-    if (time_ms)
-        *time_ms = 0;
-    return 0;
+    struct mt5 *m = self;
+    return qt_get(m->qt, symbol, bid, ask, time_ms);
+}
+
+static int mt5_set_quote(void *self, const char *symbol, double bid, double ask, int64_t time_ms, char *err,
+                         size_t errlen)
+{
+    struct mt5 *m = self;
+    return qt_set(m->qt, symbol, bid, ask, time_ms, err, errlen);
 }
 
 static int mt5_account(void *self, double *balance, double *equity)
@@ -211,10 +176,10 @@ static int mt5_account(void *self, double *balance, double *equity)
     return 0;
 }
 
-void mt5_describe(const struct broker *b, char *out, size_t len)
+static void mt5_describe(void *self, char *out, size_t len)
 {
-    const struct mt5 *m = b->self;
-    double ago = m->last_poll > 0 ? ev_now(m->a->loop) - m->last_poll : -1;
+    const struct mt5 *m = self;
+    double ago = m->last_poll > 0 ? ev_now(m->loop) - m->last_poll : -1;
     if (!m->online && ago < 0)
         snprintf(out, len, "MT5 terminal: OFFLINE (no poll since the start)");
     else if (!m->online)
@@ -235,7 +200,7 @@ static int mt5_ready(void *self, char *err, size_t errlen)
         return 0;
     if (m->last_poll > 0)
         snprintf(err, errlen, "terminal offline: no poll from the MT5 terminal for %.0f s",
-                 ev_now(m->a->loop) - m->last_poll);
+                 ev_now(m->loop) - m->last_poll);
     else
         snprintf(err, errlen, "terminal offline: the MT5 terminal has not polled since the start");
     return -1;
@@ -251,21 +216,21 @@ static void on_stale(struct ev_loop *loop, ev_timer *w, int revents)
         char note[200];
         m->told_offline = 1;
         snprintf(note, sizeof note, "MT5 terminal offline: no poll for %d s; orders fail until it is back",
-                 m->a->cfg.broker.mt5_stale_after_s);
-        chat_notify(m->a, note);
+                 m->cfg->broker.mt5_stale_after_s);
+        m->sink.note(m->sink.ud, note);
     }
 }
 
 static void alive(struct mt5 *m)
 {
-    m->last_poll = ev_now(m->a->loop);
-    ev_timer_again(m->a->loop, &m->stale);
+    m->last_poll = ev_now(m->loop);
+    ev_timer_again(m->loop, &m->stale);
     if (m->online)
         return;
     m->online = 1;
     if (m->told_offline) {
         m->told_offline = 0;
-        chat_notify(m->a, "MT5 terminal back online: orders go through again");
+        m->sink.note(m->sink.ud, "MT5 terminal back online: orders go through again");
     } else {
         LOG_I("mt5", "terminal connected");
     }
@@ -281,7 +246,7 @@ static void answer(struct mt5 *m, http_req *req)
     int n = 0, rc;
     sbuf_init(&b);
     sbuf_printf(&b, "{\"db\":\"%s\",\"login\":%lld,\"magic_base\":%ld,\"magic_span\":%d,\"requests\":[",
-                m->db_id, (long long)m->expect_login, m->a->cfg.broker.mt5_magic_base, MT5_MAGIC_SPAN);
+                m->db_id, (long long)m->expect_login, m->cfg->broker.mt5_magic_base, MT5_MAGIC_SPAN);
     sqlite3_bind_int(s, 1, MT5_MAX_REQUESTS);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *payload = (const char *)sqlite3_column_text(s, 1);
@@ -291,7 +256,7 @@ static void answer(struct mt5 *m, http_req *req)
                     payload + 1);
     }
     if (rc != SQLITE_DONE)
-        LOG_E("mt5", "reading pending requests: %s", sqlite3_errmsg(m->a->db));
+        LOG_E("mt5", "reading pending requests: %s", sqlite3_errmsg(m->db));
     sqlite3_reset(s);
     sbuf_puts(&b, "]}");
     if (n)
@@ -309,8 +274,8 @@ static void release(struct mt5 *m)
     if (!r)
         return;
     m->held = NULL;
-    ev_timer_stop(m->a->loop, &m->hold);
-    ev_timer_stop(m->a->loop, &m->wake);
+    ev_timer_stop(m->loop, &m->hold);
+    ev_timer_stop(m->loop, &m->wake);
     answer(m, r);
 }
 
@@ -321,10 +286,11 @@ static void on_release(struct ev_loop *loop, ev_timer *w, int revents)
     release(w->data);
 }
 
-void mt5_quiesce(struct broker *b)
+static void mt5_quiesce(void *self)
 {
-    if (mt5_is(b))
-        release(b->self);
+    struct mt5 *m = self;
+    m->stopping = 1;            /* polls from now on are answered at once */
+    release(m);
 }
 
 static int mt5_submit(void *self, const struct broker_request *rq, int64_t *request_id, char *err,
@@ -354,21 +320,21 @@ static int mt5_submit(void *self, const struct broker_request *rq, int64_t *requ
     sqlite3_bind_int64(s, 2, rq->trade_id);
     sqlite3_bind_text(s, 3, rq->op, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 4, payload, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 5, app_now_ms());
+    sqlite3_bind_int64(s, 5, clk_now_ms());
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     json_object_put(o);
     if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot queue the request for the terminal: %s", sqlite3_errmsg(m->a->db));
+        snprintf(err, errlen, "cannot queue the request for the terminal: %s", sqlite3_errmsg(m->db));
         return -1;
     }
-    *request_id = sqlite3_last_insert_rowid(m->a->db);
+    *request_id = sqlite3_last_insert_rowid(m->db);
     LOG_I("mt5", "request %lld queued: %s %s #%lld", (long long)*request_id, rq->op, rq->plugin,
           (long long)rq->trade_id);
     /* Not released here: the signal's trades and this request commit at the
      * end of this loop iteration (journal.c); the held poll goes right after. */
     if (m->held && !ev_is_active(&m->wake))
-        ev_timer_start(m->a->loop, &m->wake);
+        ev_timer_start(m->loop, &m->wake);
     return 0;
 }
 
@@ -424,21 +390,21 @@ static const char *str(json_object *o, const char *key)
 static int symbol_of(struct mt5 *m, const char *s, char *out, size_t outlen)
 {
     char sym[SIG_SYMBOL_MAX + 1];
-    for (size_t i = 0; i < m->a->cfg.n_symbols; i++)
-        if (m->a->cfg.symbols[i].broker_symbol[0] && strcmp(m->a->cfg.symbols[i].broker_symbol, s) == 0) {
-            snprintf(out, outlen, "%s", m->a->cfg.symbols[i].name);
+    for (size_t i = 0; i < m->cfg->n_symbols; i++)
+        if (m->cfg->symbols[i].broker_symbol[0] && strcmp(m->cfg->symbols[i].broker_symbol, s) == 0) {
+            snprintf(out, outlen, "%s", m->cfg->symbols[i].name);
             return 0;
         }
     if (sig_symbol_norm(s, strlen(s), sym) != 0 || strlen(sym) >= outlen)
         return -1;
-    snprintf(out, outlen, "%s", cfg_symbol_get(&m->a->cfg, sym).name);
+    snprintf(out, outlen, "%s", cfg_symbol_get(m->cfg, sym).name);
     return 0;
 }
 
 /* The name the terminal knows a zepix symbol by (symbols.<S>.broker_symbol). */
 static const char *broker_name(struct mt5 *m, const char *symbol, char *buf, size_t len)
 {
-    struct cfg_symbol cs = cfg_symbol_get(&m->a->cfg, symbol);
+    struct cfg_symbol cs = cfg_symbol_get(m->cfg, symbol);
     snprintf(buf, len, "%s", cs.broker_symbol[0] ? cs.broker_symbol : symbol);
     return buf;
 }
@@ -464,11 +430,11 @@ static void read_quotes(struct mt5 *m, json_object *quotes)
         json_object *q = json_object_array_get_idx(quotes, i);
         char sym[32], err[200];
         double bid = num(q, "bid", 0), ask = num(q, "ask", 0);
-        if (symbol_of(m, str(q, "symbol"), sym, sizeof sym) || mt5_set_quote(&m->base, sym, bid, ask)) {
+        if (symbol_of(m, str(q, "symbol"), sym, sizeof sym) || qt_check(sym, bid, ask, NULL, 0)) {
             LOG_W("mt5", "quote %zu ignored: needs a symbol, bid > 0 and ask >= bid", i);
             continue;
         }
-        if (eng_on_quote(m->a, sym, bid, ask, err, sizeof err))
+        if (m->sink.quote(m->sink.ud, sym, bid, ask, err, sizeof err))
             LOG_W("mt5", "quote %s: %s", sym, err);
     }
 }
@@ -502,11 +468,11 @@ static void read_results(struct mt5 *m, json_object *results)
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_text(s, 2, json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN), -1,
                           SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s, 3, app_now_ms());
+        sqlite3_bind_int64(s, 3, clk_now_ms());
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
-        if (rc != SQLITE_DONE || sqlite3_changes(m->a->db) != 1) {
-            LOG_E("mt5", "result of request %lld not applied: %s", (long long)id, sqlite3_errmsg(m->a->db));
+        if (rc != SQLITE_DONE || sqlite3_changes(m->db) != 1) {
+            LOG_E("mt5", "result of request %lld not applied: %s", (long long)id, sqlite3_errmsg(m->db));
             free(payload);
             continue;
         }
@@ -517,10 +483,10 @@ static void read_results(struct mt5 *m, json_object *results)
             sqlite3_stmt *d = mstmt(m, M_DEAL);
             sqlite3_bind_int64(d, 1, inum(r, "deal"));
             sqlite3_bind_int64(d, 2, inum(r, "ticket"));
-            sqlite3_bind_int64(d, 3, app_now_ms());
+            sqlite3_bind_int64(d, 3, clk_now_ms());
             int drc = sqlite3_step(d);
             sqlite3_reset(d);
-            deal_applied = drc == SQLITE_DONE && sqlite3_changes(m->a->db) == 0;
+            deal_applied = drc == SQLITE_DONE && sqlite3_changes(m->db) == 0;
         }
         json_object *pl = payload ? json_tokener_parse(payload) : NULL, *ok = member(r, "ok", json_type_boolean);
         struct broker_result br = {
@@ -533,7 +499,7 @@ static void read_results(struct mt5 *m, json_object *results)
             br.error = "no reason given";
         LOG_I("mt5", "result of request %lld (%s %s #%lld): %s%s", (long long)id, op, plugin,
               (long long)trade_id, br.ok ? "ok" : "failed: ", br.ok ? "" : br.error);
-        eng_broker_result(m->a, &br);
+        m->sink.result(m->sink.ud, &br);
         json_object_put(pl);
         free(payload);
     }
@@ -550,10 +516,10 @@ static int read_closed(struct mt5 *m, json_object *arr, struct broker_closed *ou
             sqlite3_stmt *s = mstmt(m, M_DEAL);
             sqlite3_bind_int64(s, 1, deal);
             sqlite3_bind_int64(s, 2, inum(c, "ticket"));
-            sqlite3_bind_int64(s, 3, app_now_ms());
+            sqlite3_bind_int64(s, 3, clk_now_ms());
             int rc = sqlite3_step(s);
             sqlite3_reset(s);
-            if (rc != SQLITE_DONE || sqlite3_changes(m->a->db) != 1)
+            if (rc != SQLITE_DONE || sqlite3_changes(m->db) != 1)
                 continue;
         }
         struct broker_closed *bc = &out[n];
@@ -623,7 +589,7 @@ static int read_positions(struct mt5 *m, json_object *arr, struct broker_positio
  * are told once per ticket; zepix does not touch it. */
 static void orphan(struct mt5 *m, const struct broker_position *bp)
 {
-    if (eng_knows_ticket(m->a, bp->ticket) || bp->plugin[0])
+    if (m->sink.knows_ticket(m->sink.ud, bp->ticket) || bp->plugin[0])
         return;
     for (size_t i = 0; i < m->n_told_orphan; i++)
         if (m->told_orphan[i] == bp->ticket)
@@ -638,7 +604,7 @@ static void orphan(struct mt5 *m, const struct broker_position *bp)
              "trade: check it in the terminal; zepix does not manage it", (long long)bp->ticket,
              bp->side == ZX_SELL ? "SELL" : "BUY", bp->volume, bp->symbol, (int)sbuf_utf8_prefix(bp->comment, 40),
              bp->comment);
-    chat_notify(m->a, note);
+    m->sink.note(m->sink.ud, note);
 }
 
 /* trusted: the positions are the whole truth of the expected account. */
@@ -653,7 +619,7 @@ static void read_trades(struct mt5 *m, json_object *body, int trusted)
         int np = parr && trusted ? read_positions(m, parr, pos, MT5_MAX_ITEMS) : -1;
         if (np >= 0 && json_object_array_length(parr) > MT5_MAX_ITEMS)
             np = -1;                /* a cut list says nothing about what is missing */
-        eng_broker_sync(m->a, pos, np, closed, nc);
+        m->sink.sync(m->sink.ud, pos, np, closed, nc);
         for (int i = 0; i < np; i++)
             orphan(m, &pos[i]);
     } else {
@@ -742,34 +708,24 @@ static int check_login(struct mt5 *m, json_object *acc, http_req *req, int *trus
         m->told_login = login;
         snprintf(note, sizeof note, "MT5 terminal refused: %s. Orders fail until it is back on %lld.", msg,
                  (long long)m->expect_login);
-        chat_notify(m->a, note);
+        m->sink.note(m->sink.ud, note);
     }
     LOG_W("mt5", "poll from %s refused: %s", http_req_ip(req), msg);
     http_reply_error(req, 409, msg);
     return -1;
 }
 
-static void on_poll(void *ud, http_req *req)
+void mt5_on_poll(void *ud, http_req *req)
 {
     struct mt5 *m = ud;
     size_t len;
     const char *body = http_req_body(req, &len);
-    json_object *o = NULL;
-    struct json_tokener *tok = json_tokener_new();
-    if (tok) {
-        o = json_tokener_parse_ex(tok, body, (int)len);
-        if (json_tokener_get_error(tok) != json_tokener_success) {
-            json_object_put(o);
-            o = NULL;
-        }
-        json_tokener_free(tok);
-    }
-    if (!o || !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
+    json_object *o = jbody_object(body, len);
+    if (!o) {
         http_reply_error(req, 401, "body: expected a JSON object with the secret");
         return;
     }
-    if (!webhook_secret_equal(str(o, "secret"), m->a->cfg.broker.mt5_secret)) {
+    if (!webhook_secret_equal(str(o, "secret"), m->cfg->broker.mt5_secret)) {
         json_object_put(o);
         LOG_W("mt5", "poll from %s refused: bad secret", http_req_ip(req));
         http_reply_error(req, 401, "bad secret");
@@ -799,22 +755,22 @@ static void on_poll(void *ud, http_req *req)
     if (m->held) {
         http_req *old = m->held;
         m->held = NULL;
-        ev_timer_stop(m->a->loop, &m->hold);
-        ev_timer_stop(m->a->loop, &m->wake);
+        ev_timer_stop(m->loop, &m->hold);
+        ev_timer_stop(m->loop, &m->wake);
         answer(m, old);
     }
     sqlite3_stmt *s = mstmt(m, M_PENDING);
     sqlite3_bind_int(s, 1, 1);
     int pending = sqlite3_step(s) == SQLITE_ROW;
     sqlite3_reset(s);
-    if (pending || m->a->cfg.broker.mt5_poll_hold_ms <= 0 || m->a->stopping) {
+    if (pending || m->cfg->broker.mt5_poll_hold_ms <= 0 || m->stopping) {
         answer(m, req);
         return;
     }
     m->held = req;
     http_suspend(req);
-    ev_timer_set(&m->hold, m->a->cfg.broker.mt5_poll_hold_ms / 1000.0, 0.);
-    ev_timer_start(m->a->loop, &m->hold);
+    ev_timer_set(&m->hold, m->cfg->broker.mt5_poll_hold_ms / 1000.0, 0.);
+    ev_timer_start(m->loop, &m->hold);
 }
 
 /* ---- the broker_ops ---- */
@@ -852,14 +808,14 @@ static void mt5_destroy(void *self)
     if (!m)
         return;
     /* A held request belongs to the listener, which answers it when it stops. */
-    if (m->a->loop) {
-        ev_timer_stop(m->a->loop, &m->stale);
-        ev_timer_stop(m->a->loop, &m->hold);
-        ev_timer_stop(m->a->loop, &m->wake);
+    if (m->loop) {
+        ev_timer_stop(m->loop, &m->stale);
+        ev_timer_stop(m->loop, &m->hold);
+        ev_timer_stop(m->loop, &m->wake);
     }
     for (int i = 0; i < M_N; i++)
         sqlite3_finalize(m->st[i]);
-    free(m->q);
+    qt_free(m->qt);
     free(m);
 }
 
@@ -872,59 +828,64 @@ static const struct broker_ops mt5_ops = {
     .close = mt5_close,
     .modify = mt5_modify,
     .quote = mt5_quote,
+    .set_quote = mt5_set_quote,
+    .describe = mt5_describe,
+    .quiesce = mt5_quiesce,
     .account = mt5_account,
     .destroy = mt5_destroy,
 };
 
-struct broker *mt5_new(struct app *a, char *err, size_t errlen)
+struct broker *mt5_new(struct ev_loop *loop, sqlite3 *db, const struct config *cfg, const struct broker_sink *sink,
+                       char *err, size_t errlen)
 {
     struct mt5 *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    m->a = a;
+    m->loop = loop;
+    m->db = db;
+    m->cfg = cfg;
+    m->sink = *sink;
+    if (!(m->qt = qt_new())) {
+        snprintf(err, errlen, "out of memory");
+        free(m);
+        return NULL;
+    }
     m->base.ops = &mt5_ops;
     m->base.self = m;
     for (int i = 0; i < M_N; i++)
-        if (sqlite3_prepare_v3(a->db, msql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "mt5 bridge: %s", sqlite3_errmsg(a->db));
+        if (sqlite3_prepare_v3(db, msql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "mt5 bridge: %s", sqlite3_errmsg(db));
             mt5_destroy(m);
             return NULL;
         }
     /* This database's id (request ids restart with a new one) and the account. */
     if (kv_get(m, "mt5.db_id", m->db_id, sizeof m->db_id)) {
         sqlite3_stmt *r = NULL;
-        if (sqlite3_prepare_v2(a->db, "SELECT lower(hex(randomblob(8)))", -1, &r, NULL) == SQLITE_OK &&
+        if (sqlite3_prepare_v2(db, "SELECT lower(hex(randomblob(8)))", -1, &r, NULL) == SQLITE_OK &&
             sqlite3_step(r) == SQLITE_ROW)
             snprintf(m->db_id, sizeof m->db_id, "%s", (const char *)sqlite3_column_text(r, 0));
         sqlite3_finalize(r);
         if (!m->db_id[0] || kv_set(m, "mt5.db_id", m->db_id)) {
-            snprintf(err, errlen, "mt5 bridge: cannot store the database id: %s", sqlite3_errmsg(a->db));
+            snprintf(err, errlen, "mt5 bridge: cannot store the database id: %s", sqlite3_errmsg(db));
             mt5_destroy(m);
             return NULL;
         }
     }
     char login[32];
-    m->expect_login = a->cfg.broker.mt5_login;
+    m->expect_login = cfg->broker.mt5_login;
     if (!m->expect_login && kv_get(m, "mt5.login", login, sizeof login) == 0)
         m->expect_login = strtoll(login, NULL, 10);
-    /* A poll carries every open position and quote: webhook.max_body_bytes
-     * (sized for one alert) would refuse a busy terminal's report. */
-    if (app_add_route_limit(a, "POST", "/mt5/poll", on_poll, m, MT5_MAX_BODY)) {
-        snprintf(err, errlen, "mt5 bridge: too many routes");
-        mt5_destroy(m);
-        return NULL;
-    }
     ev_init(&m->stale, on_stale);
-    m->stale.repeat = a->cfg.broker.mt5_stale_after_s;
+    m->stale.repeat = cfg->broker.mt5_stale_after_s;
     m->stale.data = m;
-    ev_timer_again(a->loop, &m->stale);
+    ev_timer_again(loop, &m->stale);
     ev_init(&m->hold, on_release);
     m->hold.data = m;
     ev_timer_init(&m->wake, on_release, 0., 0.);
     m->wake.data = m;
     LOG_I("mt5", "waiting for the terminal's polls on POST /mt5/poll (hold %d ms, offline after %d s)",
-          a->cfg.broker.mt5_poll_hold_ms, a->cfg.broker.mt5_stale_after_s);
+          cfg->broker.mt5_poll_hold_ms, cfg->broker.mt5_stale_after_s);
     return &m->base;
 }

@@ -6,8 +6,8 @@
  * (mt5_requests) and wakes the held poll; every answer carries every request
  * still pending (the EA dedupes by request_id) until its result arrives; a
  * result is applied once (the pending -> done state change is the guard) and
- * handed to the engine, with the positions and closed deals of each poll
- * (eng_broker_result, eng_broker_sync) and its quotes (eng_on_quote).
+ * handed to the broker sink (broker.h; app.c points it at the engine), with the
+ * positions and closed deals of each poll and its quotes.
  *
  * Liveness: no poll for broker.mt5.stale_after_s makes the terminal offline:
  * ready() fails with "terminal offline", the admin chats are told once, and
@@ -24,21 +24,28 @@
 #include <stdint.h>
 #include "broker.h"
 
-struct app;
+#include <ev.h>
+#include <sqlite3.h>
+#include "config.h"
+#include "http.h"
 
-/* A new MT5 bridge, or NULL with the reason in err. Registers POST /mt5/poll
- * (call before the listener starts). a is borrowed and must outlive the
- * broker. b->ops->destroy(b->self) frees everything, b included. */
-struct broker *mt5_new(struct app *a, char *err, size_t errlen);
+/* Bytes of one poll: a poll carries every open position and quote, so
+ * webhook.max_body_bytes (sized for one alert) would refuse a busy terminal. */
+#define MT5_MAX_BODY (1024 * 1024)
+
+/* A new MT5 bridge, or NULL with the reason in err. loop, db (the host
+ * database: mt5_requests, mt5_deals, kv) and cfg are borrowed and must outlive
+ * the broker; *sink is copied. b->ops->destroy(b->self) frees everything, b
+ * included. The owner registers POST /mt5/poll with mt5_on_poll and b->self
+ * (limit MT5_MAX_BODY) before the listener starts. */
+struct broker *mt5_new(struct ev_loop *loop, sqlite3 *db, const struct config *cfg, const struct broker_sink *sink,
+                       char *err, size_t errlen);
+
+/* The handler of POST /mt5/poll; ud is the bridge's b->self. */
+void mt5_on_poll(void *ud, http_req *req);
 
 /* 1 when b is the MT5 bridge, else 0. */
 int mt5_is(const struct broker *b);
-
-/* Record a quote (POST /price also feeds it; the terminal's quotes win). */
-int mt5_set_quote(struct broker *b, const char *symbol, double bid, double ask);
-
-/* The daemon is stopping: answer a held poll now. */
-void mt5_quiesce(struct broker *b);
 
 /* The comment of the order for trade_id of plugin: "zx:<plugin>:<trade id>",
  * or, when that exceeds the 31 characters MT5 keeps, "zx:<plugin prefix>~<4
@@ -50,8 +57,5 @@ void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len);
  * outside 2000..2100). Pure: no state, no I/O (tests/fuzz/fuzz_mt5_poll.c). */
 struct json_object;
 int mt5_check_poll(struct json_object *body, char *err, size_t errlen);
-
-/* One plain-text line for /status: terminal online or offline, the account. */
-void mt5_describe(const struct broker *b, char *out, size_t len);
 
 #endif

@@ -26,11 +26,11 @@ static int size_from_risk(struct app *a, sig_parsed *s, const struct cfg_symbol 
         snprintf(err, errlen, "risk: no price is known for %s (give price= or send a quote first)", s->symbol);
         return -1;
     }
-    if (eng_account(a, &balance, &equity) || !(balance > 0)) {
+    if (eng_account(a->eng, &balance, &equity) || !(balance > 0)) {
         snprintf(err, errlen, "risk: the account balance is not known yet");
         return -1;
     }
-    if (eng_pip_value(a, s->symbol, ref, &pip_value)) {
+    if (eng_pip_value(a->eng, s->symbol, ref, &pip_value)) {
         snprintf(err, errlen, "risk: cannot value a pip of %s in the account currency (no conversion quote)",
                  s->symbol);
         return -1;
@@ -74,7 +74,7 @@ int intake_check(struct app *a, sig_parsed *s, char *err, size_t errlen)
      * quote's ask for a buy, bid for a sell, else the signal's price (which the
      * paper broker then takes as the quote). */
     double bid = 0, ask = 0, ref = s->price;
-    if (eng_quote(a, s->symbol, &bid, &ask) == 0 && bid > 0 && ask > 0)
+    if (eng_quote(a->eng, s->symbol, &bid, &ask) == 0 && bid > 0 && ask > 0)
         ref = s->action == ZX_BUY ? ask : bid;
     if (sig_resolve_stops(s, ref, sym.pip_size, a->cfg.webhook.max_stop_distance_pct, err, errlen))
         return -1;

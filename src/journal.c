@@ -4,6 +4,7 @@
 #include "journal.h"
 #include "app.h"
 #include "chat.h"
+#include "dispatch.h"
 #include "engine.h"
 #include "log.h"
 #include "sbuf.h"
@@ -51,7 +52,7 @@ struct jentry {
     int resume;                     /* journaled before, not complete: run only the missing parts */
     char *answer;                   /* JSON to send (owned) */
     int status;
-    struct eng_result *res;         /* one per plugin it goes to (owned); status NULL = not run yet */
+    struct dsp_result *res;         /* one per plugin it goes to (owned); status NULL = not run yet */
     size_t nres, next;              /* targets; the first not run */
     int prepared;                   /* res holds the targets */
     int ran;                        /* parts run by this process (not read back from a ledger) */
@@ -134,7 +135,7 @@ static void host_rollback(sqlite3 *db)
         exec_ok(db, "ROLLBACK");
 }
 
-/* The outcome statuses, as the static strings struct eng_result carries. */
+/* The outcome statuses, as the static strings struct dsp_result carries. */
 static const char *status_of(const char *s)
 {
     static const char *const known[] = {"executed", "rejected", "handled", "skipped", "failed"};
@@ -270,7 +271,7 @@ static char *results_json(const struct jentry *e, int duplicate, int queued, int
     if (recovered)
         json_object_object_add(o, "recovered", json_object_new_boolean(1));
     for (size_t i = 0; i < e->nres; i++) {
-        const struct eng_result *r = &e->res[i];
+        const struct dsp_result *r = &e->res[i];
         json_object *x = json_object_new_object();
         json_object_object_add(x, "plugin", json_object_new_string(r->plugin));
         json_object_object_add(x, "status", json_object_new_string(r->status ? r->status : "queued"));
@@ -289,7 +290,7 @@ static char *results_json(const struct jentry *e, int duplicate, int queued, int
 /* Inside the host transaction: the signal's state and its outcome per plugin
  * (parts not run yet keep their row). -1 when a statement failed. */
 static int record_outcome(struct journal *j, int64_t id, const char *state, const char *answer,
-                          const struct eng_result *r, size_t n)
+                          const struct dsp_result *r, size_t n)
 {
     int bad = 0;
     sqlite3_stmt *s = stmt(j, Q_DONE);
@@ -334,7 +335,7 @@ static int64_t last_request_id(sqlite3 *db)
     return v;
 }
 
-static void set_result(struct eng_result *r, const char *status, int64_t trade_id, const char *reason)
+static void set_result(struct dsp_result *r, const char *status, int64_t trade_id, const char *reason)
 {
     r->status = status;
     r->trade_id = trade_id;
@@ -368,7 +369,7 @@ static int prepare_targets(struct journal *j, struct jentry *e)
 
 /* This plugin's part already committed? Its ledger says (the outcome row, or
  * for a ledger of an older zepix a trade with the signal's id). */
-static int part_committed(struct plugin *p, int64_t id, struct eng_result *r)
+static int part_committed(struct plugin *p, int64_t id, struct dsp_result *r)
 {
     char status[16], reason[sizeof r->reason];
     int64_t trade = 0;
@@ -397,7 +398,7 @@ static int run_entry(struct journal *j, struct jentry *e, int64_t stop_at)
     }
     int begun = 0;
     for (; e->next < e->nres; e->next++) {
-        struct eng_result *r = &e->res[e->next];
+        struct dsp_result *r = &e->res[e->next];
         struct plugin *p = reg_find(&a->reg, r->plugin);
         if (!p) {
             set_result(r, "skipped", 0, "plugin not loaded");
@@ -408,8 +409,8 @@ static int run_entry(struct journal *j, struct jentry *e, int64_t stop_at)
         if (mono_ms() >= stop_at)
             return 1;
         if (!begun++)
-            eng_signal_begin(a, &e->s);
-        eng_dispatch_one(a, p, &e->s, e->id, e->source, r);
+            dsp_signal_begin(a, &e->s);
+        dsp_one(a, p, &e->s, e->id, e->source, r);
         e->fresh |= 1ull << e->next;
         e->ran++;
         /* With its trades in the same transaction: the proof that this part
@@ -428,7 +429,7 @@ static void batch_not_recorded(struct journal *j, struct jentry **run, size_t nr
 {
     struct app *a = j->a;
     char note[400];
-    eng_resync(a);
+    dsp_resync(a);
     for (size_t k = 0; k < a->reg.n; k++) {
         struct plugin *p = a->reg.v[k];
         sqlite3_stmt *d;
@@ -524,12 +525,12 @@ static void execute_batch(struct journal *j, struct jentry *q, size_t n)
             }
         return;
     }
-    eng_batch_begin(a);
+    dsp_batch_begin(a);
     int host_tx = exec_ok(a->db, "PRAGMA synchronous=NORMAL") == 0 && exec_ok(a->db, "BEGIN") == 0;
     if (!host_tx) {
         /* Outcomes could not commit with their trades: run nothing. Resent, or
          * at the next start, these signals are found unfinished. */
-        eng_batch_commit(a);        /* nothing was written */
+        dsp_batch_commit(a);        /* nothing was written */
         exec_ok(a->db, "PRAGMA synchronous=FULL");
         for (size_t i = 0; i < n; i++)
             if (!q[i].answer && q[i].dup_of < 0) {
@@ -561,7 +562,7 @@ static void execute_batch(struct journal *j, struct jentry *q, size_t n)
         run[nrun++] = e;
     }
     /* Trades first: a crash between the commits is found by recovery. */
-    if (eng_batch_commit(a) > 0)
+    if (dsp_batch_commit(a) > 0)
         batch_not_recorded(j, run, nrun, first_request);
     int deferred = 0, bad = 0;
     for (size_t i = 0; i < nrun; i++) {
@@ -757,7 +758,7 @@ static void recover_received(struct journal *j, int64_t id, const char *source, 
     if (prepare_targets(j, &e))
         return;
     for (size_t k = 0; k < e.nres; k++) {
-        struct eng_result *r = &e.res[k];
+        struct dsp_result *r = &e.res[k];
         struct plugin *p = reg_find(&a->reg, r->plugin);
         if (!p || !p->ldg) {
             set_result(r, "skipped", 0, "plugin not loaded");

@@ -125,7 +125,7 @@ static void plugin_positions(struct app *a, struct plugin *p, zx_position *pos, 
     *floating = 0;
     if (!a->eng || !pos || p->st == PLG_FAILED)
         return;
-    int k = eng_positions(a, p, pos, POS_MAX);
+    int k = eng_positions(a->eng, p, pos, POS_MAX);
     for (int i = 0; i < k; i++)
         *floating += pos[i].current_price > 0 ? pos[i].profit_money : 0;
     *n = k > 0 ? k : 0;
@@ -143,7 +143,7 @@ int metrics_plugin_paused(struct app *a, const struct plugin *p)
 static void render_operator(struct app *a, struct metrics *m, struct sbuf *o)
 {
     static const enum plg_state states[] = {PLG_LOADED, PLG_ENABLED, PLG_DISABLED, PLG_FAILED};
-    int online = a->eng ? eng_broker_online(a) : -1;
+    int online = a->eng ? eng_broker_online(a->eng) : -1;
     sbuf_printf(o, "# HELP zepix_start_time_seconds When the daemon started (Unix time).\n"
                    "# TYPE zepix_start_time_seconds gauge\nzepix_start_time_seconds %.3f\n",
                 (double)a->started_ms / 1000.0);
@@ -222,7 +222,7 @@ void metrics_render(struct app *a, struct sbuf *o)
                    "zepix_telegram_sends_total{result=\"ok\"} %llu\n"
                    "zepix_telegram_sends_total{result=\"failed\"} %llu\n", m->tg_ok, m->tg_fail);
     sbuf_printf(o, "# HELP zepix_open_trades Open trades across plugins.\n# TYPE zepix_open_trades gauge\n"
-                   "zepix_open_trades %zu\n", a->eng ? eng_open_count(a) : (size_t)0);
+                   "zepix_open_trades %zu\n", a->eng ? eng_open_count(a->eng) : (size_t)0);
     render_operator(a, m, o);
 }
 

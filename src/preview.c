@@ -55,7 +55,7 @@ static int s_place(zx_host *h, const zx_order_req *q, zx_order *out, char *err, 
         out->lot = q->lot;
         out->sl = q->sl;
         out->tp = q->tp;
-        eng_quote(cur.a, q->symbol, &out->price, &out->price);
+        eng_quote(cur.a->eng, q->symbol, &out->price, &out->price);
     }
     return 0;
 }
@@ -207,7 +207,7 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
     if (s->action != ZX_BUY && s->action != ZX_SELL)
         goto out;           /* a close: the host closes the plugin's trades on the symbol */
     double want = (zs.lot > 0 ? zs.lot : eng_default_lot(p)) * zs.lot_multiplier;
-    r->lot = eng_order_lot(a, p, s->symbol, want);
+    r->lot = eng_order_lot(a->eng, p, s->symbol, want);
     r->sl = zs.sl;
     r->tp = zs.tp;
     /* The risk checks on a throwaway state: they may say "no", never pause. */
@@ -221,9 +221,9 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
     else if (paused_acct || paused_own)
         snprintf(r->risk, sizeof r->risk, "risk: opening paused (%.*s)", (int)sbuf_utf8_prefix(paused_acct ? paused_acct : paused_own, 180), paused_acct ? paused_acct : paused_own);
     else if (dry) {
-        eng_risk_figures(a, NULL, s->symbol, &f);
+        eng_risk_figures(a->eng, NULL, s->symbol, &f);
         if (risk_check(dry, "", &a->cfg.risk.account, &f, r->lot, &tripped, err, sizeof err) == 0) {
-            eng_risk_figures(a, p, s->symbol, &f);
+            eng_risk_figures(a->eng, p, s->symbol, &f);
             if (risk_check(dry, p->id, risk_plugin_limits(&a->cfg, p->id), &f, r->lot, &tripped, err, sizeof err))
                 snprintf(r->risk, sizeof r->risk, "%.*s", (int)sbuf_utf8_prefix(err, 210), err);
         } else {
@@ -391,7 +391,7 @@ int prv_replay(struct app *a, struct plugin *p, int n, prv_diff_fn fn, void *ud,
         struct ldg_trade t;
         if (!differs && v == ZX_ACCEPT && (act == ZX_BUY || act == ZX_SELL) && x->trade_id &&
             ldg_get(p->ldg, x->trade_id, &t) == 0) {
-            double lot = eng_order_lot(a, p, x->symbol, (zs.lot > 0 ? zs.lot : eng_default_lot(p)) * zs.lot_multiplier);
+            double lot = eng_order_lot(a->eng, p, x->symbol, (zs.lot > 0 ? zs.lot : eng_default_lot(p)) * zs.lot_multiplier);
             d.was_lot = t.lot, d.was_sl = t.sl, d.was_tp = t.tp;
             d.lot = lot, d.sl = zs.sl, d.tp = zs.tp;
             differs = fabs(lot - t.lot) > 1e-9 || fabs(zs.sl - t.sl) > 1e-9 || fabs(zs.tp - t.tp) > 1e-9;

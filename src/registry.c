@@ -426,7 +426,7 @@ static void fail_plugin(struct plugin *p, const char *why)
     snprintf(note, sizeof note, "⚠️ plugin %s failed: %.*s", p->id, (int)sbuf_utf8_prefix(why, 300), why);
     if (g_reg && g_reg->app) {
         notify_send(g_reg->app, "failures", note);
-        size_t n = eng_open_count_of(g_reg->app, p->id);
+        size_t n = eng_open_count_of(g_reg->app->eng, p->id);
         if (n)
             chat_orphans(g_reg->app, p->id, 1, n);
     }
@@ -449,7 +449,7 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
             fail_plugin(p, err);
             return -1;
         }
-        eng_adopt(r->app, p);   /* its open trades, before its init can ask for them */
+        eng_adopt(r->app->eng, p);   /* its open trades, before its init can ask for them */
     }
     /* Hooks raised by init wait until the build is in place. */
     r->depth++;
@@ -642,7 +642,7 @@ int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen)
     if (p->st != PLG_FAILED)
         p->st = PLG_DISABLED;
     LOG_I("registry", "plugin %s disabled", p->id);
-    size_t n = eng_open_count_of(r->app, p->id);
+    size_t n = eng_open_count_of(r->app->eng, p->id);
     if (n)
         chat_orphans(r->app, p->id, p->st == PLG_FAILED, n);
     return 0;

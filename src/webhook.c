@@ -7,6 +7,7 @@
 #include "intake.h"
 #include "preview.h"
 #include "journal.h"
+#include "jsonbody.h"
 #include "log.h"
 #include "metrics.h"
 #include "sbuf.h"
@@ -210,18 +211,8 @@ static void on_price(void *ud, http_req *req)
     const char *body = http_req_body(req, &len);
     char err[256], sym[32];
     double bid, ask, price;
-    json_object *o = NULL, *sec = NULL;
-    struct json_tokener *tok = json_tokener_new();
-    if (tok) {
-        o = json_tokener_parse_ex(tok, body, (int)len);
-        if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) < len) {
-            json_object_put(o);
-            o = NULL;
-        }
-        json_tokener_free(tok);
-    }
-    if (!o || !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
+    json_object *o = jbody_object(body, len), *sec = NULL;
+    if (!o) {
         http_reply_error(req, a->cfg.webhook.secret[0] ? 401 : 400, "body: expected a JSON object");
         return;
     }
@@ -249,7 +240,7 @@ static void on_price(void *ud, http_req *req)
         snprintf(err, sizeof err, "bid/ask: give both, or price");
         goto bad;
     }
-    if (eng_on_quote(a, sym, bid, ask, err, sizeof err))
+    if (eng_on_quote(a->eng, sym, bid, ask, err, sizeof err))
         goto bad;
     json_object_put(o);
     char out[200];

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "dispatch.h"
 #include "engine.h"
 #include "ledger.h"
 #include "log.h"
@@ -171,8 +172,8 @@ static void up(struct fx *f, const char *plugins)
     if (!(f->a.risk = risk_new(f->a.db, &f->a.cfg)))
         fail_msg("risk_new");
     /* The daemon's order (app_init): the engine first, so plugin inits may use it. */
-    if (eng_init(&f->a, err, sizeof err))
-        fail_msg("eng_init: %s", err);
+    if (app_core_start(&f->a, err, sizeof err))
+        fail_msg("app_core_start: %s", err);
     if (reg_init(&f->a.reg, &f->a, err, sizeof err))
         fail_msg("reg_init: %s", err);
     f->up = 1;
@@ -222,30 +223,30 @@ static const char *capture_end(struct fx *f)
     return buf;
 }
 
-static size_t dispatch(struct fx *f, const char *text, struct eng_result *res, size_t max)
+static size_t dispatch(struct fx *f, const char *text, struct dsp_result *res, size_t max)
 {
     sig_parsed s;
     char err[256];
     if (sig_parse_text(text, strlen(text), &s, err, sizeof err))
         fail_msg("signal \"%s\": %s", text, err);
-    return eng_dispatch(&f->a, &s, ++f->sig_id, "test", res, max);
+    return dsp_all(&f->a, &s, ++f->sig_id, "test", res, max);
 }
 
 /* A signal for exactly one plugin; its one result. */
-static struct eng_result send1(struct fx *f, const char *text)
+static struct dsp_result send1(struct fx *f, const char *text)
 {
-    struct eng_result res[8];
+    struct dsp_result res[8];
     size_t n = dispatch(f, text, res, 8);
     assert_int_equal(n, 1);
     return res[0];
 }
 
 /* The counters of a tp_ok-family plugin (a close signal is never paused). */
-static struct eng_result stats(struct fx *f, const char *id)
+static struct dsp_result stats(struct fx *f, const char *id)
 {
     char text[128];
     snprintf(text, sizeof text, "%s close EURUSD comment=stats", id);
-    struct eng_result r = send1(f, text);
+    struct dsp_result r = send1(f, text);
     assert_string_equal(r.status, "rejected");
     return r;
 }
@@ -391,7 +392,7 @@ static void test_not_a_shared_object_is_refused(void **st)
 static void test_init_failure_fails_that_plugin_and_the_others_run_on(void **st)
 {
     struct fx *f = *st;
-    struct eng_result res[8];
+    struct dsp_result res[8];
     install(f, "tp_initfail", "tp_ok2");
     install(f, "tp_ok", "tp_ok");
     up(f, "{\"tp_ok\": {\"enabled\": true}, \"tp_ok2\": {\"enabled\": true}}");
@@ -448,7 +449,7 @@ static void test_discovery_skips_underscore_dirs_and_dirs_without_plugin_so(void
 static void test_plugins_come_in_id_order(void **st)
 {
     struct fx *f = *st;
-    struct eng_result res[8];
+    struct dsp_result res[8];
     install(f, "tp_ok2", "tp_ok2");
     install(f, "tp_ok", "tp_ok");
     install(f, "tp_attach", "tp_attach");
@@ -475,7 +476,7 @@ static void test_enabled_hook_runs_once_at_load(void **st)
     struct fx *f = *st;
     install(f, "tp_ok", "tp_ok");
     up(f, TP_OK_CFG);
-    struct eng_result r = stats(f, "tp_ok");
+    struct dsp_result r = stats(f, "tp_ok");
     assert_contains(r.reason, "version=1.0.0 enabled=1 disabled=0 signals=1 orders=0");
 }
 
@@ -486,12 +487,12 @@ static void test_rejecting_plugin_gives_rejected_with_its_reason(void **st)
     struct fx *f = *st;
     install(f, "tp_ok", "tp_ok");
     up(f, TP_OK_CFG);
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=reject");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=reject");
     assert_string_equal(r.plugin, "tp_ok");
     assert_string_equal(r.status, "rejected");
     assert_string_equal(r.reason, "told to reject");
     assert_int_equal(r.trade_id, 0);
-    assert_int_equal(eng_open_count(&f->a), 0);
+    assert_int_equal(eng_open_count(f->a.eng), 0);
 }
 
 static void test_lot_multiplier_doubles_the_default_lot(void **st)
@@ -499,7 +500,7 @@ static void test_lot_multiplier_doubles_the_default_lot(void **st)
     struct fx *f = *st;
     install(f, "tp_ok", "tp_ok");
     up(f, TP_OK_CFG);
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=double");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=double");
     assert_string_equal(r.status, "executed");
     assert_true(r.trade_id > 0);
     struct plugin *p = must_find(f, "tp_ok");
@@ -520,7 +521,7 @@ static void test_default_lot_from_config_is_multiplied(void **st)
     struct fx *f = *st;
     install(f, "tp_ok", "tp_ok");
     up(f, "{\"tp_ok\": {\"enabled\": true, \"default_lot\": 0.1}}");
-    struct eng_result r = send1(f, "tp_ok sell EURUSD price=1.1 comment=double");
+    struct dsp_result r = send1(f, "tp_ok sell EURUSD price=1.1 comment=double");
     assert_string_equal(r.status, "executed");
     struct row row = trade_row(must_find(f, "tp_ok"), r.trade_id);
     assert_true(fabs(row.lot - 0.2) < 1e-9);
@@ -532,7 +533,7 @@ static void test_max_lot_size_caps_the_executed_lot(void **st)
     struct fx *f = *st;
     install(f, "tp_ok", "tp_ok");
     up(f, TP_OK_CFG);
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 lot=1 comment=double");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1 lot=1 comment=double");
     assert_string_equal(r.status, "executed");
     struct row row = trade_row(must_find(f, "tp_ok"), r.trade_id);
     assert_true(fabs(row.lot - 0.5) < 1e-9);
@@ -547,7 +548,7 @@ static void test_handled_places_its_own_order_and_the_result_carries_its_trade_i
     install(f, "tp_ok", "tp_ok");
     up(f, TP_OK_CFG);
     capture_begin(f);
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=self");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=self");
     const char *log = capture_end(f);
     assert_string_equal(r.status, "handled");
     assert_true(r.trade_id > 0);
@@ -557,7 +558,7 @@ static void test_handled_places_its_own_order_and_the_result_carries_its_trade_i
     struct row row = trade_row(must_find(f, "tp_ok"), r.trade_id);
     assert_true(fabs(row.lot - 0.03) < 1e-9);
     assert_int_equal(row.signal_id, f->sig_id);     /* tied to the signal behind it */
-    assert_int_equal(eng_open_count(&f->a), 1);
+    assert_int_equal(eng_open_count(f->a.eng), 1);
     /* on_order_placed was delivered after on_signal_received returned, not inside it. */
     assert_not_contains(log, "re-entered");
     assert_contains(stats(f, "tp_ok").reason, "orders=1");
@@ -574,10 +575,10 @@ static void test_disabled_plugin_is_skipped_and_hooks_run(void **st)
     assert_int_equal(p->st, PLG_DISABLED);
     assert_int_equal(reg_disable(&f->a.reg, p, err, sizeof err), -1);
     assert_contains(err, "already disabled");
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1");
     assert_string_equal(r.status, "skipped");
     assert_contains(r.reason, "disabled");
-    assert_int_equal(eng_open_count(&f->a), 0);
+    assert_int_equal(eng_open_count(f->a.eng), 0);
     /* Orders through the API are refused too. */
     zx_order_req req = {.side = ZX_BUY, .symbol = "EURUSD", .lot = 0.01};
     zx_order o;
@@ -594,7 +595,7 @@ static void test_paused_skips_opening_but_closing_still_runs(void **st)
     struct fx *f = *st;
     install(f, "tp_ok", "tp_ok");
     up(f, TP_OK_CFG);
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1");
     assert_string_equal(r.status, "executed");
     int64_t id = r.trade_id;
 
@@ -604,12 +605,12 @@ static void test_paused_skips_opening_but_closing_still_runs(void **st)
     assert_contains(r.reason, "paused");
     r = send1(f, "tp_ok sell EURUSD price=1.1");
     assert_string_equal(r.status, "skipped");
-    assert_int_equal(eng_open_count(&f->a), 1);
+    assert_int_equal(eng_open_count(f->a.eng), 1);
 
     r = send1(f, "tp_ok close EURUSD price=1.1");
     assert_string_equal(r.status, "executed");
     assert_int_equal(r.trade_id, id);
-    assert_int_equal(eng_open_count(&f->a), 0);
+    assert_int_equal(eng_open_count(f->a.eng), 0);
     assert_string_equal(trade_row(must_find(f, "tp_ok"), id).status, "CLOSED");
 }
 
@@ -624,7 +625,7 @@ static void test_enable_disable_is_persisted_across_restarts(void **st)
     assert_int_equal(must_find(f, "tp_ok")->st, PLG_ENABLED);
     assert_int_equal(must_find(f, "tp_ok2")->st, PLG_DISABLED);
     /* An open trade survives the restart as well. */
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1");
     assert_string_equal(r.status, "executed");
 
     assert_int_equal(reg_disable(&f->a.reg, must_find(f, "tp_ok"), err, sizeof err), 0);
@@ -633,7 +634,7 @@ static void test_enable_disable_is_persisted_across_restarts(void **st)
     assert_int_equal(must_find(f, "tp_ok")->st, PLG_DISABLED);
     assert_int_equal(must_find(f, "tp_ok2")->st, PLG_ENABLED);
     zx_position pos[4];
-    assert_int_equal(eng_positions(&f->a, must_find(f, "tp_ok"), pos, 4), 1);
+    assert_int_equal(eng_positions(f->a.eng, must_find(f, "tp_ok"), pos, 4), 1);
     assert_int_equal(pos[0].trade_id, r.trade_id);
 
     assert_int_equal(reg_enable(&f->a.reg, must_find(f, "tp_ok"), err, sizeof err), 0);
@@ -652,7 +653,7 @@ static void test_reload_to_a_new_version_keeps_trades_and_refuses_the_stale_hand
     install(f, "tp_ok", "tp_ok");
     up(f, TP_OK_CFG);
     struct plugin *p = must_find(f, "tp_ok");
-    struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1");
+    struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1");
     assert_string_equal(r.status, "executed");
     int64_t trade = r.trade_id;
     zx_host *old_host = p->host;
@@ -673,7 +674,7 @@ static void test_reload_to_a_new_version_keeps_trades_and_refuses_the_stale_hand
 
     /* The open trade carried over: visible to the engine and to the new build. */
     zx_position pos[4];
-    assert_int_equal(eng_positions(&f->a, p, pos, 4), 1);
+    assert_int_equal(eng_positions(f->a.eng, p, pos, 4), 1);
     assert_int_equal(pos[0].trade_id, trade);
     assert_int_equal(f->a.reg.api.open_trades(p->host, pos, 4), 1);
     assert_int_equal(pos[0].trade_id, trade);
@@ -694,7 +695,7 @@ static void test_reload_to_a_new_version_keeps_trades_and_refuses_the_stale_hand
     assert_int_equal(crc, -1);
     assert_contains(log, "place_order refused: stale");
     assert_contains(log, "close_trade refused: stale");
-    assert_int_equal(eng_open_count(&f->a), 1);
+    assert_int_equal(eng_open_count(f->a.eng), 1);
 
     /* The new build closes the trade the old one opened. */
     r = send1(f, "tp_ok close EURUSD price=1.1");
@@ -718,7 +719,7 @@ static void test_a_foreign_handle_is_refused(void **st)
     assert_int_equal(rc2, -1);
     assert_string_equal(err, "invalid host handle");
     assert_contains(log, "place_order refused: unknown");
-    assert_int_equal(eng_open_count(&f->a), 0);
+    assert_int_equal(eng_open_count(f->a.eng), 0);
 }
 
 static void test_reload_to_a_broken_build_keeps_the_old_version_serving(void **st)
@@ -743,7 +744,7 @@ static void test_reload_to_a_broken_build_keeps_the_old_version_serving(void **s
         assert_int_equal(p->st, PLG_ENABLED);
         assert_ptr_equal(p->host, host);
         assert_string_equal(p->reason, "");
-        struct eng_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=double");
+        struct dsp_result r = send1(f, "tp_ok buy EURUSD price=1.1 comment=double");
         assert_string_equal(r.status, "executed");
         assert_true(fabs(trade_row(p, r.trade_id).lot - 0.02) < 1e-9);
     }
@@ -822,7 +823,7 @@ static void test_a_thousand_reloads_do_not_grow(void **st)
     if (!TR_ASAN && rss0 > 0 && rss1 > 0 && rss1 - rss0 > 4096)
         fail_msg("RSS grew by %ld kB over %d reloads", rss1 - rss0, RELOAD_CYCLES);
     assert_int_equal(p->st, PLG_ENABLED);
-    assert_int_equal(eng_open_count(&f->a), 1);
+    assert_int_equal(eng_open_count(f->a.eng), 1);
     assert_string_equal(send1(f, "tp_ok close EURUSD price=1.1").status, "executed");
     /* No private copy left behind: the cache directory is empty ("process"
      * mode makes none: each child dlopens plugin.so itself). */
@@ -844,7 +845,7 @@ static void test_attach_from_a_plugin_is_refused(void **st)
     up(f, cfg);
     struct plugin *p = must_find(f, "tp_attach");
     assert_int_equal(p->st, PLG_ENABLED);
-    struct eng_result r = send1(f, "tp_attach buy EURUSD price=1.1");
+    struct dsp_result r = send1(f, "tp_attach buy EURUSD price=1.1");
     assert_string_equal(r.status, "rejected");
     assert_contains(r.reason, "attach=");
     int rc = atoi(r.reason + strlen("attach="));
@@ -879,7 +880,7 @@ static void test_enabling_a_failed_plugin_after_fixing_its_file_loads_it(void **
     assert_int_equal(p->st, PLG_ENABLED);
     assert_string_equal(p->reason, "");
     assert_non_null(p->def);
-    struct eng_result r = send1(f, "tp_ok2 buy EURUSD price=1.1 comment=double");
+    struct dsp_result r = send1(f, "tp_ok2 buy EURUSD price=1.1 comment=double");
     assert_string_equal(r.status, "executed");
     assert_true(fabs(trade_row(p, r.trade_id).lot - 0.02) < 1e-9);
 }
@@ -929,7 +930,7 @@ static void contained(void **st, const char *comment, const char *cause)
     hostile_up(f, "process", "");
     struct plugin *p = must_find(f, "tp_hostile");
     assert_int_equal(p->st, PLG_ENABLED);
-    struct eng_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=buy");
+    struct dsp_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=buy");
     assert_string_equal(r.status, "handled");
     int64_t trade = r.trade_id;
     assert_true(trade > 0);
@@ -1014,13 +1015,13 @@ static void test_hostile_fchown(void **st) { contained(st, "fchown", "seccomp");
 static void test_hostile_raising_its_limits(void **st) { contained(st, "raise_limit", "seccomp"); }
 
 /* The attack named by comment is refused without killing the plugin. */
-static struct eng_result refused(void **st, const char *comment)
+static struct dsp_result refused(void **st, const char *comment)
 {
     struct fx *f = *st;
     char text[128];
     hostile_up(f, "process", "");
     fmt(text, sizeof text, "tp_hostile buy EURUSD price=1.1 comment=%s", comment);
-    struct eng_result r = send1(f, text);
+    struct dsp_result r = send1(f, text);
     assert_string_equal(r.status, "rejected");
     assert_int_equal(must_find(f, "tp_hostile")->st, PLG_ENABLED);
     assert_string_equal(send1(f, "tp_hostile buy EURUSD price=1.1").status, "executed");
@@ -1046,7 +1047,7 @@ static void test_hostile_address_space_is_limited(void **st)
 static void test_hostile_descriptors_are_limited(void **st)
 {
     int n = -1;
-    struct eng_result r = refused(st, "fd_flood");
+    struct dsp_result r = refused(st, "fd_flood");
     assert_int_equal(sscanf(r.reason, "dups=%d", &n), 1);
     assert_true(n > 0 && n < 64);
 }
@@ -1084,7 +1085,7 @@ static void test_hostile_death_between_hooks_is_noticed_at_once(void **st)
     char err[256];
     hostile_up(f, "process", "");
     struct plugin *p = must_find(f, "tp_hostile");
-    struct eng_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=die_later");
+    struct dsp_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=die_later");
     assert_string_equal(r.reason, "armed");
     assert_int_equal(p->st, PLG_ENABLED);
     capture_begin(f);
@@ -1136,7 +1137,7 @@ static void test_none_mode_runs_system_from_a_plugin(void **st)
     fmt(marker, sizeof marker, "%s/pwned", f->tmp);
     fmt(extra, sizeof extra, ", \"system_cmd\": \"touch %s\"", marker);
     hostile_up(f, "none", extra);
-    struct eng_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=system");
+    struct dsp_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=system");
     assert_string_equal(r.reason, "system=0");
     assert_int_equal(access(marker, F_OK), 0);
     assert_int_equal(must_find(f, "tp_hostile")->st, PLG_ENABLED);
@@ -1148,7 +1149,7 @@ static void test_none_mode_lets_a_plugin_open_another_plugins_database(void **st
     char extra[PATH_MAX + 64];
     fmt(extra, sizeof extra, ", \"other_db\": \"%s/zepix_tp_ok.db\"", f->ddir);
     hostile_up(f, "none", extra);
-    struct eng_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=open_other");
+    struct dsp_result r = send1(f, "tp_hostile buy EURUSD price=1.1 comment=open_other");
     assert_contains(r.reason, "opened=");
     assert_true(atoi(r.reason + strlen("opened=")) >= 0);
 }
@@ -1209,7 +1210,7 @@ static void test_no_hook_runs_after_shutdown_on_reload(void **st)
     int rc = reload(f, p, old_v, new_v, err, sizeof err);
     const char *log = capture_end(f);
     assert_int_equal(rc, 0);
-    assert_int_equal(eng_open_count(&f->a), 0);    /* the old build closed its trade */
+    assert_int_equal(eng_open_count(f->a.eng), 0);    /* the old build closed its trade */
     assert_not_contains(log, "hook after shutdown");
     assert_not_contains(log, "foreign state");
 }
@@ -1233,7 +1234,7 @@ static void test_events_from_a_reloads_init_reach_the_new_builds_state(void **st
     const char *log = capture_end(f);
     assert_int_equal(rc, 0);
     assert_contains(log, "order from init: 0");
-    assert_int_equal(eng_open_count(&f->a), 1);
+    assert_int_equal(eng_open_count(f->a.eng), 1);
     assert_not_contains(log, "foreign state");
     assert_not_contains(log, "hook after shutdown");
     assert_contains(stats(f, "tp_ok").reason, "version=2.0.0 enabled=1 disabled=0 signals=1 orders=1");

@@ -1,0 +1,250 @@
+/*
+ * dispatch — see dispatch.h.
+ */
+#include "dispatch.h"
+#include "app.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "sbuf.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void result(struct dsp_result *r, struct plugin *p, const char *status, int64_t trade, const char *why)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->plugin, sizeof r->plugin, "%s", p->id);
+    r->status = status;
+    r->trade_id = trade;
+    snprintf(r->reason, sizeof r->reason, "%.*s", (int)sbuf_utf8_prefix(why ? why : "", 199), why ? why : "");
+}
+
+static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, struct dsp_result *r)
+{
+    int closed, failed;
+    int64_t first;
+    char err[256] = "";
+    eng_close_where(a->eng, p, zs->action, zs->symbol, "signal", &closed, &failed, &first, err, sizeof err);
+    char why[200];
+    if (failed)
+        snprintf(why, sizeof why, "closed %d, %d failed: %.*s", closed, failed,
+                 (int)sbuf_utf8_prefix(err, 150), err);
+    else if (closed && eng_broker_async(a->eng))
+        snprintf(why, sizeof why, "close sent for %d trade%s", closed, closed == 1 ? "" : "s");
+    else if (closed)
+        snprintf(why, sizeof why, "closed %d trade%s", closed, closed == 1 ? "" : "s");
+    else if (zs->action == SIG_CLOSE_ALL)
+        snprintf(why, sizeof why, "no open trades to close");
+    else
+        snprintf(why, sizeof why, "no open %s trades to close", zs->symbol);
+    result(r, p, failed ? "failed" : closed ? "executed" : "skipped", first, why);
+}
+
+static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs, const sig_parsed *s,
+                           struct dsp_result *r)
+{
+    if (zs->action == SIG_CLOSE_ALL || zs->action == ZX_CLOSE || zs->action == ZX_CLOSE_LONG || zs->action == ZX_CLOSE_SHORT) {
+        execute_close(a, p, zs, r);
+        return;
+    }
+    char err[256];
+    if (!isfinite(zs->lot) || zs->lot < 0 || !isfinite(zs->lot_multiplier) || zs->lot_multiplier <= 0 ||
+        !isfinite(zs->sl) || zs->sl < 0 || !isfinite(zs->tp) || zs->tp < 0) {
+        result(r, p, "failed", 0, "the plugin left an invalid lot, lot_multiplier, sl or tp");
+        return;
+    }
+    double lot = zs->lot > 0 ? zs->lot : eng_default_lot(p);
+    zx_order_req req = {.side = zs->action, .lot = lot * zs->lot_multiplier, .sl = zs->sl, .tp = zs->tp,
+                        .comment = zs->comment};
+    memcpy(req.symbol, zs->symbol, sizeof req.symbol);
+    zx_order o;
+    if (eng_open(a->eng, p, &req, &o, err, sizeof err)) {
+        result(r, p, "failed", 0, err);
+        return;
+    }
+    /* Say what was done where it differs from what was asked. */
+    char note[200] = "";
+    int n = 0;
+    if (eng_broker_async(a->eng))
+        n = snprintf(note, sizeof note, "sent to the terminal, %.2f lot", o.lot);
+    else
+        n = snprintf(note, sizeof note, "filled at %.10g, the %s%s", o.price, zs->action == ZX_BUY ? "ask" : "bid",
+                     zs->price > 0 && fabs(o.price - zs->price) > 1e-9 ? " of the last quote (not the signal's price)"
+                                                                      : "");
+    double cap = eng_max_lot(p);
+    if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
+        n += snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap,
+                      req.lot);
+    if (n > 0 && (size_t)n < sizeof note && s->sizing[0] && zs->lot == s->lot)
+        snprintf(note + n, sizeof note - (size_t)n, "; %.*s", (int)sbuf_utf8_prefix(s->sizing, 150), s->sizing);
+    result(r, p, "executed", o.trade_id, note);
+}
+
+void dsp_signal_begin(struct app *a, const sig_parsed *s)
+{
+    eng_signal_price(a->eng, s->symbol, s->price);
+}
+
+void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signal_id,
+                      const char *source, struct dsp_result *r)
+{
+    int opening = s->action == ZX_BUY || s->action == ZX_SELL;
+    if (a->in_batch && p->batch_failed) {
+        char why[200];
+        snprintf(why, sizeof why, "its trade ledger cannot be written (%.*s); not executed",
+                 (int)sbuf_utf8_prefix(p->batch_err, 140), p->batch_err);
+        result(r, p, "failed", 0, why);
+        return;
+    }
+    if (p->st == PLG_FAILED) {
+        char why[300];
+        snprintf(why, sizeof why, "plugin failed: %.*s", (int)sbuf_utf8_prefix(p->reason, 180), p->reason);
+        result(r, p, "skipped", 0, why);
+        return;
+    }
+    if (p->st != PLG_ENABLED) {
+        result(r, p, "skipped", 0, "plugin disabled");
+        return;
+    }
+    if (opening && a->paused) {
+        result(r, p, "skipped", 0, "trading paused");
+        return;
+    }
+    if (s->action == SIG_CLOSE_ALL) {   /* a host action: no plugin hook (ABI 1 has none) */
+        zx_signal zs = {.id = signal_id, .source = source, .action = s->action};
+        eng_scope_begin(a->eng, p, signal_id);
+        execute_close(a, p, &zs, r);
+        eng_scope_end(a->eng);
+        return;
+    }
+    char reversed[200] = "";
+    if (s->reverse && opening) {    /* closelongbuy / closeshortsell: the other side first */
+        zx_signal zc = {.id = signal_id, .source = source,
+                        .action = s->action == ZX_BUY ? ZX_CLOSE_SHORT : ZX_CLOSE_LONG};
+        memcpy(zc.symbol, s->symbol, sizeof zc.symbol);
+        eng_scope_begin(a->eng, p, signal_id);
+        execute_close(a, p, &zc, r);
+        eng_scope_end(a->eng);
+        if (strcmp(r->status, "failed") == 0)
+            return;           /* never open the new side while the old one is still open */
+        snprintf(reversed, sizeof reversed, "%.*s", (int)sbuf_utf8_prefix(r->reason, 150), r->reason);
+    }
+    zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
+                    .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
+                    .comment = s->comment};
+    memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
+    char reason[200] = "";
+    eng_scope_begin(a->eng, p, signal_id);
+    double t0 = ev_time();
+    zx_verdict v = reg_call_signal(&a->reg, p, &zs, reason, sizeof reason);
+    metrics_hook_latency(a, ev_time() - t0);
+    /* The hook may not change what the signal is. */
+    memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
+    zs.action = s->action;
+    int64_t first = eng_scope_end(a->eng);
+    if (v == ZX_REJECT) {
+        result(r, p, "rejected", 0, reason[0] ? reason : "rejected by the plugin");
+    } else if (v == ZX_HANDLED) {
+        result(r, p, "handled", first, reason);
+    } else {
+        eng_scope_begin(a->eng, p, signal_id);
+        execute_accept(a, p, &zs, s, r);
+        eng_scope_end(a->eng);
+    }
+    /* "Why didn't it trade" reaches the chat (SPEC 12 rejects); a disabled
+     * plugin skipped by a signal to all is the operator's choice, not news. */
+    if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
+        (s->plugin[0] || p->st != PLG_DISABLED)) {
+        char note[400];
+        snprintf(note, sizeof note, "🚫 %s %s %s %s: %.*s", p->id, r->status, sig_action_name(s->action),
+                 s->symbol, (int)sbuf_utf8_prefix(r->reason, 200), r->reason);
+        notify_send(a, "rejects", note);
+    }
+    if (reversed[0]) {
+        char both[sizeof r->reason];
+        snprintf(both, sizeof both, "%.*s, then %.*s", (int)sbuf_utf8_prefix(reversed, 90), reversed, (int)sbuf_utf8_prefix(r->reason[0] ? r->reason : r->status, 100), r->reason[0] ? r->reason : r->status);
+        snprintf(r->reason, sizeof r->reason, "%s", both);
+    }
+}
+
+size_t dsp_all(struct app *a, const sig_parsed *s, int64_t signal_id, const char *source,
+                    struct dsp_result *res, size_t max)
+{
+    size_t n = 0;
+    dsp_signal_begin(a, s);
+    for (size_t i = 0; i < a->reg.n && n < max; i++) {
+        struct plugin *p = a->reg.v[i];
+        if (s->plugin[0] && strcmp(s->plugin, p->id) != 0)
+            continue;
+        dsp_one(a, p, s, signal_id, source, &res[n++]);
+    }
+    return n;
+}
+
+void dsp_batch_begin(struct app *a)
+{
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *p = a->reg.v[i];
+        p->batch_failed = 0;
+        p->batch_err[0] = '\0';
+        if (p->ldg && ldg_begin(p->ldg)) {
+            /* Without a transaction its writes would commit one by one: the
+             * journal dispatches nothing to it in this batch (dsp_one). */
+            snprintf(p->batch_err, sizeof p->batch_err, "cannot begin a transaction: %s",
+                     sqlite3_errmsg(ldg_db(p->ldg)));
+            LOG_E("dispatch", "%s: %s", p->id, p->batch_err);
+            p->batch_failed = 1;
+        }
+    }
+    a->in_batch = 1;
+}
+
+/* Test hook (documented in docs/architecture.md): ZEPIX_TEST_CRASH_AT=after_ledger_commit:N
+ * raises SIGKILL right after the N-th ledger commit of a batch, so a test can
+ * stop the daemon between two plugins' commits deterministically. */
+static int crash_after_commit(void)
+{
+    static int n = -1;
+    if (n < 0) {
+        const char *v = getenv("ZEPIX_TEST_CRASH_AT");
+        n = 0;
+        if (v && strncmp(v, "after_ledger_commit:", 20) == 0)
+            n = atoi(v + 20);
+    }
+    return n;
+}
+
+int dsp_batch_commit(struct app *a)
+{
+    int failed = 0, committed = 0;
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *p = a->reg.v[i];
+        if (!p->ldg)
+            continue;
+        if (p->batch_failed) {
+            failed++;
+            continue;
+        }
+        if (ldg_commit(p->ldg, p->batch_err, sizeof p->batch_err)) {
+            LOG_E("dispatch", "%s: committing trades failed: %s", p->id, p->batch_err);
+            p->batch_failed = 1;
+            failed++;
+            continue;
+        }
+        if (++committed == crash_after_commit())
+            raise(SIGKILL);
+    }
+    a->in_batch = 0;
+    return failed;
+}
+
+
+void dsp_resync(struct app *a)
+{
+    eng_resync(a->eng);
+}
