@@ -555,7 +555,7 @@ static int prefetch_lazy_files(sqlite3 *db, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
-    static char so_path[1200], id[64], data_dir[1024], cfg_json[WIRE_MAX];
+    static char so_path[1200], id[64], data_dir[1024], cfg_json[WIRE_MAX], db_name[80];
     struct rbuf r;
     uint8_t t;
     size_t len;
@@ -569,13 +569,14 @@ int main(int argc, char **argv)
     rb_str(&r, id, sizeof id);
     rb_str(&r, data_dir, sizeof data_dir);
     rb_str(&r, cfg_json, sizeof cfg_json);
+    rb_str(&r, db_name, sizeof db_name);    /* <id>, or <id>.shadow for a shadow (SPEC 12) */
     if (r.bad)
         die(2, "malformed init frame");
     g_id = id;
     g_cfg = json_tokener_parse(cfg_json);
 
     /* 2. its database, and nothing else, before the filter */
-    if (ldg_open(data_dir, id, &g_ldg, err, sizeof err))
+    if (ldg_open(data_dir, db_name, &g_ldg, err, sizeof err))
         refuse("%s", err);
     if (sqlite3_exec(ldg_db(g_ldg), "PRAGMA temp_store = MEMORY; SELECT count(*) FROM trades;", NULL, NULL,
                      NULL) != SQLITE_OK)

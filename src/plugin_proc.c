@@ -588,7 +588,7 @@ void pp_watch(struct pproc *pp, struct ev_loop *loop, pp_idle_cb cb, void *data)
     }
 }
 
-int pp_start(const char *host_bin, const char *so_path, const char *id, const char *data_dir,
+int pp_start(const char *host_bin, const char *so_path, const char *id, const char *db_name, const char *data_dir,
              const char *config_json, int timeout_ms, zx_host *host, const zx_api *api,
              struct pproc **out, char *err, size_t errlen)
 {
@@ -617,6 +617,7 @@ int pp_start(const char *host_bin, const char *so_path, const char *id, const ch
     wb_str(&pp->w, id);
     wb_str(&pp->w, data_dir);
     wb_str(&pp->w, config_json ? config_json : "{}");
+    wb_str(&pp->w, db_name ? db_name : id);
     /* Loading the .so and opening its database may take longer than a hook. */
     int init_ms = timeout_ms * 10 < 2000 ? 2000 : timeout_ms * 10;
     if (call(pp, W_INIT, W_INIT_DONE, "init", init_ms, &r)) {

@@ -35,8 +35,9 @@ struct pproc;
  * pp_def() a definition whose id/name/version/author are the plugin's and
  * whose hooks are non-NULL exactly where the plugin has them (never call them:
  * call pp_* instead). On failure err says why (init failed, load refused, or
- * the child's fate) and nothing is left running. */
-int pp_start(const char *host_bin, const char *so_path, const char *id, const char *data_dir,
+ * the child's fate) and nothing is left running. db_name: the child's database
+ * is data_dir/zepix_<db_name>.db (NULL = id; "<id>.shadow" for a shadow). */
+int pp_start(const char *host_bin, const char *so_path, const char *id, const char *db_name, const char *data_dir,
              const char *config_json, int timeout_ms, zx_host *host, const zx_api *api,
              struct pproc **out, char *err, size_t errlen);
 

@@ -10,6 +10,7 @@
 #include "notify.h"
 #include "plugin_proc.h"
 #include "service_api.h"
+#include "store.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -29,6 +30,7 @@ enum { EV_ORDER, EV_POSITION };
 struct reg_event {
     int kind;
     char plugin[64];
+    int shadow;                     /* for the shadow of plugin */
     zx_order order;
     zx_position pos;
     char close_reason[32];
@@ -132,20 +134,32 @@ fail:
     return -1;
 }
 
-/* dlopen a private copy of dir/plugin.so and validate its definition. */
-static int load_build(const char *dir, const char *id, const char *cache_dir, uint64_t gen,
-                      void **dl_out, const zx_plugin_def **def_out, char *err, size_t errlen)
+/* Done with a private copy: keep it as keep_as (the live build's copy,
+ * replaced atomically), or remove it (mapped already: nothing is lost). */
+static void settle_copy(const char *copy, const char *keep_as)
 {
-    char src[700], copy[700];
+    if (keep_as && rename(copy, keep_as) == 0)
+        return;
+    if (keep_as)
+        LOG_W("registry", "cannot keep the live build as %s: %s", keep_as, strerror(errno));
+    unlink(copy);
+}
+
+/* dlopen a private copy (*copy, the caller settles it) of the build src and
+ * validate its definition. */
+static int load_build(const char *src, const char *id, const char *cache_dir, uint64_t gen, char *copy,
+                      size_t copylen, void **dl_out, const zx_plugin_def **def_out, char *err, size_t errlen)
+{
     const zx_plugin_def *def;
     void *dl;
     *dl_out = NULL;
     *def_out = NULL;
-    snprintf(src, sizeof src, "%s/plugin.so", dir);
-    if (private_copy(src, cache_dir, id, gen, copy, sizeof copy, err, errlen))
+    copy[0] = '\0';
+    if (private_copy(src, cache_dir, id, gen, copy, copylen, err, errlen)) {
+        copy[0] = '\0';
         return -1;
+    }
     dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
-    unlink(copy);       /* mapped now; nothing left on disk to clean up */
     if (!dl) {
         const char *e = dlerror();
         snprintf(err, errlen, "cannot load plugin.so: %s", e ? e : "unknown error");
@@ -204,9 +218,12 @@ struct plugin *reg_check_host(struct registry *r, zx_host *h, const char *call)
 {
     if (!r)
         r = g_reg;
-    for (size_t i = 0; r && i < r->n; i++)
+    for (size_t i = 0; r && i < r->n; i++) {
         if (r->v[i]->host == h && h->live)
             return r->v[i];
+        if (r->v[i]->shadow && r->v[i]->shadow->host == h && h->live)
+            return r->v[i]->shadow;
+    }
     int known = 0;
     for (zx_host *x = r ? r->all_hosts : NULL; x && !known; x = x->next_all)
         known = x == h;
@@ -299,8 +316,8 @@ static const char *cache_dir(struct registry *r, char *buf, size_t len)
 }
 
 /* "process" mode: the same, in a child (plugin_proc.h). */
-static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
-                      zx_host **host, struct pproc **proc, char *err, size_t errlen)
+static int start_proc(struct registry *r, struct plugin *p, const char *src, const char *keep_as, void **dl,
+                      const zx_plugin_def **def, zx_host **host, struct pproc **proc, char *err, size_t errlen)
 {
     char so[700];
     *dl = NULL;
@@ -317,8 +334,7 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
     /* A private copy, as in-process loading does: the child maps it, and a new
      * build copied over plugin.so in place (cp, an editor) cannot change the
      * pages under the running plugin (that was a SIGSEGV). */
-    char src[700], cdir[600];
-    snprintf(src, sizeof src, "%s/plugin.so", p->dir);
+    char cdir[600], db[80];
     if (private_copy(src, cache_dir(r, cdir, sizeof cdir), p->id, ++r->gen, so, sizeof so, err, errlen)) {
         (*host)->live = 0;
         *host = NULL;
@@ -329,10 +345,11 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
     zx_host *old_host = p->host;
     p->host = *host;
     HOOK_BEGIN(r);
-    int rc = pp_start(r->host_bin, so, p->id, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, *host,
+    snprintf(db, sizeof db, "%s%s", p->id, p->is_shadow ? ".shadow" : "");
+    int rc = pp_start(r->host_bin, so, p->id, db, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, *host,
                       &r->api, proc, err, errlen);
     HOOK_END(r);
-    unlink(so);         /* mapped by the child now (or it failed): nothing to clean up later */
+    settle_copy(so, rc == 0 ? keep_as : NULL);  /* mapped by the child now (or it failed) */
     p->host = old_host;
     if (rc) {
         (*host)->live = 0;
@@ -344,18 +361,39 @@ static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_
     return 0;
 }
 
-/* Load and initialise a build into fresh fields; nothing of p changes on failure. */
-static int start_build(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
-                       zx_host **host, void **state, struct pproc **proc, char *err, size_t errlen)
+/* The kept copy of p's live (or shadow) build: <data_dir>/.plugin-cache/<id>.<kind>.so */
+static const char *kept_build(struct registry *r, const char *id, const char *kind, char *buf, size_t len)
 {
     char cdir[600];
+    snprintf(buf, len, "%s/%s.%s.so", cache_dir(r, cdir, sizeof cdir), id, kind);
+    return buf;
+}
+
+/* Load and initialise a build into fresh fields; nothing of p changes on
+ * failure. src: the build file (NULL = the one p loads: its shadow copy, the
+ * pinned live copy, or plugin_dir/<id>/plugin.so). A live build that loads is
+ * kept as <id>.live.so. */
+static int start_build(struct registry *r, struct plugin *p, const char *src, void **dl, const zx_plugin_def **def,
+                       zx_host **host, void **state, struct pproc **proc, char *err, size_t errlen)
+{
+    char cdir[600], disk[700], keep[700], copy[700];
     *host = NULL;
     *state = NULL;
     *proc = NULL;
+    if (!src && p->is_shadow)
+        src = kept_build(r, p->id, "shadow", disk, sizeof disk);
+    else if (!src && p->pinned)
+        src = kept_build(r, p->id, "live", disk, sizeof disk);
+    else if (!src)
+        src = (snprintf(disk, sizeof disk, "%s/plugin.so", p->dir), disk);
+    const char *keep_as = p->is_shadow ? NULL : kept_build(r, p->id, "live", keep, sizeof keep);
     if (r->isolated)
-        return start_proc(r, p, dl, def, host, proc, err, errlen);
-    if (load_build(p->dir, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, dl, def, err, errlen))
+        return start_proc(r, p, src, keep_as, dl, def, host, proc, err, errlen);
+    if (load_build(src, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, copy, sizeof copy, dl, def, err, errlen)) {
+        if (copy[0])
+            unlink(copy);
         return -1;
+    }
     if (!(*host = new_host(r, p))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -377,8 +415,10 @@ static int start_build(struct registry *r, struct plugin *p, void **dl, const zx
             goto fail;
         }
     }
+    settle_copy(copy, keep_as);
     return 0;
 fail:
+    unlink(copy);
     if (*host)
         (*host)->live = 0;
     dlclose(*dl);
@@ -422,6 +462,14 @@ static void fail_plugin(struct plugin *p, const char *why)
     char note[400];
     p->st = PLG_FAILED;
     sbuf_fmt(p->reason, sizeof p->reason, "%s", why);
+    if (p->is_shadow) {         /* the live plugin is not touched (SPEC 12) */
+        LOG_E("registry", "shadow of %s failed: %s", p->id, why);
+        snprintf(note, sizeof note, "👻 shadow of %s failed: %.*s (the live %s runs on; /unshadow %s)", p->id,
+                 (int)sbuf_utf8_prefix(why, 250), why, p->id, p->id);
+        if (g_reg && g_reg->app)
+            notify_send(g_reg->app, "shadow", note);
+        return;
+    }
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
     snprintf(note, sizeof note, "⚠️ plugin %s failed: %.*s", p->id, (int)sbuf_utf8_prefix(why, 300), why);
     if (g_reg && g_reg->app) {
@@ -453,7 +501,7 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     }
     /* Hooks raised by init wait until the build is in place. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
+    if (start_build(r, p, NULL, &dl, &def, &host, &state, &proc, err, errlen)) {
         r->depth--;
         fail_plugin(p, err);
         drain(r);
@@ -505,6 +553,9 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
         snprintf(p->id, sizeof p->id, "%s", ids[i]);
         snprintf(p->dir, sizeof p->dir, "%s/%s", a->cfg.plugin_system.plugin_dir, ids[i]);
         p->cfg = cfg_plugin(&a->cfg, p->id);
+        char key[80], v[8];
+        snprintf(key, sizeof key, "pin:%s", p->id);
+        p->pinned = store_kv_get(a->db, key, v, sizeof v) == 0 && strcmp(v, "1") == 0;
         r->v[r->n++] = p;
         char e[256];
         bring_up(r, p, persisted_enabled(r, p->id, cfg_plugin_enabled(&a->cfg, p->id)), e, sizeof e);
@@ -563,9 +614,16 @@ void reg_shutdown(struct registry *r)
     /* Every build shuts down while every plugin record still exists: a
      * shutdown hook may call the API, which looks the others up. */
     r->depth++;
-    for (size_t i = 0; i < r->n; i++)
-        unload(r, r->v[i]);
     for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i]->shadow)
+            unload(r, r->v[i]->shadow);
+        unload(r, r->v[i]);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i]->shadow) {
+            ldg_close(r->v[i]->shadow->ldg);
+            free(r->v[i]->shadow);
+        }
         ldg_close(r->v[i]->ldg);
         free(r->v[i]);
     }
@@ -655,8 +713,22 @@ static double mono_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen,
-               double *ms, char *err, size_t errlen)
+static int set_pinned(struct registry *r, struct plugin *p, int on)
+{
+    char key[80];
+    snprintf(key, sizeof key, "pin:%s", p->id);
+    if (store_kv_set(r->app->db, key, on ? "1" : "0")) {
+        LOG_E("registry", "cannot persist the pin of %s: %s", p->id, sqlite3_errmsg(r->app->db));
+        return -1;
+    }
+    p->pinned = on;
+    return 0;
+}
+
+/* Hot reload from the build src (section 8): the new build starts beside the
+ * old one, then they swap; on failure the old one keeps running. */
+static int reload_from(struct registry *r, struct plugin *p, const char *src, char *old_v, char *new_v, size_t vlen,
+                       double *ms, char *err, size_t errlen)
 {
     double t0 = mono_ms();
     void *dl, *state;
@@ -664,17 +736,9 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     zx_host *host;
     struct pproc *proc;
     sbuf_fmt(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
-    if (!p->def) {      /* failed or never loaded: a reload is a fresh start */
-        int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
-        if (bring_up(r, p, want, err, errlen))
-            return -1;
-        sbuf_fmt(new_v, vlen, "%s", p->def->version);
-        *ms = mono_ms() - t0;
-        return 0;
-    }
     /* Hooks raised by the new init or the old shutdown wait for the swap. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
+    if (start_build(r, p, src, &dl, &def, &host, &state, &proc, err, errlen)) {
         r->depth--;
         drain(r);
         LOG_W("registry", "reload of %s refused, %s keeps running: %s", p->id, old_v, err);
@@ -700,6 +764,188 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     *ms = mono_ms() - t0;
     LOG_I("registry", "plugin %s reloaded %s -> %s in %.2f ms", p->id, old_v, new_v, *ms);
     return 0;
+}
+
+int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen,
+               double *ms, char *err, size_t errlen)
+{
+    char disk[700];
+    snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    if (!p->def) {      /* failed or never loaded: a reload is a fresh start, from plugin.so */
+        double t0 = mono_ms();
+        int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
+        sbuf_fmt(old_v, vlen, "(not loaded)");
+        if (p->pinned && set_pinned(r, p, 0)) {
+            snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
+            return -1;
+        }
+        if (bring_up(r, p, want, err, errlen))
+            return -1;
+        sbuf_fmt(new_v, vlen, "%s", p->def->version);
+        *ms = mono_ms() - t0;
+        return 0;
+    }
+    if (reload_from(r, p, disk, old_v, new_v, vlen, ms, err, errlen))
+        return -1;
+    if (p->pinned)
+        set_pinned(r, p, 0);   /* the build on disk is the live one now */
+    return 0;
+}
+
+int reg_promote(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen, double *ms,
+                char *err, size_t errlen)
+{
+    char src[700];
+    if (!p->shadow) {
+        snprintf(err, errlen, "%s has no shadow (/shadow %s first)", p->id, p->id);
+        return -1;
+    }
+    if (!p->def) {
+        snprintf(err, errlen, "%s is not loaded (%s): /reload_plugin %s first", p->id, reg_state_name(p->st), p->id);
+        return -1;
+    }
+    if (reload_from(r, p, kept_build(r, p->id, "shadow", src, sizeof src), old_v, new_v, vlen, ms, err, errlen))
+        return -1;
+    set_pinned(r, p, 1);        /* a restart loads the promoted build, whatever is on disk */
+    return 0;
+}
+
+/* Copy src over dst atomically (a private copy renamed into place). */
+static int keep_copy(struct registry *r, const char *src, const char *id, const char *dst, char *err, size_t errlen)
+{
+    char cdir[600], tmp[700];
+    if (private_copy(src, cache_dir(r, cdir, sizeof cdir), id, ++r->gen, tmp, sizeof tmp, err, errlen))
+        return -1;
+    if (rename(tmp, dst) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", dst, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int reg_shadow_start(struct registry *r, struct plugin *p, struct engine *eng, int restore, char *err,
+                     size_t errlen)
+{
+    char disk[700], kept[700], live[700];
+    struct stat st;
+    void *dl, *state;
+    const zx_plugin_def *def;
+    zx_host *host;
+    struct pproc *proc;
+    if (p->is_shadow || p->shadow) {
+        snprintf(err, errlen, "%s has a shadow already (/unshadow %s or /promote %s)", p->id, p->id, p->id);
+        return -1;
+    }
+    snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    kept_build(r, p->id, "shadow", kept, sizeof kept);
+    if (!restore && keep_copy(r, disk, p->id, kept, err, errlen))
+        return -1;
+    if (restore && stat(kept, &st) != 0) {
+        snprintf(err, errlen, "the shadow's build %s is gone: %s", kept, strerror(errno));
+        return -1;
+    }
+    /* The live build must survive a restart as it is: it is kept as
+     * <id>.live.so whenever it loads; pin it. */
+    if (!p->pinned && p->def) {
+        if (stat(kept_build(r, p->id, "live", live, sizeof live), &st) != 0) {
+            snprintf(err, errlen, "the live build's copy %s is missing: /reload_plugin %s first", live, p->id);
+            return -1;
+        }
+        if (set_pinned(r, p, 1)) {
+            snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
+            return -1;
+        }
+    }
+    struct plugin *sh = calloc(1, sizeof *sh);
+    if (!sh) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(sh->id, sizeof sh->id, "%s", p->id);
+    snprintf(sh->dir, sizeof sh->dir, "%s", p->dir);
+    sh->cfg = p->cfg;
+    sh->is_shadow = 1;
+    sh->live = p;
+    sh->eng = eng;
+    char db[80];
+    snprintf(db, sizeof db, "%s.shadow", p->id);
+    if (ldg_open(r->app->cfg.plugin_system.data_dir, db, &sh->ldg, err, errlen)) {
+        free(sh);
+        return -1;
+    }
+    p->shadow = sh;             /* before init: its API calls must resolve */
+    eng_adopt(eng, sh);         /* its open trades, from an earlier run */
+    r->depth++;
+    if (start_build(r, sh, NULL, &dl, &def, &host, &state, &proc, err, errlen)) {
+        r->depth--;
+        p->shadow = NULL;
+        drain(r);
+        ldg_close(sh->ldg);
+        free(sh);
+        return -1;
+    }
+    sh->dl = dl;
+    sh->def = def;
+    sh->host = host;
+    sh->state = state;
+    sh->proc = proc;
+    sh->loaded_ms = app_now_ms();
+    sh->st = PLG_ENABLED;
+    call_enabled(r, sh);
+    r->depth--;
+    drain(r);
+    LOG_I("registry", "plugin %s: shadow %s loaded beside the live %s%s", p->id, def->version,
+          p->def ? p->def->version : "(not loaded)", proc ? " (own process)" : "");
+    return 0;
+}
+
+void reg_shadow_stop(struct registry *r, struct plugin *p)
+{
+    struct plugin *sh = p->shadow;
+    if (!sh)
+        return;
+    unload(r, sh);
+    p->shadow = NULL;
+    drain(r);
+    ldg_close(sh->ldg);
+    free(sh);
+    LOG_I("registry", "plugin %s: shadow ended", p->id);
+}
+
+/* 1 when the files differ in size or bytes, 0 same, -1 unreadable. */
+static int files_differ(const char *a, const char *b)
+{
+    char x[65536], y[65536];
+    int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC), rc = -1;
+    if (fa < 0 || fb < 0)
+        goto done;
+    for (;;) {
+        ssize_t na = read(fa, x, sizeof x), nb = read(fb, y, sizeof y);
+        if (na < 0 || nb < 0)
+            goto done;
+        if (na != nb || memcmp(x, y, (size_t)na) != 0) {
+            rc = 1;
+            goto done;
+        }
+        if (na == 0) {
+            rc = 0;
+            goto done;
+        }
+    }
+done:
+    if (fa >= 0)
+        close(fa);
+    if (fb >= 0)
+        close(fb);
+    return rc;
+}
+
+int reg_disk_differs(struct registry *r, struct plugin *p)
+{
+    char disk[700], live[700];
+    snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    return files_differ(disk, kept_build(r, p->id, "live", live, sizeof live));
 }
 
 zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig, char *reason,
@@ -743,6 +989,7 @@ void reg_post_order(struct registry *r, struct plugin *p, const zx_order *o)
         return;
     e->kind = EV_ORDER;
     snprintf(e->plugin, sizeof e->plugin, "%s", p->id);
+    e->shadow = p->is_shadow;
     e->order = *o;
     enqueue(r, e);
 }
@@ -754,6 +1001,7 @@ void reg_post_position(struct registry *r, struct plugin *p, const zx_position *
         return;
     e->kind = EV_POSITION;
     snprintf(e->plugin, sizeof e->plugin, "%s", p->id);
+    e->shadow = p->is_shadow;
     e->pos = *pos;
     sbuf_fmt(e->close_reason, sizeof e->close_reason, "%s", pos->close_reason ? pos->close_reason : "");
     e->pos.close_reason = NULL;
@@ -769,6 +1017,8 @@ static void drain(struct registry *r)
         if (!r->q_head)
             r->q_tail = NULL;
         struct plugin *p = reg_find(r, e->plugin);
+        if (p && e->shadow)
+            p = p->shadow;
         if (p && p->st == PLG_ENABLED && p->def) {
             r->depth++;
             if (e->kind == EV_ORDER && p->def->on_order_placed) {
@@ -839,16 +1089,20 @@ int reg_list(const char *plugin_dir, const char *data_dir, json_object *plugins_
     for (size_t i = 0; i < n; i++) {
         void *dl = NULL;
         const zx_plugin_def *def = NULL;
-        char dir[1200];
+        char dir[1200], src[1300], copy[700];
         json_object *pc = NULL, *en = NULL;
         snprintf(dir, sizeof dir, "%s/%s", plugin_dir, ids[i]);
         if (!cfg_valid_plugin_id(ids[i])) {
             fprintf(out, "%-20s %-28s %-10s %-4s failed: directory name is not a plugin id\n", ids[i], "-", "-", "-");
             failed++;
-        } else if (load_build(dir, ids[i], cdir, (uint64_t)i, &dl, &def, err, sizeof err)) {
+        } else if (snprintf(src, sizeof src, "%s/plugin.so", dir),
+                   load_build(src, ids[i], cdir, (uint64_t)i, copy, sizeof copy, &dl, &def, err, sizeof err)) {
+            if (copy[0])
+                unlink(copy);
             fprintf(out, "%-20s %-28s %-10s %-4s failed: %s\n", ids[i], "-", "-", "-", err);
             failed++;
         } else {
+            unlink(copy);
             int enabled = plugins_cfg && json_object_object_get_ex(plugins_cfg, ids[i], &pc) &&
                           json_object_object_get_ex(pc, "enabled", &en) && json_object_get_boolean(en);
             int chat = saved_state(data_dir, ids[i]);   /* a state set from chat wins */

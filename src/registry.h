@@ -36,6 +36,7 @@ struct app;
 enum plg_state { PLG_LOADED, PLG_ENABLED, PLG_DISABLED, PLG_FAILED };
 
 struct plugin;
+struct engine;
 struct pproc;
 
 struct zx_host {
@@ -62,6 +63,14 @@ struct plugin {
     int batch_failed;               /* its trades of the last batch were not committed */
     char batch_err[160];
     int64_t loaded_ms;
+    /* Shadows (SPEC 12 "Shadow", shadow.h): a shadow is a second record of the
+     * same id, loaded from the build that was on disk at /shadow, trading on an
+     * engine and paper broker of its own; it is in no list but its live one's. */
+    int is_shadow;
+    struct plugin *live;            /* is_shadow: its live plugin (borrowed) */
+    struct plugin *shadow;          /* live: its shadow (owned by the registry), NULL = none */
+    struct engine *eng;             /* the engine it trades on; NULL = the daemon's (app->eng) */
+    int pinned;                     /* live: a restart loads the kept copy of the live build */
 };
 
 struct reg_event;
@@ -103,6 +112,26 @@ int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen);
  * *ms the time taken; on failure the old build keeps running and err says why. */
 int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen,
                double *ms, char *err, size_t errlen);
+
+/* Shadows (SPEC 12). The registry keeps two copies of builds in
+ * <data_dir>/.plugin-cache: <id>.live.so, written whenever a live build loads
+ * (the build that is live, whatever happens to plugin.so since), and
+ * <id>.shadow.so, the build on disk when /shadow was given.
+ * reg_shadow_start: copy plugin_dir/<id>/plugin.so to <id>.shadow.so (restore
+ * = 1: use the copy kept from before a restart), pin the live build (a restart
+ * loads <id>.live.so while pinned), and load it as p's shadow trading on eng
+ * (owned by the caller; the shadow's ledger is zepix_<id>.shadow.db).
+ * reg_shadow_stop: unload and forget p's shadow (its ledger file stays).
+ * reg_promote: hot-reload p from <id>.shadow.so (section 8 rules); the shadow
+ * itself is the caller's to stop. A reload (reg_reload) loads plugin.so and
+ * unpins. 0, or -1 with err. */
+int reg_shadow_start(struct registry *r, struct plugin *p, struct engine *eng, int restore, char *err,
+                     size_t errlen);
+void reg_shadow_stop(struct registry *r, struct plugin *p);
+int reg_promote(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen, double *ms,
+                char *err, size_t errlen);
+/* 1 when plugin_dir/<id>/plugin.so differs from the build p runs, 0 same, -1 unknown. */
+int reg_disk_differs(struct registry *r, struct plugin *p);
 
 /* Hooks. The signal hook is direct; the others are deferred while a hook runs. */
 zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig, char *reason,

@@ -240,7 +240,7 @@ static void on_price(void *ud, http_req *req)
         snprintf(err, sizeof err, "bid/ask: give both, or price");
         goto bad;
     }
-    if (eng_on_quote(a->eng, sym, bid, ask, err, sizeof err))
+    if (app_on_quote(a, sym, bid, ask, err, sizeof err))
         goto bad;
     json_object_put(o);
     char out[200];
