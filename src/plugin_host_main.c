@@ -33,6 +33,7 @@
  * filter so its numbers are denied as well.
  */
 #include "ledger.h"
+#include "plugin_def.h"
 #include "store.h"
 #include "plugin_wire.h"
 #include "zepix_plugin.h"
@@ -594,20 +595,10 @@ int main(int argc, char **argv)
         refuse("cannot load plugin.so: %s", e ? e : "unknown error");
     }
 
-    /* 6. the checks of registry.c's load_build, then init */
-    const zx_plugin_def *(*entry)(void);
-    *(void **)&entry = dlsym(dl, "zx_plugin_entry");
-    if (!entry)
-        refuse("plugin.so does not export zx_plugin_entry");
-    const zx_plugin_def *def = entry();
-    if (!def)
-        refuse("zx_plugin_entry returned NULL");
-    if (def->abi_version != ZX_PLUGIN_ABI_VERSION)
-        refuse("built for plugin ABI %u, this zepix speaks ABI %d", def->abi_version, ZX_PLUGIN_ABI_VERSION);
-    if (!def->id || strcmp(def->id, id) != 0)
-        refuse("its id \"%.64s\" does not match its directory \"%s\"", def->id ? def->id : "(null)", id);
-    if (!def->name || !def->version)
-        refuse("its definition lacks a name or version");
+    /* 6. the checks of plugin_def.h (the registry's too), then init */
+    const zx_plugin_def *def;
+    if (pdef_entry(dl, id, &def, err, sizeof err))
+        refuse("%s", err);
     void *state = NULL;
     if (def->init) {
         int rc = def->init(&g_host, &g_api, &state);
