@@ -8,6 +8,7 @@
 #include "chat.h"
 #include "engine.h"
 #include "notify.h"
+#include "plugin_def.h"
 #include "plugin_proc.h"
 #include "service_api.h"
 
@@ -151,32 +152,8 @@ static int load_build(const char *dir, const char *id, const char *cache_dir, ui
         snprintf(err, errlen, "cannot load plugin.so: %s", e ? e : "unknown error");
         return -1;
     }
-    const zx_plugin_def *(*entry)(void);
-    *(void **)&entry = dlsym(dl, "zx_plugin_entry");
-    if (!entry) {
-        snprintf(err, errlen, "plugin.so does not export zx_plugin_entry");
+    if (pdef_entry(dl, id, &def, err, errlen))
         goto fail;
-    }
-    def = entry();
-    if (!def) {
-        snprintf(err, errlen, "zx_plugin_entry returned NULL");
-        goto fail;
-    }
-    if (def->abi_version != ZX_PLUGIN_ABI_VERSION) {
-        snprintf(err, errlen, "built for plugin ABI %u, this zepix speaks ABI %d", def->abi_version,
-                 ZX_PLUGIN_ABI_VERSION);
-        goto fail;
-    }
-    if (!def->id || strcmp(def->id, id) != 0) {
-        const char *got = def->id ? def->id : "(null)";
-        snprintf(err, errlen, "its id \"%.*s\" does not match its directory \"%s\"",
-                 (int)sbuf_utf8_prefix(got, 64), got, id);
-        goto fail;
-    }
-    if (!def->name || !def->version) {
-        snprintf(err, errlen, "its definition lacks a name or version");
-        goto fail;
-    }
     *dl_out = dl;
     *def_out = def;
     return 0;
@@ -222,73 +199,13 @@ static void drain(struct registry *r);
 
 static void fail_plugin(struct plugin *p, const char *why);
 
-/* "process" mode: its child failed (and is dead): the build is gone, the
- * plugin is failed with the cause; its ledger and open trades stay. */
-static void proc_fault(struct plugin *p)
+/* The one place p->st changes (as curl's mstate()): every transition is logged
+ * with the old state, the new one and why. */
+static void set_state(struct plugin *p, enum plg_state st, const char *why)
 {
-    char why[320];
-    snprintf(why, sizeof why, "%s", pp_cause(p->proc));
-    pp_free(p->proc);
-    p->proc = NULL;
-    if (p->host)
-        p->host->live = 0;
-    p->host = NULL;
-    p->def = NULL;
-    p->state = NULL;
-    fail_plugin(p, why);
-}
-
-/* pp_watch: its child died (or spoke) between hooks. */
-static void proc_idle_fault(struct pproc *pp, void *data)
-{
-    struct plugin *p = data;
-    if (p->proc == pp)
-        proc_fault(p);
-}
-
-static void call_enabled(struct registry *r, struct plugin *p)
-{
-    if (p->def && p->def->on_plugin_enabled) {
-        HOOK_BEGIN(r);
-        if (!p->proc)
-            p->def->on_plugin_enabled(p->state);
-        else if (pp_enabled(p->proc))
-            proc_fault(p);
-        HOOK_END(r);
-    }
-}
-
-static void call_disabled(struct registry *r, struct plugin *p)
-{
-    if (p->def && p->def->on_plugin_disabled) {
-        HOOK_BEGIN(r);
-        if (!p->proc)
-            p->def->on_plugin_disabled(p->state);
-        else if (pp_disabled(p->proc))
-            proc_fault(p);
-        HOOK_END(r);
-    }
-}
-
-/* Shut a build down. Hooks it raises while shutting down are not delivered to
- * it (its state is gone); the caller drains them to whatever build is current. */
-static void unload(struct registry *r, struct plugin *p)
-{
-    r->depth++;
-    if (p->proc)
-        pp_stop(p->proc);       /* its shutdown hook in the child, then the child is reaped */
-    else if (p->def && p->def->shutdown)
-        p->def->shutdown(p->state);
-    p->proc = NULL;
-    if (p->host)
-        p->host->live = 0;
-    p->host = NULL;
-    p->state = NULL;
-    p->def = NULL;
-    if (p->dl)
-        dlclose(p->dl);
-    p->dl = NULL;
-    r->depth--;
+    if (p->st != st)
+        LOG_I("registry", "plugin %s: %s -> %s (%s)", p->id, reg_state_name(p->st), reg_state_name(st), why);
+    p->st = st;
 }
 
 static const char *cache_dir(struct registry *r, char *buf, size_t len)
@@ -298,77 +215,58 @@ static const char *cache_dir(struct registry *r, char *buf, size_t len)
     return buf;
 }
 
-/* "process" mode: the same, in a child (plugin_proc.h). */
-static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
-                      zx_host **host, struct pproc **proc, char *err, size_t errlen)
-{
-    char so[700];
-    *dl = NULL;
-    *def = NULL;
-    if (!r->host_bin[0]) {
-        snprintf(err, errlen, "isolation \"process\": the plugin host zepix-plugin-host was not found"
-                 " beside the daemon (set ZEPIX_PLUGIN_HOST)");
-        return -1;
-    }
-    if (!(*host = new_host(r, p))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    /* A private copy, as in-process loading does: the child maps it, and a new
-     * build copied over plugin.so in place (cp, an editor) cannot change the
-     * pages under the running plugin (that was a SIGSEGV). */
-    char src[700], cdir[600];
-    snprintf(src, sizeof src, "%s/plugin.so", p->dir);
-    if (private_copy(src, cache_dir(r, cdir, sizeof cdir), p->id, ++r->gen, so, sizeof so, err, errlen)) {
-        (*host)->live = 0;
-        *host = NULL;
-        return -1;
-    }
-    const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
-    /* API requests during init must resolve the new handle: make it current. */
-    zx_host *old_host = p->host;
-    p->host = *host;
-    HOOK_BEGIN(r);
-    int rc = pp_start(r->host_bin, so, p->id, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, *host,
-                      &r->api, proc, err, errlen);
-    HOOK_END(r);
-    unlink(so);         /* mapped by the child now (or it failed): nothing to clean up later */
-    p->host = old_host;
-    if (rc) {
-        (*host)->live = 0;
-        *host = NULL;
-        return -1;
-    }
-    *def = pp_def(*proc);
-    pp_watch(*proc, r->app->loop, proc_idle_fault, p);
-    return 0;
-}
+/* A build being brought up: the fields of struct plugin it fills once it is
+ * in place (nothing of the plugin changes while it starts). */
+struct build {
+    const struct plugin_ops *ops;
+    void *dl;                       /* "none": the dlopen'ed private copy */
+    const zx_plugin_def *def;
+    zx_host *host;
+    void *state;                    /* "none": init's state */
+    struct pproc *proc;             /* "process": the child */
+};
 
-/* Load and initialise a build into fresh fields; nothing of p changes on failure. */
-static int start_build(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
-                       zx_host **host, void **state, struct pproc **proc, char *err, size_t errlen)
+/*
+ * How the registry reaches a build: in this process (isolation "none") or in
+ * its child (isolation "process", plugin_proc.h). The registry calls hooks
+ * only through p->ops, and only the ones p->def says exist. A hook returns 0,
+ * or -1 when the build failed during it (its child crashed, hung or broke the
+ * protocol): the plugin is then PLG_FAILED with the cause and its build is
+ * gone (p->def NULL). start loads and initialises a build into *b; stop runs
+ * its shutdown hook and releases it.
+ */
+struct plugin_ops {
+    const char *where;              /* for the "loaded" log line */
+    int (*start)(struct registry *r, struct plugin *p, struct build *b, char *err, size_t errlen);
+    void (*stop)(struct plugin *p);
+    int (*signal)(struct plugin *p, zx_signal *sig, zx_verdict *v, char *reason, size_t reason_len);
+    int (*order)(struct plugin *p, const zx_order *o);
+    int (*position)(struct plugin *p, const zx_position *pos);
+    int (*daily)(struct plugin *p, const zx_daily *d);
+    int (*enabled)(struct plugin *p);
+    int (*disabled)(struct plugin *p);
+};
+
+/* ---- isolation "none": the build in this process ------------------------------- */
+
+static int ip_start(struct registry *r, struct plugin *p, struct build *b, char *err, size_t errlen)
 {
     char cdir[600];
-    *host = NULL;
-    *state = NULL;
-    *proc = NULL;
-    if (r->isolated)
-        return start_proc(r, p, dl, def, host, proc, err, errlen);
-    if (load_build(p->dir, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, dl, def, err, errlen))
+    if (load_build(p->dir, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, &b->dl, &b->def, err, errlen))
         return -1;
-    if (!(*host = new_host(r, p))) {
+    if (!(b->host = new_host(r, p))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if ((*def)->init) {
+    if (b->def->init) {
         /* The handle must resolve during init: make it current for the call. */
         zx_host *old_host = p->host;
         const zx_plugin_def *old_def = p->def;
-        p->host = *host;
-        p->def = *def;
+        p->host = b->host;
+        p->def = b->def;
         p->last_warn[0] = '\0';
         HOOK_BEGIN(r);
-        int rc = (*def)->init(*host, &r->api, state);
+        int rc = b->def->init(b->host, &r->api, &b->state);
         HOOK_END(r);
         p->host = old_host;
         p->def = old_def;
@@ -379,11 +277,217 @@ static int start_build(struct registry *r, struct plugin *p, void **dl, const zx
     }
     return 0;
 fail:
-    if (*host)
-        (*host)->live = 0;
-    dlclose(*dl);
-    *dl = NULL;
+    if (b->host)
+        b->host->live = 0;
+    b->host = NULL;
+    dlclose(b->dl);
+    b->dl = NULL;
     return -1;
+}
+
+static void ip_stop(struct plugin *p)
+{
+    if (p->def->shutdown)
+        p->def->shutdown(p->state);
+    dlclose(p->dl);
+    p->dl = NULL;
+}
+
+static int ip_signal(struct plugin *p, zx_signal *sig, zx_verdict *v, char *reason, size_t reason_len)
+{
+    *v = p->def->on_signal_received(p->state, sig, reason, reason_len);
+    return 0;
+}
+
+static int ip_order(struct plugin *p, const zx_order *o)
+{
+    p->def->on_order_placed(p->state, o);
+    return 0;
+}
+
+static int ip_position(struct plugin *p, const zx_position *pos)
+{
+    p->def->on_position_update(p->state, pos);
+    return 0;
+}
+
+static int ip_daily(struct plugin *p, const zx_daily *d)
+{
+    p->def->on_daily_reset(p->state, d);
+    return 0;
+}
+
+static int ip_enabled(struct plugin *p)
+{
+    p->def->on_plugin_enabled(p->state);
+    return 0;
+}
+
+static int ip_disabled(struct plugin *p)
+{
+    p->def->on_plugin_disabled(p->state);
+    return 0;
+}
+
+static const struct plugin_ops inproc_ops = {
+    .where = "", .start = ip_start, .stop = ip_stop, .signal = ip_signal, .order = ip_order,
+    .position = ip_position, .daily = ip_daily, .enabled = ip_enabled, .disabled = ip_disabled,
+};
+
+/* ---- isolation "process": the build in its child -------------------------------- */
+
+/* Its child failed (and is dead): the build is gone, the plugin is failed with
+ * the cause; its ledger and open trades stay. -1, for the hooks to return. */
+static int proc_fault(struct plugin *p)
+{
+    char why[320];
+    snprintf(why, sizeof why, "%s", pp_cause(p->proc));
+    pp_free(p->proc);
+    p->proc = NULL;
+    if (p->host)
+        p->host->live = 0;
+    p->host = NULL;
+    p->def = NULL;
+    p->ops = NULL;
+    p->state = NULL;
+    fail_plugin(p, why);
+    return -1;
+}
+
+/* pp_watch: its child died (or spoke) between hooks. */
+static void proc_idle_fault(struct pproc *pp, void *data)
+{
+    struct plugin *p = data;
+    if (p->proc == pp)
+        proc_fault(p);
+}
+
+static int ch_start(struct registry *r, struct plugin *p, struct build *b, char *err, size_t errlen)
+{
+    char so[700];
+    if (!r->host_bin[0]) {
+        snprintf(err, errlen, "isolation \"process\": the plugin host zepix-plugin-host was not found"
+                 " beside the daemon (set ZEPIX_PLUGIN_HOST)");
+        return -1;
+    }
+    if (!(b->host = new_host(r, p))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* A private copy, as in-process loading does: the child maps it, and a new
+     * build copied over plugin.so in place (cp, an editor) cannot change the
+     * pages under the running plugin (that was a SIGSEGV). */
+    char src[700], cdir[600];
+    snprintf(src, sizeof src, "%s/plugin.so", p->dir);
+    if (private_copy(src, cache_dir(r, cdir, sizeof cdir), p->id, ++r->gen, so, sizeof so, err, errlen)) {
+        b->host->live = 0;
+        b->host = NULL;
+        return -1;
+    }
+    const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
+    /* API requests during init must resolve the new handle: make it current. */
+    zx_host *old_host = p->host;
+    p->host = b->host;
+    HOOK_BEGIN(r);
+    int rc = pp_start(r->host_bin, so, p->id, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, b->host,
+                      &r->api, &b->proc, err, errlen);
+    HOOK_END(r);
+    unlink(so);         /* mapped by the child now (or it failed): nothing to clean up later */
+    p->host = old_host;
+    if (rc) {
+        b->host->live = 0;
+        b->host = NULL;
+        return -1;
+    }
+    b->def = pp_def(b->proc);
+    pp_watch(b->proc, r->app->loop, proc_idle_fault, p);
+    return 0;
+}
+
+static void ch_stop(struct plugin *p)
+{
+    pp_stop(p->proc);       /* its shutdown hook in the child, then the child is reaped */
+    p->proc = NULL;
+}
+
+static int ch_signal(struct plugin *p, zx_signal *sig, zx_verdict *v, char *reason, size_t reason_len)
+{
+    return pp_signal(p->proc, sig, v, reason, reason_len) ? proc_fault(p) : 0;
+}
+
+static int ch_order(struct plugin *p, const zx_order *o) { return pp_order(p->proc, o) ? proc_fault(p) : 0; }
+
+static int ch_position(struct plugin *p, const zx_position *pos)
+{
+    return pp_position(p->proc, pos) ? proc_fault(p) : 0;
+}
+
+static int ch_daily(struct plugin *p, const zx_daily *d) { return pp_daily(p->proc, d) ? proc_fault(p) : 0; }
+static int ch_enabled(struct plugin *p) { return pp_enabled(p->proc) ? proc_fault(p) : 0; }
+static int ch_disabled(struct plugin *p) { return pp_disabled(p->proc) ? proc_fault(p) : 0; }
+
+static const struct plugin_ops child_ops = {
+    .where = " (own process)", .start = ch_start, .stop = ch_stop, .signal = ch_signal, .order = ch_order,
+    .position = ch_position, .daily = ch_daily, .enabled = ch_enabled, .disabled = ch_disabled,
+};
+
+/* ---- the lifecycle, through p->ops ------------------------------------------------ */
+
+static void call_enabled(struct registry *r, struct plugin *p)
+{
+    if (p->def && p->def->on_plugin_enabled) {
+        HOOK_BEGIN(r);
+        p->ops->enabled(p);
+        HOOK_END(r);
+    }
+}
+
+static void call_disabled(struct registry *r, struct plugin *p)
+{
+    if (p->def && p->def->on_plugin_disabled) {
+        HOOK_BEGIN(r);
+        p->ops->disabled(p);
+        HOOK_END(r);
+    }
+}
+
+/* Shut a build down. Hooks it raises while shutting down are not delivered to
+ * it (its state is gone); the caller drains them to whatever build is current. */
+static void unload(struct registry *r, struct plugin *p)
+{
+    r->depth++;
+    if (p->ops && p->def)
+        p->ops->stop(p);
+    if (p->host)
+        p->host->live = 0;
+    p->host = NULL;
+    p->state = NULL;
+    p->def = NULL;
+    p->ops = NULL;
+    r->depth--;
+}
+
+/* Load and initialise a build into *b, in this process or in a child as the
+ * isolation says; nothing of p changes on failure. */
+static int start_build(struct registry *r, struct plugin *p, struct build *b, char *err, size_t errlen)
+{
+    memset(b, 0, sizeof *b);
+    b->ops = r->isolated ? &child_ops : &inproc_ops;
+    return b->ops->start(r, p, b, err, errlen);
+}
+
+/* Put a started build in place of whatever p had (already unloaded). */
+static void put_build(struct plugin *p, const struct build *b, enum plg_state st, const char *why)
+{
+    p->ops = b->ops;
+    p->dl = b->dl;
+    p->def = b->def;
+    p->host = b->host;
+    p->state = b->state;
+    p->proc = b->proc;
+    p->reason[0] = '\0';
+    p->loaded_ms = app_now_ms();
+    set_state(p, st, why);
 }
 
 static int persisted_enabled(struct registry *r, const char *id, int def)
@@ -420,7 +524,7 @@ static int persist_enabled(struct registry *r, const char *id, int en)
 static void fail_plugin(struct plugin *p, const char *why)
 {
     char note[400];
-    p->st = PLG_FAILED;
+    set_state(p, PLG_FAILED, why);
     sbuf_fmt(p->reason, sizeof p->reason, "%s", why);
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
     snprintf(note, sizeof note, "⚠️ plugin %s failed: %.*s", p->id, (int)sbuf_utf8_prefix(why, 300), why);
@@ -435,10 +539,7 @@ static void fail_plugin(struct plugin *p, const char *why)
 /* Bring a discovered (or failed) plugin up to its wanted state. */
 static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char *err, size_t errlen)
 {
-    void *dl, *state;
-    const zx_plugin_def *def;
-    zx_host *host;
-    struct pproc *proc;
+    struct build b;
     if (!cfg_valid_plugin_id(p->id)) {
         snprintf(err, errlen, "directory name is not a plugin id ([a-z0-9_], 1..63 characters)");
         fail_plugin(p, err);
@@ -453,22 +554,14 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     }
     /* Hooks raised by init wait until the build is in place. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
+    if (start_build(r, p, &b, err, errlen)) {
         r->depth--;
         fail_plugin(p, err);
         drain(r);
         return -1;
     }
-    p->dl = dl;
-    p->def = def;
-    p->host = host;
-    p->state = state;
-    p->proc = proc;
-    p->reason[0] = '\0';
-    p->loaded_ms = app_now_ms();
-    p->st = want_enabled ? PLG_ENABLED : PLG_DISABLED;
-    LOG_I("registry", "plugin %s %s loaded, %s%s", p->id, def->version, reg_state_name(p->st),
-          proc ? " (own process)" : "");
+    put_build(p, &b, want_enabled ? PLG_ENABLED : PLG_DISABLED, "loaded");
+    LOG_I("registry", "plugin %s %s loaded, %s%s", p->id, b.def->version, reg_state_name(p->st), b.ops->where);
     if (want_enabled)
         call_enabled(r, p);
     r->depth--;
@@ -621,7 +714,7 @@ int reg_enable(struct registry *r, struct plugin *p, char *err, size_t errlen)
     }
     if (p->st == PLG_FAILED || !p->def)
         return bring_up(r, p, 1, err, errlen);
-    p->st = PLG_ENABLED;
+    set_state(p, PLG_ENABLED, "enabled");
     call_enabled(r, p);
     LOG_I("registry", "plugin %s enabled", p->id);
     return 0;
@@ -640,7 +733,7 @@ int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen)
     if (p->st == PLG_ENABLED)
         call_disabled(r, p);
     if (p->st != PLG_FAILED)
-        p->st = PLG_DISABLED;
+        set_state(p, PLG_DISABLED, "disabled");
     LOG_I("registry", "plugin %s disabled", p->id);
     size_t n = eng_open_count_of(r->app, p->id);
     if (n)
@@ -659,10 +752,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
                double *ms, char *err, size_t errlen)
 {
     double t0 = mono_ms();
-    void *dl, *state;
-    const zx_plugin_def *def;
-    zx_host *host;
-    struct pproc *proc;
+    struct build b;
     sbuf_fmt(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
     if (!p->def) {      /* failed or never loaded: a reload is a fresh start */
         int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
@@ -674,7 +764,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     }
     /* Hooks raised by the new init or the old shutdown wait for the swap. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
+    if (start_build(r, p, &b, err, errlen)) {
         r->depth--;
         drain(r);
         LOG_W("registry", "reload of %s refused, %s keeps running: %s", p->id, old_v, err);
@@ -684,19 +774,12 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     if (was_enabled)
         call_disabled(r, p);
     unload(r, p);
-    p->dl = dl;
-    p->def = def;
-    p->host = host;
-    p->state = state;
-    p->proc = proc;
-    p->reason[0] = '\0';
-    p->loaded_ms = app_now_ms();
-    p->st = was_enabled ? PLG_ENABLED : PLG_DISABLED;
+    put_build(p, &b, was_enabled ? PLG_ENABLED : PLG_DISABLED, "reloaded");
     if (was_enabled)
         call_enabled(r, p);
     r->depth--;
     drain(r);
-    sbuf_fmt(new_v, vlen, "%s", def->version);
+    sbuf_fmt(new_v, vlen, "%s", b.def->version);
     *ms = mono_ms() - t0;
     LOG_I("registry", "plugin %s reloaded %s -> %s in %.2f ms", p->id, old_v, new_v, *ms);
     return 0;
@@ -709,10 +792,7 @@ zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig,
         return ZX_ACCEPT;
     zx_verdict v;
     HOOK_BEGIN(r);
-    if (!p->proc) {
-        v = p->def->on_signal_received(p->state, sig, reason, reason_len);
-    } else if (pp_signal(p->proc, sig, &v, reason, reason_len)) {
-        proc_fault(p);
+    if (p->ops->signal(p, sig, &v, reason, reason_len)) {
         sbuf_fmt(reason, reason_len, "plugin failed: %s", p->reason);
         v = ZX_REJECT;
     }
@@ -772,16 +852,10 @@ static void drain(struct registry *r)
         if (p && p->st == PLG_ENABLED && p->def) {
             r->depth++;
             if (e->kind == EV_ORDER && p->def->on_order_placed) {
-                if (!p->proc)
-                    p->def->on_order_placed(p->state, &e->order);
-                else if (pp_order(p->proc, &e->order))
-                    proc_fault(p);
+                p->ops->order(p, &e->order);
             } else if (e->kind == EV_POSITION && p->def->on_position_update) {
                 e->pos.close_reason = e->close_reason;
-                if (!p->proc)
-                    p->def->on_position_update(p->state, &e->pos);
-                else if (pp_position(p->proc, &e->pos))
-                    proc_fault(p);
+                p->ops->position(p, &e->pos);
             }
             r->depth--;
         }
@@ -794,10 +868,7 @@ void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d)
     if (p->st != PLG_ENABLED || !p->def || !p->def->on_daily_reset)
         return;
     HOOK_BEGIN(r);
-    if (!p->proc)
-        p->def->on_daily_reset(p->state, d);
-    else if (pp_daily(p->proc, d))
-        proc_fault(p);
+    p->ops->daily(p, d);
     HOOK_END(r);
 }
 

@@ -20,6 +20,11 @@
  * or breaks the protocol is killed and its plugin marked failed with the cause
  * (admin chats told); its trades stay in its ledger; enable or reload starts it
  * again.
+ *
+ * Both isolations are one table of hook calls, struct plugin_ops (registry.c:
+ * inproc_ops and child_ops): the lifecycle code never asks which one a
+ * plugin runs in. Every state change goes through one setter that logs
+ * "plugin <id>: <old> -> <new> (<why>)".
  */
 #ifndef ZEPIX_REGISTRY_H
 #define ZEPIX_REGISTRY_H
@@ -36,6 +41,7 @@ struct app;
 enum plg_state { PLG_LOADED, PLG_ENABLED, PLG_DISABLED, PLG_FAILED };
 
 struct plugin;
+struct plugin_ops;
 struct pproc;
 
 struct zx_host {
@@ -50,6 +56,8 @@ struct plugin {
     char last_warn[200];            /* its last warning or error through the API (a failed
                                      * init's reason) */
     char dir[600];
+    const struct plugin_ops *ops;   /* how its build is reached (in process, in its child);
+                                     * NULL when not loaded */
     void *dl;                       /* NULL when not loaded (and in "process" mode) */
     struct pproc *proc;             /* "process" mode: its child, NULL when not running */
     const zx_plugin_def *def;       /* NULL when not loaded */
@@ -57,7 +65,7 @@ struct plugin {
     zx_host *host;
     ledger *ldg;                    /* its database; survives reloads */
     json_object *cfg;               /* plugins.<id>, borrowed from the config (may be NULL) */
-    enum plg_state st;
+    enum plg_state st;              /* changed by registry.c's set_state() only (logged) */
     char reason[256];               /* why it failed */
     int batch_failed;               /* its trades of the last batch were not committed */
     char batch_err[160];

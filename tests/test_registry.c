@@ -884,6 +884,27 @@ static void test_enabling_a_failed_plugin_after_fixing_its_file_loads_it(void **
     assert_true(fabs(trade_row(p, r.trade_id).lot - 0.02) < 1e-9);
 }
 
+/* Every state change goes through registry.c's set_state(), which logs it as
+ * "<old> -> <new> (<why>)" (issue 16: one setter, as curl's mstate()). */
+static void test_state_changes_are_logged_from_old_to_new_with_the_reason(void **st)
+{
+    struct fx *f = *st;
+    char err[256];
+    install(f, "tp_initfail", "tp_ok2");
+    install(f, "tp_ok", "tp_ok");
+    capture_begin(f);
+    up(f, "{\"tp_ok\": {\"enabled\": true}, \"tp_ok2\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_ok"), *bad = must_find(f, "tp_ok2");
+    assert_int_equal(reg_disable(&f->a.reg, p, err, sizeof err), 0);
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), 0);
+    const char *log = capture_end(f);
+    assert_int_equal(bad->st, PLG_FAILED);
+    assert_contains(log, "plugin tp_ok: loaded -> enabled (loaded)");
+    assert_contains(log, "plugin tp_ok: enabled -> disabled (disabled)");
+    assert_contains(log, "plugin tp_ok: disabled -> enabled (enabled)");
+    assert_contains(log, "plugin tp_ok2: loaded -> failed (init failed");
+}
+
 static void test_reload_repairs_a_failed_plugin(void **st)
 {
     struct fx *f = *st;
@@ -1315,6 +1336,7 @@ int main(void)
         T(test_attach_from_a_plugin_is_refused),
         T(test_enabling_a_failed_plugin_after_fixing_its_file_loads_it),
         T(test_reload_repairs_a_failed_plugin),
+        T(test_state_changes_are_logged_from_old_to_new_with_the_reason),
         T(test_no_hook_runs_after_shutdown_on_reload),
         T(test_events_from_a_reloads_init_reach_the_new_builds_state),
         T(test_init_may_ask_for_its_open_trades_at_start),
