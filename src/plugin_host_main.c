@@ -303,6 +303,34 @@ static int c_account(zx_host *h, double *balance, double *equity)
     return rc;
 }
 
+/* api->register_hook: accepted during init only; the controller learns which
+ * events have a hook from W_INIT_DONE. The events this host delivers are
+ * 1..HOST_EVENT_MAX (registry.h's REG_EVENT_MAX, the same list). */
+#define HOST_EVENT_MAX ZX_EVENT_DAILY_RESET
+static int g_in_init;
+static zx_hook_fn g_hooks[HOST_EVENT_MAX + 1];
+static uint32_t g_events;
+
+static int c_register_hook(zx_host *h, int event, zx_hook_fn fn)
+{
+    const char *why = NULL;
+    if (!own(h, "register_hook"))
+        return -1;
+    if (event < 1 || event > HOST_EVENT_MAX)
+        why = "unknown event";
+    else if (!fn)
+        why = "no function";
+    else if (!g_in_init)
+        why = "only during init";
+    if (why) {
+        c_log(h, ZX_LOG_WARN, "register_hook: %s (event %d)", why, event);
+        return -1;
+    }
+    g_hooks[event] = fn;
+    g_events |= 1u << event;
+    return 0;
+}
+
 static const zx_api g_api = {
     .abi_version = ZX_PLUGIN_ABI_VERSION,
     .size = sizeof(zx_api),
@@ -320,6 +348,7 @@ static const zx_api g_api = {
     .now_ms = c_now_ms,
     .account = c_account,
     .symbol_info = c_symbol_info,
+    .register_hook = c_register_hook,
 };
 
 /* ---- seccomp ------------------------------------------------------------------ */
@@ -500,6 +529,7 @@ static void init_done(int rc, const char *err, const zx_plugin_def *def)
         hooks |= def->shutdown ? WH_SHUTDOWN : 0;
     }
     wb_u32(&g_w, hooks);
+    wb_u32(&g_w, def ? g_events : 0);
     send_or_die(W_INIT_DONE);
 }
 
@@ -601,7 +631,9 @@ int main(int argc, char **argv)
         refuse("%s", err);
     void *state = NULL;
     if (def->init) {
+        g_in_init = 1;
         int rc = def->init(&g_host, &g_api, &state);
+        g_in_init = 0;
         if (rc != 0)
             refuse("init failed (returned %d)%s%s", rc, g_last_warn[0] ? ": " : "", g_last_warn);
     }
@@ -654,6 +686,17 @@ int main(int argc, char **argv)
             wire_get_daily(&r, &d);
             if (def->on_daily_reset)
                 def->on_daily_reset(state, &d);
+            break;
+        }
+        case W_EVENT: {
+            uint32_t ev = rb_u32(&r);
+            if (r.bad || ev < 1 || ev > HOST_EVENT_MAX || !g_hooks[ev])
+                die(3, "protocol: an event without a hook (%u)", ev);
+            if (ev == ZX_EVENT_DAILY_RESET) {
+                zx_daily d;
+                wire_get_daily(&r, &d);
+                ((zx_daily_reset_fn)g_hooks[ev])(state, &d);
+            }
             break;
         }
         case W_ENABLED:

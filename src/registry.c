@@ -245,6 +245,7 @@ struct plugin_ops {
     int (*daily)(struct plugin *p, const zx_daily *d);
     int (*enabled)(struct plugin *p);
     int (*disabled)(struct plugin *p);
+    int (*event)(struct plugin *p, int event, const void *payload);    /* registered hooks */
 };
 
 /* ---- isolation "none": the build in this process ------------------------------- */
@@ -266,7 +267,9 @@ static int ip_start(struct registry *r, struct plugin *p, struct build *b, char 
         p->def = b->def;
         p->last_warn[0] = '\0';
         HOOK_BEGIN(r);
+        b->host->in_init = 1;
         int rc = b->def->init(b->host, &r->api, &b->state);
+        b->host->in_init = 0;
         HOOK_END(r);
         p->host = old_host;
         p->def = old_def;
@@ -329,10 +332,41 @@ static int ip_disabled(struct plugin *p)
     return 0;
 }
 
+static int ip_event(struct plugin *p, int event, const void *payload)
+{
+    zx_hook_fn fn = p->host->fn[event];
+    switch (event) {
+    case ZX_EVENT_DAILY_RESET:
+        ((zx_daily_reset_fn)fn)(p->state, payload);
+        break;
+    }
+    return 0;
+}
+
 static const struct plugin_ops inproc_ops = {
     .where = "", .start = ip_start, .stop = ip_stop, .signal = ip_signal, .order = ip_order,
     .position = ip_position, .daily = ip_daily, .enabled = ip_enabled, .disabled = ip_disabled,
+    .event = ip_event,
 };
+
+int reg_register_hook(zx_host *h, int event, zx_hook_fn fn, char *err, size_t errlen)
+{
+    if (event < 1 || event > REG_EVENT_MAX) {
+        snprintf(err, errlen, "register_hook: unknown event %d (this zepix knows 1..%d)", event, REG_EVENT_MAX);
+        return -1;
+    }
+    if (!fn) {
+        snprintf(err, errlen, "register_hook: no function for event %d", event);
+        return -1;
+    }
+    if (!h->in_init) {
+        snprintf(err, errlen, "register_hook: only during init");
+        return -1;
+    }
+    h->fn[event] = fn;
+    h->events |= 1u << event;
+    return 0;
+}
 
 /* ---- isolation "process": the build in its child -------------------------------- */
 
@@ -400,6 +434,7 @@ static int ch_start(struct registry *r, struct plugin *p, struct build *b, char 
         return -1;
     }
     b->def = pp_def(b->proc);
+    b->host->events = pp_events(b->proc);
     pp_watch(b->proc, r->app->loop, proc_idle_fault, p);
     return 0;
 }
@@ -426,10 +461,23 @@ static int ch_daily(struct plugin *p, const zx_daily *d) { return pp_daily(p->pr
 static int ch_enabled(struct plugin *p) { return pp_enabled(p->proc) ? proc_fault(p) : 0; }
 static int ch_disabled(struct plugin *p) { return pp_disabled(p->proc) ? proc_fault(p) : 0; }
 
+static int ch_event(struct plugin *p, int event, const void *payload)
+{
+    return pp_event(p->proc, event, payload) ? proc_fault(p) : 0;
+}
+
 static const struct plugin_ops child_ops = {
     .where = " (own process)", .start = ch_start, .stop = ch_stop, .signal = ch_signal, .order = ch_order,
     .position = ch_position, .daily = ch_daily, .enabled = ch_enabled, .disabled = ch_disabled,
+    .event = ch_event,
 };
+
+/* The hook registered for event by p's current build, if any, delivered. */
+static void call_event(struct plugin *p, int event, const void *payload)
+{
+    if (p->def && p->host && (p->host->events & (1u << event)))
+        p->ops->event(p, event, payload);
+}
 
 /* ---- the lifecycle, through p->ops ------------------------------------------------ */
 
@@ -865,10 +913,12 @@ static void drain(struct registry *r)
 
 void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d)
 {
-    if (p->st != PLG_ENABLED || !p->def || !p->def->on_daily_reset)
+    if (p->st != PLG_ENABLED || !p->def)
         return;
     HOOK_BEGIN(r);
-    p->ops->daily(p, d);
+    if (p->def->on_daily_reset)
+        p->ops->daily(p, d);
+    call_event(p, ZX_EVENT_DAILY_RESET, d);     /* skipped when the child just died */
     HOOK_END(r);
 }
 

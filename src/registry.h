@@ -44,11 +44,18 @@ struct plugin;
 struct plugin_ops;
 struct pproc;
 
+#define REG_EVENT_MAX ZX_EVENT_DAILY_RESET    /* the highest ZX_EVENT_* this host delivers */
+
+/* One per build (a reload issues a new one): the hooks registered through
+ * api->register_hook belong to the build that registered them. */
 struct zx_host {
     uint32_t magic;
     int live;                       /* 0 once its plugin build is unloaded */
     struct plugin *p;               /* valid only while live */
     struct zx_host *next_all;       /* every handle ever issued */
+    int in_init;                    /* its init runs: register_hook is accepted ("none") */
+    uint32_t events;                /* bit e set: a hook is registered for event e */
+    zx_hook_fn fn[REG_EVENT_MAX + 1];   /* "none": the registered functions */
 };
 
 struct plugin {
@@ -118,6 +125,10 @@ zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig,
 void reg_post_order(struct registry *r, struct plugin *p, const zx_order *o);
 void reg_post_position(struct registry *r, struct plugin *p, const zx_position *pos);
 void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d);
+
+/* api->register_hook of a plugin in this process (service_api.c): 0, or -1
+ * with the reason in err (unknown event, NULL fn, not during init). */
+int reg_register_hook(zx_host *h, int event, zx_hook_fn fn, char *err, size_t errlen);
 
 /* The daemon of the process's registry (service API calls act on it). */
 struct app *reg_app(void);
