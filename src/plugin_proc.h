@@ -25,6 +25,7 @@
 #define ZEPIX_PLUGIN_PROC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "zepix_plugin.h"
 
@@ -52,6 +53,11 @@ int pp_position(struct pproc *pp, const zx_position *pos);
 int pp_daily(struct pproc *pp, const zx_daily *d);
 int pp_enabled(struct pproc *pp);
 int pp_disabled(struct pproc *pp);
+/* The hook the plugin registered for event (api->register_hook in its init),
+ * with that event's payload (ZX_EVENT_DAILY_RESET: a zx_daily). pp_events():
+ * bit e set when it registered one for event e. */
+int pp_event(struct pproc *pp, int event, const void *payload);
+uint32_t pp_events(const struct pproc *pp);
 
 /* Shut the plugin down (its shutdown hook, within the deadline) and reap the
  * child; then free. A failed pproc is just freed. */

@@ -20,6 +20,11 @@
  * or breaks the protocol is killed and its plugin marked failed with the cause
  * (admin chats told); its trades stay in its ledger; enable or reload starts it
  * again.
+ *
+ * Both isolations are one table of hook calls, struct plugin_ops (registry.c:
+ * inproc_ops and child_ops): the lifecycle code never asks which one a
+ * plugin runs in. Every state change goes through one setter that logs
+ * "plugin <id>: <old> -> <new> (<why>)".
  */
 #ifndef ZEPIX_REGISTRY_H
 #define ZEPIX_REGISTRY_H
@@ -37,13 +42,21 @@ enum plg_state { PLG_LOADED, PLG_ENABLED, PLG_DISABLED, PLG_FAILED };
 
 struct plugin;
 struct engine;
+struct plugin_ops;
 struct pproc;
 
+#define REG_EVENT_MAX ZX_EVENT_DAILY_RESET    /* the highest ZX_EVENT_* this host delivers */
+
+/* One per build (a reload issues a new one): the hooks registered through
+ * api->register_hook belong to the build that registered them. */
 struct zx_host {
     uint32_t magic;
     int live;                       /* 0 once its plugin build is unloaded */
     struct plugin *p;               /* valid only while live */
     struct zx_host *next_all;       /* every handle ever issued */
+    int in_init;                    /* its init runs: register_hook is accepted ("none") */
+    uint32_t events;                /* bit e set: a hook is registered for event e */
+    zx_hook_fn fn[REG_EVENT_MAX + 1];   /* "none": the registered functions */
 };
 
 struct plugin {
@@ -51,6 +64,8 @@ struct plugin {
     char last_warn[200];            /* its last warning or error through the API (a failed
                                      * init's reason) */
     char dir[600];
+    const struct plugin_ops *ops;   /* how its build is reached (in process, in its child);
+                                     * NULL when not loaded */
     void *dl;                       /* NULL when not loaded (and in "process" mode) */
     struct pproc *proc;             /* "process" mode: its child, NULL when not running */
     const zx_plugin_def *def;       /* NULL when not loaded */
@@ -58,7 +73,7 @@ struct plugin {
     zx_host *host;
     ledger *ldg;                    /* its database; survives reloads */
     json_object *cfg;               /* plugins.<id>, borrowed from the config (may be NULL) */
-    enum plg_state st;
+    enum plg_state st;              /* changed by registry.c's set_state() only (logged) */
     char reason[256];               /* why it failed */
     int batch_failed;               /* its trades of the last batch were not committed */
     char batch_err[160];
@@ -139,6 +154,10 @@ zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig,
 void reg_post_order(struct registry *r, struct plugin *p, const zx_order *o);
 void reg_post_position(struct registry *r, struct plugin *p, const zx_position *pos);
 void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d);
+
+/* api->register_hook of a plugin in this process (service_api.c): 0, or -1
+ * with the reason in err (unknown event, NULL fn, not during init). */
+int reg_register_hook(zx_host *h, int event, zx_hook_fn fn, char *err, size_t errlen);
 
 /* The daemon of the process's registry (service API calls act on it). */
 struct app *reg_app(void);

@@ -179,6 +179,20 @@ static int api_symbol_info(zx_host *h, const char *symbol, double *pip_size, dou
     return 0;
 }
 
+/* Appended to ABI 1 (zepix_plugin.h, "ABI evolution"): the hooks of events
+ * that zx_plugin_def has no member for. The registry keeps them per build. */
+static int api_register_hook(zx_host *h, int event, zx_hook_fn fn)
+{
+    char err[160];
+    CHECK(h, "register_hook", -1);
+    (void)a;
+    if (reg_register_hook(h, event, fn, err, sizeof err)) {
+        LOG_W("registry", "plugin %s: %s", p->id, err);
+        return -1;
+    }
+    return 0;
+}
+
 void svc_fill_api(zx_api *api)
 {
     memset(api, 0, sizeof *api);
@@ -198,4 +212,5 @@ void svc_fill_api(zx_api *api)
     api->now_ms = api_now_ms;
     api->account = api_account;
     api->symbol_info = api_symbol_info;
+    api->register_hook = api_register_hook;
 }

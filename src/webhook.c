@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "intake.h"
 #include "preview.h"
+#include "jnum.h"
 #include "journal.h"
 #include "jsonbody.h"
 #include "log.h"
@@ -166,17 +167,7 @@ static int quote_num(json_object *o, const char *key, double *out, char *err, si
     *out = 0;
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
         return 0;
-    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_double(v);
-    } else if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        char *end;
-        *out = strtod(s, &end);
-        if (end == s || *end) {
-            snprintf(err, errlen, "%s: not a number", key);
-            return -1;
-        }
-    } else {
+    if (jnum_get(v, out)) {
         snprintf(err, errlen, "%s: not a number", key);
         return -1;
     }

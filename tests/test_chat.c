@@ -13,6 +13,7 @@
 #include "console.h"
 #include "sbuf.h"
 #include "telegram.h"
+#include "tg_html.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
