@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 from fake_ea import FakeEA  # noqa: E402
 from fake_telegram import FakeTelegram  # noqa: E402
-from zx import BUILD, Daemon, plugin_dir  # noqa: E402
+from zx import BUILD, Daemon, plugin_dir, wait_for  # noqa: E402
 
 TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
 ADMIN = 111
@@ -41,16 +41,6 @@ def rows(tmp, name, sql="SELECT * FROM trades ORDER BY id"):
         return [dict(r) for r in con.execute(sql)]
     finally:
         con.close()
-
-
-def wait_for(fn, timeout=5.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class Base(unittest.TestCase):
