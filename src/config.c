@@ -518,6 +518,17 @@ static int v_daily_reset(struct vctx *v, json_object *root, struct config *c)
     return 0;
 }
 
+/* shadow: {"paper_balance": N} (SPEC 12 lists the key; its one setting). */
+static int v_shadow(struct vctx *v, json_object *root, struct config *c)
+{
+    static const char *const keys[] = {"paper_balance", NULL};
+    json_object *o;
+    if (section(v, root, "shadow", &o))
+        return -1;
+    return o && (only_keys(v, "shadow", o, keys) ||
+                 get_num(v, o, "shadow", "paper_balance", 0, 1e12, &c->shadow.paper_balance)) ? -1 : 0;
+}
+
 #define CFG_API_TOKEN_MIN 16
 
 static int v_api(struct vctx *v, json_object *root, struct config *c)
@@ -580,7 +591,7 @@ static int env_override(struct vctx *v, const char *var, const char *key, char *
 int cfg_parse(const char *name, const char *json, struct config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {"telegram", "console", "webhook", "plugin_system", "plugins",
-                                       "broker", "symbols", "daily_reset", "log", "risk", "api", NULL};
+                                       "broker", "symbols", "daily_reset", "log", "risk", "api", "shadow", NULL};
     static const char *const ckeys[] = {"enabled", NULL};
     static const char *const lkeys[] = {"level", NULL};
     struct vctx v = {name, err, errlen};
@@ -634,7 +645,7 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
                  get_str(&v, log, "log", "level", cfg->log_level, sizeof cfg->log_level))) ||
         v_webhook(&v, root, cfg) || v_plugin_system(&v, root, cfg) || v_plugins(&v, root, cfg) ||
         v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg) ||
-        v_risk(&v, root, cfg) || v_api(&v, root, cfg))
+        v_risk(&v, root, cfg) || v_api(&v, root, cfg) || v_shadow(&v, root, cfg))
         goto fail;
     if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
         strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {

@@ -122,6 +122,8 @@ static struct engine *new_engine(struct app *a, struct plugin *p, char *err, siz
     struct broker *b = paper_new(&a->cfg, err, errlen);
     if (!b)
         return NULL;
+    if (a->cfg.shadow.paper_balance > 0)
+        paper_set_balance(b, a->cfg.shadow.paper_balance);
     struct eng_events ev = {.ud = p, .find = sev_find, .plugin_at = sev_plugin_at, .may_open = sev_may_open,
                             .day_from = sev_day_from, .order_placed = sev_order_placed,
                             .position_update = sev_position_update, .order_result = sev_order_result,

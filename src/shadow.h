@@ -11,7 +11,7 @@
  *
  * A shadow is not guarded by the money guard (risk): its figures are its own,
  * and its trading day's pauses would be the live plugin's. Its paper account
- * starts at broker.paper.balance. Loop thread only; never blocks beyond the
+ * starts at shadow.paper_balance (config; 0 = broker.paper.balance). Loop thread only; never blocks beyond the
  * registry's hook deadlines.
  */
 #ifndef ZEPIX_SHADOW_H
