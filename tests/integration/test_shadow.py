@@ -9,6 +9,7 @@ Bot API, with tp_flip, whose two builds decide differently."""
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -29,6 +30,22 @@ MT5_SECRET = "mt5-bridge-secret"
 ENV = {"no_proxy": "*", "NO_PROXY": "*"}
 # Lines that are notifications, not replies: trades, rejects, the shadow's.
 NOTE = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 |⚠️ \w+ is (failed|disabled) with \d+ open|👻 shadow)")
+
+
+def children(pid):
+    """(pid, exe) of the direct children of pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                out.append((int(d), os.readlink("/proc/%s/exe" % d)))
+        except OSError:
+            continue
+    return out
 
 
 def rows(tmp, name, sql="SELECT * FROM trades ORDER BY id"):
@@ -235,6 +252,34 @@ class ShadowMt5(Base):
         self.assertEqual(sorted({(rq["request_id"], rq["op"]) for rq in reqs})[0][1], "open")
         self.assertEqual(len({rq["request_id"] for rq in reqs}), 2)      # one open, one close: the live trade's
         self.assertEqual(self.requests(), [("passthru", live_id, "open"), ("passthru", live_id, "close")])
+
+
+class ShadowPins(Base):
+    """What a restart loads while a shadow runs: the live build, whatever
+    plugin.so holds (SPEC 12 "Shadow"), also after a /reload_plugin; a /shadow
+    that did not start pins nothing."""
+
+    def test_reload_while_shadowed_keeps_the_live_build_across_a_restart(self):
+        self.new_build_on_disk()                                    # build 2 on disk
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        self.assertIn("1.0.0 → 2.0.0", self.ask("/reload_plugin tp_flip"))   # build 2 live, still shadowed
+        self.assertIn("tp_flip: live 2.0.0 vs shadow 2.0.0", self.ask("/stats tp_flip"))
+        self.new_build_on_disk(name="tp_flip")                      # rebuilt on disk while shadowed
+        self.restart()
+        # the shadow is back, and the live build is the one that was live, not plugin.so
+        self.assertIn("tp_flip: live 2.0.0 vs shadow 2.0.0", self.ask("/stats tp_flip"))
+
+    def test_a_failed_live_plugin_shadowed_keeps_its_build_across_a_restart(self):
+        # the live build 1 dies (its child killed): failed, its kept copy stays
+        kids = [pid for pid, exe in children(self.d.proc.pid) if exe.endswith("zepix-plugin-host")]
+        self.assertEqual(len(kids), 1, kids)
+        os.kill(kids[0], signal.SIGKILL)
+        wait_for(lambda: "failed" in self.ask("/plugins"), what="the live plugin failed")
+        self.new_build_on_disk()                                    # build 2 on disk
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        self.restart()
+        # build 2 is the shadow's; the live build is still build 1, not plugin.so
+        self.assertIn("tp_flip: live 1.0.0 vs shadow 2.0.0", self.ask("/stats tp_flip"))
 
 
 if __name__ == "__main__":
