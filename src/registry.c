@@ -908,15 +908,22 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
 {
     char disk[700];
     snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    /* While a shadow runs the pin stays: the build loaded now is kept as
+     * <id>.live.so, and a build rebuilt on disk must not go live by a restart. */
+    int keep_pin = p->shadow != NULL;
     if (!p->def) {      /* failed or never loaded: a reload is a fresh start, from plugin.so */
         double t0 = mono_ms();
         int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
         sbuf_fmt(old_v, vlen, "(not loaded)");
-        if (p->pinned && set_pinned(r, p, 0)) {
+        if (p->pinned && !keep_pin && set_pinned(r, p, 0)) {
             snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
             return -1;
         }
-        if (bring_up(r, p, want, err, errlen))
+        int pinned = p->pinned;
+        p->pinned = 0;          /* bring_up loads plugin.so */
+        int rc = bring_up(r, p, want, err, errlen);
+        p->pinned = pinned;
+        if (rc)
             return -1;
         sbuf_fmt(new_v, vlen, "%s", p->def->version);
         *ms = mono_ms() - t0;
@@ -924,7 +931,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     }
     if (reload_from(r, p, disk, old_v, new_v, vlen, ms, err, errlen))
         return -1;
-    if (p->pinned)
+    if (p->pinned && !keep_pin)
         set_pinned(r, p, 0);   /* the build on disk is the live one now */
     return 0;
 }
