@@ -987,13 +987,15 @@ int reg_shadow_start(struct registry *r, struct plugin *p, struct engine *eng, i
         return -1;
     }
     /* The live build must survive a restart as it is: it is kept as
-     * <id>.live.so whenever it loads; pin it. */
-    if (!p->pinned && p->def) {
-        if (stat(kept_build(r, p->id, "live", live, sizeof live), &st) != 0) {
+     * <id>.live.so whenever it loads; pin it (also when it failed since: a
+     * restart must not bring the shadowed build up as the live one). */
+    if (!p->pinned) {
+        int kept_live = stat(kept_build(r, p->id, "live", live, sizeof live), &st) == 0;
+        if (!kept_live && p->def) {
             snprintf(err, errlen, "the live build's copy %s is missing: /reload_plugin %s first", live, p->id);
             return -1;
         }
-        if (set_pinned(r, p, 1)) {
+        if (kept_live && set_pinned(r, p, 1)) {
             snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
             return -1;
         }
