@@ -282,5 +282,36 @@ class ShadowPins(Base):
         self.assertIn("tp_flip: live 1.0.0 vs shadow 2.0.0", self.ask("/stats tp_flip"))
 
 
+class ShadowCrash(Base):
+    """kill -9 between two plugins' ledger commits: the resend runs only the
+    missing part (SPEC 9); the shadow of that plugin trades the signal once."""
+    plugins = {"passthru": "passthru", "tp_flip": "tp_flip"}
+
+    def test_a_resend_after_a_crash_does_not_double_the_shadow(self):
+        self.new_build_on_disk()
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        code, _ = self.d.stop()
+        self.assertEqual(code, 0)
+        env = dict(ENV, ZEPIX_TEST_CRASH_AT="after_ledger_commit:1")    # after passthru's commit
+        self.d.cleanup()
+        self.d = Daemon(self.d.config, tmp=self.tmp, env=env, port=self.d.port).start()
+        body = {"secret": SECRET, "id": "k1", "action": "sell", "symbol": "EURUSD", "price": 1.1}
+        try:
+            self.d.post_json("/webhook", body)
+        except OSError:
+            pass
+        self.d.proc.wait(5)
+        self.assertEqual(self.d.proc.returncode, -signal.SIGKILL)
+        self.d = self.d.again()
+        self.d.env.pop("ZEPIX_TEST_CRASH_AT")
+        self.d.start()
+        st, j = self.d.post_json("/webhook", body)      # the sender resends: tp_flip's part runs
+        self.assertEqual(st, 200, j)
+        self.assertEqual([r["status"] for r in j["results"]], ["executed", "rejected"])
+        self.assertEqual(len(rows(self.tmp, "passthru")), 1)
+        self.assertEqual([(t["direction"], t["signal_id"]) for t in rows(self.tmp, "tp_flip.shadow")],
+                         [("SELL", 1)])
+
+
 if __name__ == "__main__":
     unittest.main()
