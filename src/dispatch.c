@@ -192,9 +192,20 @@ void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signa
     int to_shadow = p->shadow && p->st == PLG_ENABLED && !(a->in_batch && p->batch_failed);
     dispatch_to(a, p, s, signal_id, source, r);
     if (to_shadow && p->shadow) {
+        struct plugin *sh = p->shadow;
         struct dsp_result sr;
+        char status[16], reason[sizeof sr.reason];
+        int64_t trade;
+        /* Its ledger is not in the batch: its part of a signal resent after a
+         * crash (the live part rolled back) ran already. Once only. */
+        if (sh->ldg && ldg_get_outcome(sh->ldg, signal_id, status, sizeof status, &trade, reason, sizeof reason) == 0)
+            return;
         shd_same_quote(a, p, s->symbol);
-        dispatch_to(a, p->shadow, s, signal_id, source, &sr);
+        dispatch_to(a, sh, s, signal_id, source, &sr);
+        if (p->shadow == sh && sh->ldg &&
+            ldg_put_outcome(sh->ldg, signal_id, sr.status, sr.trade_id, sr.reason, app_now_ms()))
+            LOG_E("dispatch", "the shadow of %s: cannot record the outcome of signal %lld", p->id,
+                  (long long)signal_id);
         shd_compare(a, p, s, signal_id, r, &sr);
     }
 }
