@@ -64,6 +64,7 @@ class Base(unittest.TestCase):
     broker = {"kind": "paper", "paper": {"balance": 10000, "spread_pips": 0}}
     plugins = {"tp_flip": "tp_flip"}
     extra = {}
+    isolation = None            # plugin_system.isolation; None = the default
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="zepix-shd-")
@@ -74,6 +75,8 @@ class Base(unittest.TestCase):
                     "plugin_system": {"plugin_dir": self.pdir},
                     "plugins": {pid: {"enabled": True} for pid in self.plugins},
                     "broker": self.broker}
+        if self.isolation:
+            self.cfg["plugin_system"]["isolation"] = self.isolation
         self.cfg.update(self.extra)
         self.d = Daemon(self.cfg, tmp=self.tmp, env=ENV).start()
 
@@ -311,6 +314,22 @@ class ShadowCrash(Base):
         self.assertEqual(len(rows(self.tmp, "passthru")), 1)
         self.assertEqual([(t["direction"], t["signal_id"]) for t in rows(self.tmp, "tp_flip.shadow")],
                          [("SELL", 1)])
+
+
+class ShadowInProcess(Base):
+    """isolation "none": the live plugin runs in the daemon, but a shadow is a
+    trial build: its crash must not touch the live plugin (SPEC 12)."""
+
+    isolation = "none"
+
+    def test_a_crashing_shadow_costs_only_the_shadow(self):
+        self.new_build_on_disk()
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        r = self.signal(id="n1", action="buy", symbol="EURUSD", price=1.1, comment="crash")
+        self.assertEqual(r["status"], "executed", r)
+        wait_for(lambda: any("👻 shadow of tp_flip failed" in n for n in self.shadow_notes()),
+                 what="the shadow's failure note")
+        self.assertEqual(self.signal(id="n2", action="close", symbol="EURUSD", price=1.1)["status"], "executed")
 
 
 if __name__ == "__main__":
