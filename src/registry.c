@@ -564,7 +564,9 @@ static int start_build(struct registry *r, struct plugin *p, const char *src, st
         src = (snprintf(disk, sizeof disk, "%s/plugin.so", p->dir), disk);
     b->src = src;
     b->keep_as = p->is_shadow ? NULL : kept_build(r, p->id, "live", keep, sizeof keep);
-    b->ops = r->isolated ? &child_ops : &inproc_ops;
+    /* A shadow is a trial build: in its own child whenever the plugin host is
+     * there, also with isolation "none", so its crash costs only the shadow. */
+    b->ops = r->isolated || (p->is_shadow && r->host_bin[0]) ? &child_ops : &inproc_ops;
     int rc = b->ops->start(r, p, b, err, errlen);
     b->src = b->keep_as = NULL;     /* pointed into this frame */
     return rc;
