@@ -332,5 +332,26 @@ class ShadowInProcess(Base):
         self.assertEqual(self.signal(id="n2", action="close", symbol="EURUSD", price=1.1)["status"], "executed")
 
 
+class ShadowGone(Base):
+    """A shadow whose kept build is gone does not come back; /unshadow ends it
+    for good (no note at every restart)."""
+
+    def texts(self, since=0):
+        return [r["args"].get("text", "") for r in self.srv.sent("sendMessage")[since:]]
+    def test_unshadow_ends_a_shadow_that_did_not_come_back(self):
+        self.new_build_on_disk()
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        code, _ = self.d.stop()
+        self.assertEqual(code, 0)
+        os.unlink(os.path.join(self.tmp, "data", ".plugin-cache", "tp_flip.shadow.so"))
+        self.d = self.d.again().start()
+        wait_for(lambda: any("did not come back" in n for n in self.texts()), what="the note")
+        self.assertIn("the shadow of tp_flip ended", self.ask("/unshadow tp_flip"))
+        since = len(self.srv.sent("sendMessage"))
+        self.restart()
+        self.assertIn("Plugins", self.ask("/plugins"))
+        self.assertFalse([n for n in self.texts(since) if "did not come back" in n])
+
+
 if __name__ == "__main__":
     unittest.main()
