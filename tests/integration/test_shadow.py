@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -351,6 +352,36 @@ class ShadowGone(Base):
         self.restart()
         self.assertIn("Plugins", self.ask("/plugins"))
         self.assertFalse([n for n in self.texts(since) if "did not come back" in n])
+
+
+class ShadowKilled(Base):
+    """kill -9 before any ledger of a batch committed: the journal says the
+    signal did not run, the resend gets a new id; the shadow's trade of the
+    first run must be gone with the live one's."""
+    plugins = {"passthru": "passthru", "slow": "slow"}
+
+    def test_a_kill_before_the_commits_takes_the_shadows_trade_too(self):
+        self.assertIn("runs as a shadow", self.ask("/shadow passthru"))
+        body = {"secret": SECRET, "id": "k1", "action": "buy", "symbol": "EURUSD", "price": 1.1}
+
+        def post():
+            try:
+                self.d.post_json("/webhook", body)
+            except OSError:
+                pass
+        th = threading.Thread(target=post)
+        th.start()
+        # the shadow traded; slow's hook (150 ms) runs before the batch commits
+        wait_for(lambda: "shadow: passthru opened" in open(self.d.log_path, errors="replace").read(),
+                 what="the shadow's trade")
+        os.kill(self.d.proc.pid, signal.SIGKILL)
+        th.join()
+        self.d.proc.wait(5)
+        self.d = self.d.again().start()
+        st, j = self.d.post_json("/webhook", body)      # the sender resends
+        self.assertEqual(st, 200, j)
+        self.assertEqual(len(rows(self.tmp, "passthru")), 1)
+        self.assertEqual(len(rows(self.tmp, "passthru.shadow")), 1)
 
 
 if __name__ == "__main__":
