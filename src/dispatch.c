@@ -238,6 +238,20 @@ void dsp_batch_begin(struct app *a)
             LOG_E("dispatch", "%s: %s", p->id, p->batch_err);
             p->batch_failed = 1;
         }
+        /* Its shadow's ledger too: a crash before the commits must not leave
+         * the shadow's trades of signals the journal says did not run (a
+         * resend would trade them again). */
+        struct plugin *sh = p->shadow;
+        if (sh && sh->ldg) {
+            sh->batch_failed = 0;
+            sh->batch_err[0] = '\0';
+            if (ldg_begin(sh->ldg)) {
+                snprintf(sh->batch_err, sizeof sh->batch_err, "cannot begin a transaction: %s",
+                         sqlite3_errmsg(ldg_db(sh->ldg)));
+                LOG_E("dispatch", "the shadow of %s: %s", p->id, sh->batch_err);
+                sh->batch_failed = 1;
+            }
+        }
     }
     a->in_batch = 1;
 }
@@ -276,6 +290,18 @@ int dsp_batch_commit(struct app *a)
         }
         if (++committed == crash_after_commit())
             raise(SIGKILL);
+    }
+    /* The shadows' last: a crash between loses a signal for a shadow, never
+     * doubles one. Their failures are not the journal's (the live parts are
+     * recorded). */
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *sh = a->reg.v[i]->shadow;
+        if (!sh || !sh->ldg || sh->batch_failed)
+            continue;
+        if (ldg_commit(sh->ldg, sh->batch_err, sizeof sh->batch_err)) {
+            LOG_E("dispatch", "the shadow of %s: committing trades failed: %s", sh->id, sh->batch_err);
+            eng_resync(sh->eng);
+        }
     }
     a->in_batch = 0;
     return failed;
