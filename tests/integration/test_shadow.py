@@ -360,6 +360,10 @@ class ShadowKilled(Base):
     first run must be gone with the live one's."""
     plugins = {"passthru": "passthru", "slow": "slow"}
 
+    def log_text(self):
+        with open(self.d.log_path, errors="replace") as f:
+            return f.read()
+
     def test_a_kill_before_the_commits_takes_the_shadows_trade_too(self):
         self.assertIn("runs as a shadow", self.ask("/shadow passthru"))
         body = {"secret": SECRET, "id": "k1", "action": "buy", "symbol": "EURUSD", "price": 1.1}
@@ -372,8 +376,7 @@ class ShadowKilled(Base):
         th = threading.Thread(target=post)
         th.start()
         # the shadow traded; slow's hook (150 ms) runs before the batch commits
-        wait_for(lambda: "shadow: passthru opened" in open(self.d.log_path, errors="replace").read(),
-                 what="the shadow's trade")
+        wait_for(lambda: "shadow: passthru opened" in self.log_text(), what="the shadow's trade")
         os.kill(self.d.proc.pid, signal.SIGKILL)
         th.join()
         self.d.proc.wait(5)
