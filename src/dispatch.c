@@ -192,9 +192,20 @@ void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signa
     int to_shadow = p->shadow && p->st == PLG_ENABLED && !(a->in_batch && p->batch_failed);
     dispatch_to(a, p, s, signal_id, source, r);
     if (to_shadow && p->shadow) {
+        struct plugin *sh = p->shadow;
         struct dsp_result sr;
+        char status[16], reason[sizeof sr.reason];
+        int64_t trade;
+        /* Its ledger is not in the batch: its part of a signal resent after a
+         * crash (the live part rolled back) ran already. Once only. */
+        if (sh->ldg && ldg_get_outcome(sh->ldg, signal_id, status, sizeof status, &trade, reason, sizeof reason) == 0)
+            return;
         shd_same_quote(a, p, s->symbol);
-        dispatch_to(a, p->shadow, s, signal_id, source, &sr);
+        dispatch_to(a, sh, s, signal_id, source, &sr);
+        if (p->shadow == sh && sh->ldg &&
+            ldg_put_outcome(sh->ldg, signal_id, sr.status, sr.trade_id, sr.reason, app_now_ms()))
+            LOG_E("dispatch", "the shadow of %s: cannot record the outcome of signal %lld", p->id,
+                  (long long)signal_id);
         shd_compare(a, p, s, signal_id, r, &sr);
     }
 }
@@ -226,6 +237,20 @@ void dsp_batch_begin(struct app *a)
                      sqlite3_errmsg(ldg_db(p->ldg)));
             LOG_E("dispatch", "%s: %s", p->id, p->batch_err);
             p->batch_failed = 1;
+        }
+        /* Its shadow's ledger too: a crash before the commits must not leave
+         * the shadow's trades of signals the journal says did not run (a
+         * resend would trade them again). */
+        struct plugin *sh = p->shadow;
+        if (sh && sh->ldg) {
+            sh->batch_failed = 0;
+            sh->batch_err[0] = '\0';
+            if (ldg_begin(sh->ldg)) {
+                snprintf(sh->batch_err, sizeof sh->batch_err, "cannot begin a transaction: %s",
+                         sqlite3_errmsg(ldg_db(sh->ldg)));
+                LOG_E("dispatch", "the shadow of %s: %s", p->id, sh->batch_err);
+                sh->batch_failed = 1;
+            }
         }
     }
     a->in_batch = 1;
@@ -265,6 +290,18 @@ int dsp_batch_commit(struct app *a)
         }
         if (++committed == crash_after_commit())
             raise(SIGKILL);
+    }
+    /* The shadows' last: a crash between loses a signal for a shadow, never
+     * doubles one. Their failures are not the journal's (the live parts are
+     * recorded). */
+    for (size_t i = 0; i < a->reg.n; i++) {
+        struct plugin *sh = a->reg.v[i]->shadow;
+        if (!sh || !sh->ldg || sh->batch_failed)
+            continue;
+        if (ldg_commit(sh->ldg, sh->batch_err, sizeof sh->batch_err)) {
+            LOG_E("dispatch", "the shadow of %s: committing trades failed: %s", sh->id, sh->batch_err);
+            eng_resync(sh->eng);
+        }
     }
     a->in_batch = 0;
     return failed;

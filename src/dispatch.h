@@ -34,7 +34,8 @@ void dsp_signal_begin(struct app *a, const sig_parsed *s);
 void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signal_id, const char *source,
              struct dsp_result *r);
 
-/* Batch transactions over every plugin ledger (the journal's group commit).
+/* Batch transactions over every plugin ledger and every shadow's (the
+ * journal's group commit; the shadows' commit last).
  * begin: a ledger whose BEGIN fails gets batch_failed at once. */
 void dsp_batch_begin(struct app *a);
 /* Commit every ledger; returns how many failed (their plugins get batch_failed

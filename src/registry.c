@@ -564,7 +564,9 @@ static int start_build(struct registry *r, struct plugin *p, const char *src, st
         src = (snprintf(disk, sizeof disk, "%s/plugin.so", p->dir), disk);
     b->src = src;
     b->keep_as = p->is_shadow ? NULL : kept_build(r, p->id, "live", keep, sizeof keep);
-    b->ops = r->isolated ? &child_ops : &inproc_ops;
+    /* A shadow is a trial build: in its own child whenever the plugin host is
+     * there, also with isolation "none", so its crash costs only the shadow. */
+    b->ops = r->isolated || (p->is_shadow && r->host_bin[0]) ? &child_ops : &inproc_ops;
     int rc = b->ops->start(r, p, b, err, errlen);
     b->src = b->keep_as = NULL;     /* pointed into this frame */
     return rc;
@@ -908,15 +910,22 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
 {
     char disk[700];
     snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    /* While a shadow runs the pin stays: the build loaded now is kept as
+     * <id>.live.so, and a build rebuilt on disk must not go live by a restart. */
+    int keep_pin = p->shadow != NULL;
     if (!p->def) {      /* failed or never loaded: a reload is a fresh start, from plugin.so */
         double t0 = mono_ms();
         int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
         sbuf_fmt(old_v, vlen, "(not loaded)");
-        if (p->pinned && set_pinned(r, p, 0)) {
+        if (p->pinned && !keep_pin && set_pinned(r, p, 0)) {
             snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
             return -1;
         }
-        if (bring_up(r, p, want, err, errlen))
+        int pinned = p->pinned;
+        p->pinned = 0;          /* bring_up loads plugin.so */
+        int rc = bring_up(r, p, want, err, errlen);
+        p->pinned = pinned;
+        if (rc)
             return -1;
         sbuf_fmt(new_v, vlen, "%s", p->def->version);
         *ms = mono_ms() - t0;
@@ -924,7 +933,7 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     }
     if (reload_from(r, p, disk, old_v, new_v, vlen, ms, err, errlen))
         return -1;
-    if (p->pinned)
+    if (p->pinned && !keep_pin)
         set_pinned(r, p, 0);   /* the build on disk is the live one now */
     return 0;
 }
@@ -980,13 +989,15 @@ int reg_shadow_start(struct registry *r, struct plugin *p, struct engine *eng, i
         return -1;
     }
     /* The live build must survive a restart as it is: it is kept as
-     * <id>.live.so whenever it loads; pin it. */
-    if (!p->pinned && p->def) {
-        if (stat(kept_build(r, p->id, "live", live, sizeof live), &st) != 0) {
+     * <id>.live.so whenever it loads; pin it (also when it failed since: a
+     * restart must not bring the shadowed build up as the live one). */
+    if (!p->pinned) {
+        int kept_live = stat(kept_build(r, p->id, "live", live, sizeof live), &st) == 0;
+        if (!kept_live && p->def) {
             snprintf(err, errlen, "the live build's copy %s is missing: /reload_plugin %s first", live, p->id);
             return -1;
         }
-        if (set_pinned(r, p, 1)) {
+        if (kept_live && set_pinned(r, p, 1)) {
             snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
             return -1;
         }

@@ -139,7 +139,8 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
  * reg_shadow_stop: unload and forget p's shadow (its ledger file stays).
  * reg_promote: hot-reload p from <id>.shadow.so (section 8 rules); the shadow
  * itself is the caller's to stop. A reload (reg_reload) loads plugin.so and
- * unpins. 0, or -1 with err. */
+ * unpins, unless p has a shadow (the reloaded build is then the one kept).
+ * 0, or -1 with err. */
 int reg_shadow_start(struct registry *r, struct plugin *p, struct engine *eng, int restore, char *err,
                      size_t errlen);
 void reg_shadow_stop(struct registry *r, struct plugin *p);

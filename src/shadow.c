@@ -169,7 +169,10 @@ static void drop(struct app *a, struct plugin *p)
 
 int shd_stop(struct app *a, struct plugin *p, char *err, size_t errlen)
 {
-    if (!p->shadow) {
+    int64_t since, n, d;
+    /* Persisted but not running (it did not come back after a restart): only
+     * the record ends. */
+    if (!p->shadow && load_counts(a, p->id, &since, &n, &d)) {
         snprintf(err, errlen, "%s has no shadow", p->id);
         return -1;
     }

@@ -28,7 +28,8 @@ struct sbuf;
 /* /shadow ID: load plugin_dir/<id>/plugin.so as p's shadow (restore = 1: the
  * copy kept from before a restart, counts kept). 0, or -1 with err. */
 int shd_start(struct app *a, struct plugin *p, int restore, char *err, size_t errlen);
-/* /unshadow ID: end p's shadow (its database stays). 0, or -1 with err. */
+/* /unshadow ID: end p's shadow (its database stays), also one persisted that
+ * did not come back after a restart. 0, or -1 with err. */
 int shd_stop(struct app *a, struct plugin *p, char *err, size_t errlen);
 /* /promote ID: the shadow's build becomes the live one by hot reload (section
  * 8: no signal is lost or doubled across it), then the shadow ends. The

@@ -9,9 +9,11 @@ Bot API, with tp_flip, whose two builds decide differently."""
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -31,6 +33,22 @@ ENV = {"no_proxy": "*", "NO_PROXY": "*"}
 NOTE = re.compile(r"^(\w+ (opened|closed) #\d+ (BUY|SELL) |🚫 |⚠️ \w+ is (failed|disabled) with \d+ open|👻 shadow)")
 
 
+def children(pid):
+    """(pid, exe) of the direct children of pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                out.append((int(d), os.readlink("/proc/%s/exe" % d)))
+        except OSError:
+            continue
+    return out
+
+
 def rows(tmp, name, sql="SELECT * FROM trades ORDER BY id"):
     path = os.path.join(tmp, "data", "zepix_%s.db" % name)
     if not os.path.exists(path):
@@ -47,6 +65,7 @@ class Base(unittest.TestCase):
     broker = {"kind": "paper", "paper": {"balance": 10000, "spread_pips": 0}}
     plugins = {"tp_flip": "tp_flip"}
     extra = {}
+    isolation = None            # plugin_system.isolation; None = the default
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="zepix-shd-")
@@ -57,6 +76,8 @@ class Base(unittest.TestCase):
                     "plugin_system": {"plugin_dir": self.pdir},
                     "plugins": {pid: {"enabled": True} for pid in self.plugins},
                     "broker": self.broker}
+        if self.isolation:
+            self.cfg["plugin_system"]["isolation"] = self.isolation
         self.cfg.update(self.extra)
         self.d = Daemon(self.cfg, tmp=self.tmp, env=ENV).start()
 
@@ -235,6 +256,135 @@ class ShadowMt5(Base):
         self.assertEqual(sorted({(rq["request_id"], rq["op"]) for rq in reqs})[0][1], "open")
         self.assertEqual(len({rq["request_id"] for rq in reqs}), 2)      # one open, one close: the live trade's
         self.assertEqual(self.requests(), [("passthru", live_id, "open"), ("passthru", live_id, "close")])
+
+
+class ShadowPins(Base):
+    """What a restart loads while a shadow runs: the live build, whatever
+    plugin.so holds (SPEC 12 "Shadow"), also after a /reload_plugin; a /shadow
+    that did not start pins nothing."""
+
+    def test_reload_while_shadowed_keeps_the_live_build_across_a_restart(self):
+        self.new_build_on_disk()                                    # build 2 on disk
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        self.assertIn("1.0.0 → 2.0.0", self.ask("/reload_plugin tp_flip"))   # build 2 live, still shadowed
+        self.assertIn("tp_flip: live 2.0.0 vs shadow 2.0.0", self.ask("/stats tp_flip"))
+        self.new_build_on_disk(name="tp_flip")                      # rebuilt on disk while shadowed
+        self.restart()
+        # the shadow is back, and the live build is the one that was live, not plugin.so
+        self.assertIn("tp_flip: live 2.0.0 vs shadow 2.0.0", self.ask("/stats tp_flip"))
+
+    def test_a_failed_live_plugin_shadowed_keeps_its_build_across_a_restart(self):
+        # the live build 1 dies (its child killed): failed, its kept copy stays
+        kids = [pid for pid, exe in children(self.d.proc.pid) if exe.endswith("zepix-plugin-host")]
+        self.assertEqual(len(kids), 1, kids)
+        os.kill(kids[0], signal.SIGKILL)
+        wait_for(lambda: "failed" in self.ask("/plugins"), what="the live plugin failed")
+        self.new_build_on_disk()                                    # build 2 on disk
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        self.restart()
+        # build 2 is the shadow's; the live build is still build 1, not plugin.so
+        self.assertIn("tp_flip: live 1.0.0 vs shadow 2.0.0", self.ask("/stats tp_flip"))
+
+
+class ShadowCrash(Base):
+    """kill -9 between two plugins' ledger commits: the resend runs only the
+    missing part (SPEC 9); the shadow of that plugin trades the signal once."""
+    plugins = {"passthru": "passthru", "tp_flip": "tp_flip"}
+
+    def test_a_resend_after_a_crash_does_not_double_the_shadow(self):
+        self.new_build_on_disk()
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        code, _ = self.d.stop()
+        self.assertEqual(code, 0)
+        env = dict(ENV, ZEPIX_TEST_CRASH_AT="after_ledger_commit:1")    # after passthru's commit
+        self.d.cleanup()
+        self.d = Daemon(self.d.config, tmp=self.tmp, env=env, port=self.d.port).start()
+        body = {"secret": SECRET, "id": "k1", "action": "sell", "symbol": "EURUSD", "price": 1.1}
+        try:
+            self.d.post_json("/webhook", body)
+        except OSError:
+            pass
+        self.d.proc.wait(5)
+        self.assertEqual(self.d.proc.returncode, -signal.SIGKILL)
+        self.d = self.d.again()
+        self.d.env.pop("ZEPIX_TEST_CRASH_AT")
+        self.d.start()
+        st, j = self.d.post_json("/webhook", body)      # the sender resends: tp_flip's part runs
+        self.assertEqual(st, 200, j)
+        self.assertEqual([r["status"] for r in j["results"]], ["executed", "rejected"])
+        self.assertEqual(len(rows(self.tmp, "passthru")), 1)
+        self.assertEqual([(t["direction"], t["signal_id"]) for t in rows(self.tmp, "tp_flip.shadow")],
+                         [("SELL", 1)])
+
+
+class ShadowInProcess(Base):
+    """isolation "none": the live plugin runs in the daemon, but a shadow is a
+    trial build: its crash must not touch the live plugin (SPEC 12)."""
+
+    isolation = "none"
+
+    def test_a_crashing_shadow_costs_only_the_shadow(self):
+        self.new_build_on_disk()
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        r = self.signal(id="n1", action="buy", symbol="EURUSD", price=1.1, comment="crash")
+        self.assertEqual(r["status"], "executed", r)
+        wait_for(lambda: any("👻 shadow of tp_flip failed" in n for n in self.shadow_notes()),
+                 what="the shadow's failure note")
+        self.assertEqual(self.signal(id="n2", action="close", symbol="EURUSD", price=1.1)["status"], "executed")
+
+
+class ShadowGone(Base):
+    """A shadow whose kept build is gone does not come back; /unshadow ends it
+    for good (no note at every restart)."""
+
+    def texts(self, since=0):
+        return [r["args"].get("text", "") for r in self.srv.sent("sendMessage")[since:]]
+    def test_unshadow_ends_a_shadow_that_did_not_come_back(self):
+        self.new_build_on_disk()
+        self.assertIn("runs as a shadow", self.ask("/shadow tp_flip"))
+        code, _ = self.d.stop()
+        self.assertEqual(code, 0)
+        os.unlink(os.path.join(self.tmp, "data", ".plugin-cache", "tp_flip.shadow.so"))
+        self.d = self.d.again().start()
+        wait_for(lambda: any("did not come back" in n for n in self.texts()), what="the note")
+        self.assertIn("the shadow of tp_flip ended", self.ask("/unshadow tp_flip"))
+        since = len(self.srv.sent("sendMessage"))
+        self.restart()
+        self.assertIn("Plugins", self.ask("/plugins"))
+        self.assertFalse([n for n in self.texts(since) if "did not come back" in n])
+
+
+class ShadowKilled(Base):
+    """kill -9 before any ledger of a batch committed: the journal says the
+    signal did not run, the resend gets a new id; the shadow's trade of the
+    first run must be gone with the live one's."""
+    plugins = {"passthru": "passthru", "slow": "slow"}
+
+    def log_text(self):
+        with open(self.d.log_path, errors="replace") as f:
+            return f.read()
+
+    def test_a_kill_before_the_commits_takes_the_shadows_trade_too(self):
+        self.assertIn("runs as a shadow", self.ask("/shadow passthru"))
+        body = {"secret": SECRET, "id": "k1", "action": "buy", "symbol": "EURUSD", "price": 1.1}
+
+        def post():
+            try:
+                self.d.post_json("/webhook", body)
+            except OSError:
+                pass
+        th = threading.Thread(target=post)
+        th.start()
+        # the shadow traded; slow's hook (150 ms) runs before the batch commits
+        wait_for(lambda: "shadow: passthru opened" in self.log_text(), what="the shadow's trade")
+        os.kill(self.d.proc.pid, signal.SIGKILL)
+        th.join()
+        self.d.proc.wait(5)
+        self.d = self.d.again().start()
+        st, j = self.d.post_json("/webhook", body)      # the sender resends
+        self.assertEqual(st, 200, j)
+        self.assertEqual(len(rows(self.tmp, "passthru")), 1)
+        self.assertEqual(len(rows(self.tmp, "passthru.shadow")), 1)
 
 
 if __name__ == "__main__":
