@@ -31,8 +31,8 @@ static const char *const ledger_migrations[] = {
      * dispatched to this plugin, written in the same transaction as the
      * signal's trades, so its presence proves that this plugin's part of the
      * signal committed (whatever the verdict), its absence that it did not. */
-    "CREATE TABLE signal_outcomes (signal_id INTEGER PRIMARY KEY, status TEXT NOT NULL,"
-    "  trade_id INTEGER, reason TEXT, recorded_ms INTEGER NOT NULL);",
+    ("CREATE TABLE signal_outcomes (signal_id INTEGER PRIMARY KEY, status TEXT NOT NULL,"
+     "  trade_id INTEGER, reason TEXT, recorded_ms INTEGER NOT NULL);"),
 };
 
 enum { S_INSERT, S_GET, S_SHRINK, S_CLOSE_ALL, S_INSERT_PART, S_SLTP, S_OPEN, S_LAST, S_SIGNAL,

@@ -13,9 +13,14 @@
 
 const char *const notify_kinds[] = {"trades", "rejects", "failures", "reports", "shadow", NULL};
 
-/* The rejects' rate, per minute of the wall clock (one process, one loop). */
-static int64_t rej_minute;
-static int rej_sent, rej_held;
+/* The rates of the chatty kinds, per minute of the wall clock (one process,
+ * one loop): a plugin's rejects, and everything a shadow says (a shadow that
+ * rejects every signal must not flood the chats or delay the live notes). */
+static struct rate {
+    const char *kind;
+    int64_t minute;
+    int sent, held;
+} rates[] = {{"rejects", 0, 0, 0}, {"shadow", 0, 0, 0}};
 
 int notify_kind_valid(const char *kind)
 {
@@ -48,22 +53,25 @@ void notify_send(struct app *a, const char *kind, const char *text)
         LOG_I("notify", "(%s muted) %s", kind, text);
         return;
     }
-    if (strcmp(kind, "rejects") == 0) {
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+        struct rate *r = &rates[i];
+        if (strcmp(kind, r->kind) != 0)
+            continue;
         int64_t minute = app_now_ms() / 60000;
-        if (minute != rej_minute) {
-            rej_minute = minute;
-            rej_sent = 0;
+        if (minute != r->minute) {
+            r->minute = minute;
+            r->sent = 0;
         }
-        if (rej_sent >= NOTIFY_REJECTS_PER_MIN) {
-            rej_held++;
-            LOG_I("notify", "(rejects over %d a minute, held) %s", NOTIFY_REJECTS_PER_MIN, text);
+        if (r->sent >= NOTIFY_REJECTS_PER_MIN) {
+            r->held++;
+            LOG_I("notify", "(%s over %d a minute, held) %s", kind, NOTIFY_REJECTS_PER_MIN, text);
             return;
         }
-        rej_sent++;
-        if (rej_held) {
+        r->sent++;
+        if (r->held) {
             char more[600];
-            snprintf(more, sizeof more, "%.*s (and %d more held back: /journal)", (int)sbuf_utf8_prefix(text, 500), text, rej_held);
-            rej_held = 0;
+            snprintf(more, sizeof more, "%.*s (and %d more held back: /journal)", (int)sbuf_utf8_prefix(text, 500), text, r->held);
+            r->held = 0;
             chat_notify(a, more);
             return;
         }

@@ -1,10 +1,12 @@
 /*
  * notify — notification kinds over chat_notify (SPEC 12 /mute): "trades"
  * (opened, closed), "rejects" (signals rejected, skipped or failed),
- * "failures" (a plugin failed) and "reports" (the daily report). A muted kind
+ * "failures" (a plugin failed), "reports" (the daily report) and "shadow"
+ * (what a shadow plugin says, SPEC 12). A muted kind
  * is still logged, never sent; the mute is persisted in the host database (kv
- * "mute:<kind>"). Rejects are rate-limited (NOTIFY_REJECTS_PER_MIN a minute;
- * the next one sent says how many were held back). Risk-limit, recovery and
+ * "mute:<kind>"). Rejects, and everything a shadow says ("shadow"), are
+ * rate-limited, each kind on its own (NOTIFY_REJECTS_PER_MIN a minute; the
+ * next one sent says how many were held back). Risk-limit, recovery and
  * terminal notes are not muteable: they always go out through chat_notify.
  */
 #ifndef ZEPIX_NOTIFY_H

@@ -182,6 +182,21 @@ class ShadowPaper(Base):
         self.assertEqual(self.signal(id="s8", action="close", symbol="EURUSD", price=1.1)["status"], "executed")
         self.assertEqual(self.signal(id="s9", action="buy", symbol="EURUSD", price=1.1)["status"], "executed")
 
+    def test_a_shadow_that_rejects_everything_is_throttled_like_rejects(self):
+        self.new_build_on_disk()
+        self.ask("/shadow tp_flip")
+        for i in range(25):                 # build 2 rejects every buy
+            self.signal(id="t%d" % i, action="buy", symbol="EURUSD", price=1.1)
+        def rejects():
+            return [n for n in self.shadow_notes() if "rejected buy EURUSD" in n]
+        wait_for(lambda: len(rejects()) >= 10, timeout=10, what="the first ten shadow rejects")
+        time.sleep(1.0)                     # anything more would have been queued with them
+        rejects = rejects()
+        # at most NOTIFY_REJECTS_PER_MIN (10) a minute: 20 if the run crossed a minute
+        self.assertGreaterEqual(len(rejects), 10)
+        self.assertLessEqual(len(rejects), 20)
+        self.assertIn("(shadow over 10 a minute, held) 👻 shadow of tp_flip rejected buy", self.d.log())
+
     def test_unshadow_and_a_crashing_shadow(self):
         self.new_build_on_disk()
         self.assertIn("has no shadow", self.ask("/unshadow tp_flip"))
