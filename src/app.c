@@ -9,6 +9,7 @@
 #include "broker_mt5.h"
 #include "broker_paper.h"
 #include "engine.h"
+#include "engine_orders.h"
 #include "engine_async.h"
 #include "journal.h"
 #include "metrics.h"
@@ -139,6 +140,15 @@ static void sink_note(void *ud, const char *text)
     chat_notify(ud, text);
 }
 
+/* Working orders expire on time, also without quotes (engine_orders.h). */
+static void on_orders_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct app *a = w->data;
+    (void)loop;
+    (void)revents;
+    eng_orders_tick(a->eng);
+}
+
 int app_core_start(struct app *a, char *err, size_t errlen)
 {
     struct broker *brk;
@@ -160,7 +170,12 @@ int app_core_start(struct app *a, char *err, size_t errlen)
                             .position_update = ev_position_update, .order_result = ev_order_result,
                             .note = ev_note};
     a->eng = eng_new(&a->cfg, brk, a->risk, &ev, err, errlen);
-    return a->eng ? 0 : -1;
+    if (!a->eng)
+        return -1;
+    ev_timer_init(&a->orders_tick, on_orders_tick, 1., 1.);
+    a->orders_tick.data = a;
+    ev_timer_start(a->loop, &a->orders_tick);
+    return 0;
 }
 
 static void on_healthz(void *ud, http_req *req)
@@ -358,6 +373,8 @@ void app_free(struct app *a)
         http_stop(a->http);
     if (a->reg.app)
         reg_shutdown(&a->reg);  /* every plugin's shutdown() (may use the API), databases closed */
+    if (a->loop)
+        ev_timer_stop(a->loop, &a->orders_tick);
     eng_free(a->eng);
     a->eng = NULL;
     metrics_free(a);

@@ -1,12 +1,13 @@
 /*
- * engine_int — what engine.c and engine_async.c share and nobody else sees:
- * the engine's state and the position book's primitives. Not an interface:
- * include it only from those two files.
+ * engine_int — what engine.c, engine_async.c and engine_orders.c share and
+ * nobody else sees: the engine's state and the position book's primitives. Not
+ * an interface: include it only from those files.
  */
 #ifndef ZEPIX_ENGINE_INT_H
 #define ZEPIX_ENGINE_INT_H
 
 #include "engine.h"
+#include "ledger.h"
 
 struct epos {                       /* one open trade, mirrored from its ledger row */
     char plugin[64];
@@ -24,6 +25,11 @@ struct epos {                       /* one open trade, mirrored from its ledger 
     int64_t short_since_ms;         /* the broker's position has fewer lots since (0 = not) */
 };
 
+struct eord {                       /* one working order, mirrored from its ledger row */
+    char plugin[64];
+    struct ldg_order o;
+};
+
 struct engine {
     const struct config *cfg;       /* borrowed */
     struct broker *brk;             /* owned */
@@ -35,7 +41,12 @@ struct engine {
     struct plugin *cur;             /* plugin whose hook runs (eng_scope_begin) */
     int64_t cur_signal;
     int64_t cur_first_trade;
+    struct eord *ord;               /* working orders (engine_orders.c) */
+    size_t nord, ordcap;
 };
+
+/* The money guard of every order (SPEC 12): the account's limits, then p's. */
+int engi_risk_order(struct engine *e, struct plugin *p, const char *symbol, double lot, char *err, size_t errlen);
 
 struct epos *engi_find_pos(struct engine *e, const char *plugin, int64_t trade_id);
 /* The filled trade with the broker's ticket, or NULL. */

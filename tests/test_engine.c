@@ -21,6 +21,9 @@
 #include "broker_paper.h"
 #include "engine.h"
 #include "engine_async.h"
+#include "engine_orders.h"
+#include "clock.h"
+#include "signal.h"
 #include "ledger.h"
 #include "quotes.h"
 #include "risk.h"
@@ -652,6 +655,166 @@ static void a_pending_trade_fills_from_its_position(void **st)
     fx_down(f);
 }
 
+/* ---- working (pending) orders ---- */
+
+static int place(struct fx *f, struct plugin *p, zx_action type, double lot, double entry, double sl, int64_t expiry_ms,
+                 struct ldg_order *o, char *err, size_t errlen)
+{
+    struct eng_pending_req rq = {.type = type, .lot = lot, .entry = entry, .sl = sl, .expiry_ms = expiry_ms,
+                                 .comment = "po"};
+    snprintf(rq.symbol, sizeof rq.symbol, "EURUSD");
+    return eng_place_pending(f->e, p, &rq, o, err, errlen);
+}
+
+static void working_orders_fill_when_the_quote_reaches_their_entry(void **st)
+{
+    struct fx *f = fx_up(0, 0);
+    struct plugin *p = &f->plug[0];
+    struct ldg_order bl, bs, sl, ss, g;
+    struct ldg_trade t;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    eng_scope_begin(f->e, p, 77);
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.129, 1.0990, 1.0970, 0, &bl, err, sizeof err), 0);
+    eng_scope_end(f->e);
+    assert_true(fabs(bl.lot - 0.12) < 1e-9 && bl.signal_id == 77);     /* lot rules of an open */
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, 0, &bs, err, sizeof err), 0);
+    assert_int_equal(place(f, p, ZX_SELL_LIMIT, 0.1, 1.1010, 0, 0, &sl, err, sizeof err), 0);
+    assert_int_equal(place(f, p, ZX_SELL_STOP, 0.1, 1.0990, 0, 0, &ss, err, sizeof err), 0);
+    assert_int_equal(eng_order_count(f->e), 4);
+    assert_int_equal(eng_open_count(f->e), 0);
+    assert_int_equal(f->placed, 0);
+    assert_non_null(strstr(f->notes, "[trades] alpha order #1 buy_limit 0.12 EURUSD at 1.09900 working"));
+    quote(f, 1.0995, 1.0997);                       /* nothing reached */
+    assert_int_equal(eng_order_count(f->e), 4);
+    quote(f, 1.0988, 1.0990);                       /* buy_limit: ask <= entry; sell_stop: bid <= entry */
+    assert_int_equal(eng_order_count(f->e), 2);
+    assert_int_equal(eng_open_count(f->e), 2);
+    assert_int_equal(f->placed, 2);
+    assert_int_equal(ldg_order_get(p->ldg, bl.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_get(p->ldg, g.trade_id, &t), 0);
+    assert_true(t.side == ZX_BUY && fabs(t.entry - 1.0990) < 1e-9 && fabs(t.sl - 1.0970) < 1e-9 &&
+                t.signal_id == 77 && fabs(t.lot - 0.12) < 1e-9);
+    assert_int_equal(ldg_order_get(p->ldg, ss.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_get(p->ldg, g.trade_id, &t), 0);
+    assert_true(t.side == ZX_SELL && fabs(t.entry - 1.0988) < 1e-9);   /* a sell fills at the bid */
+    quote(f, 1.1010, 1.1012);                       /* buy_stop: ask >= entry; sell_limit: bid >= entry */
+    assert_int_equal(eng_order_count(f->e), 0);
+    assert_int_equal(f->placed, 4);
+    assert_int_equal(ldg_order_get(p->ldg, bs.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_order_get(p->ldg, sl.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    fx_down(f);
+}
+
+static void working_orders_are_checked_when_placed_and_when_filled(void **st)
+{
+    struct fx *f = fx_up(0, 1);                     /* risk: max_open_trades 1 */
+    struct plugin *p = &f->plug[0];
+    struct ldg_order o, o2, g;
+    zx_order t;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.004, 1.0990, 0, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "below EURUSD's min_lot"));
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 1.0995, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sl: 1.09950 must be below the entry 1.09900 of a buy_limit"));
+    assert_int_equal(place(f, p, ZX_BUY, 0.1, 1.0990, 0, 0, &o, err, sizeof err), -1);
+    f->deny = 1;
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "may not open"));
+    f->deny = 0;
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o, err, sizeof err), 0);
+    assert_int_equal(place(f, p, ZX_SELL_STOP, 0.1, 1.0980, 0, 0, &o2, err, sizeof err), 0);
+    /* paused when the entry is reached: the order waits */
+    f->deny = 1;
+    quote(f, 1.0985, 1.0987);
+    assert_int_equal(eng_order_count(f->e), 2);
+    assert_int_equal(eng_open_count(f->e), 0);
+    f->deny = 0;
+    quote(f, 1.0986, 1.0988);
+    assert_int_equal(eng_open_count(f->e), 1);
+    assert_int_equal(eng_order_count(f->e), 1);
+    /* the money guard at the fill: max_open_trades 1 rejects the second */
+    quote(f, 1.0978, 1.0980);
+    assert_int_equal(eng_order_count(f->e), 0);
+    assert_int_equal(eng_open_count(f->e), 1);
+    assert_int_equal(ldg_order_get(p->ldg, o2.id, &g), 0);
+    assert_string_equal(g.state, "rejected");
+    assert_non_null(strstr(g.reason, "not filled at its entry: risk:"));
+    assert_non_null(strstr(f->notes, "[admins] alpha order #2 sell_stop 0.10 EURUSD at 1.09800 rejected"));
+    (void)t;
+    fx_down(f);
+}
+
+static void working_orders_expire_cancel_and_survive_a_restart(void **st)
+{
+    struct fx *f = fx_up(0, 0);
+    struct plugin *a = &f->plug[0], *b = &f->plug[1];
+    struct ldg_order o1, o2, o3, o4, g;
+    int n, failed;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    int64_t past = clk_now_ms() - 1;
+    assert_int_equal(place(f, a, ZX_BUY_LIMIT, 0.1, 1.0990, 0, past, &o1, err, sizeof err), 0);
+    assert_int_equal(place(f, a, ZX_SELL_LIMIT, 0.1, 1.1010, 0, 0, &o3, err, sizeof err), 0);
+    assert_int_equal(place(f, b, ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o4, err, sizeof err), 0);
+    /* a quote that reaches an expired order's entry expires it, never fills it */
+    quote(f, 1.0988, 1.0990);
+    assert_int_equal(ldg_order_get(a->ldg, o1.id, &g), 0);
+    assert_string_equal(g.state, "expired");
+    assert_int_equal(eng_open_count_of(f->e, "alpha"), 0);
+    assert_int_equal(eng_open_count_of(f->e, "beta"), 1);  /* beta's order filled */
+    assert_int_equal(place(f, a, ZX_BUY_STOP, 0.1, 1.1010, 0, past, &o2, err, sizeof err), 0);
+    assert_int_equal(eng_order_count(f->e), 2);
+    eng_orders_tick(f->e);                                /* the timer: without a quote */
+    assert_int_equal(ldg_order_get(a->ldg, o2.id, &g), 0);
+    assert_string_equal(g.state, "expired");
+    assert_non_null(strstr(f->notes, "buy_stop 0.10 EURUSD at 1.10100 expired"));
+    /* restart: the working order is watched again */
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_free(f->e);
+    fx_engine(f, 0);
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_resync(f->e);
+    assert_int_equal(eng_order_count(f->e), 1);
+    struct ldg_order list[4];
+    const char *ids[4];
+    assert_int_equal(eng_orders(f->e, NULL, list, ids, 4), 1);
+    assert_string_equal(ids[0], "alpha");
+    assert_int_equal(list[0].id, o3.id);
+    /* cancel_long leaves the sell; cancel takes it */
+    eng_cancel_where(f->e, a, SIG_CANCEL_LONG, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 0 && failed == 0);
+    eng_cancel_where(f->e, b, SIG_CANCEL, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 0 && failed == 0);                   /* another plugin's: untouched */
+    eng_cancel_where(f->e, a, SIG_CANCEL_SHORT, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 1 && failed == 0);
+    assert_int_equal(ldg_order_get(a->ldg, o3.id, &g), 0);
+    assert_string_equal(g.state, "cancelled");
+    assert_int_equal(eng_order_count(f->e), 0);
+    fx_down(f);
+}
+
+static void async_brokers_refuse_pending_orders_for_now(void **st)
+{
+    struct fx *f = fx_up(1, 0);
+    struct ldg_order o;
+    char err[256];
+    (void)st;
+    assert_int_equal(place(f, &f->plug[0], ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "pending orders are not sent to the"));
+    assert_int_equal(eng_order_count(f->e), 0);
+    fx_down(f);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +830,10 @@ int main(void)
         cmocka_unit_test(async_rejection_closes_the_pending_trade),
         cmocka_unit_test(sync_books_deals_follows_levels_and_closes_what_is_gone),
         cmocka_unit_test(a_pending_trade_fills_from_its_position),
+        cmocka_unit_test(working_orders_fill_when_the_quote_reaches_their_entry),
+        cmocka_unit_test(working_orders_are_checked_when_placed_and_when_filled),
+        cmocka_unit_test(working_orders_expire_cancel_and_survive_a_restart),
+        cmocka_unit_test(async_brokers_refuse_pending_orders_for_now),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
