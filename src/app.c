@@ -123,6 +123,12 @@ static void sink_sync(void *ud, const struct broker_position *pos, int npos, con
     eng_broker_sync(a->eng, pos, npos, closed, nclosed);
 }
 
+static void sink_orders(void *ud, const struct broker_order *ord, int nord, const struct broker_position *pos, int npos)
+{
+    struct app *a = ud;
+    eng_broker_orders(a->eng, ord, nord, pos, npos);
+}
+
 static int sink_knows_ticket(void *ud, int64_t ticket)
 {
     struct app *a = ud;
@@ -153,7 +159,7 @@ int app_core_start(struct app *a, char *err, size_t errlen)
 {
     struct broker *brk;
     if (strcmp(a->cfg.broker.kind, "mt5") == 0) {
-        struct broker_sink sink = {.ud = a, .result = sink_result, .sync = sink_sync,
+        struct broker_sink sink = {.ud = a, .result = sink_result, .sync = sink_sync, .orders = sink_orders,
                                    .knows_ticket = sink_knows_ticket, .quote = sink_quote, .note = sink_note};
         if (!(brk = mt5_new(a->loop, a->db, &a->cfg, &sink, err, errlen)))
             return -1;

@@ -56,6 +56,8 @@ static void execute_cancel(struct app *a, struct plugin *p, const sig_parsed *s,
     if (failed)
         snprintf(why, sizeof why, "cancelled %d, %d failed: %.*s", cancelled, failed,
                  (int)sbuf_utf8_prefix(err, 150), err);
+    else if (cancelled && eng_broker_async(a->eng))
+        snprintf(why, sizeof why, "cancel sent for %d working order%s", cancelled, cancelled == 1 ? "" : "s");
     else if (cancelled)
         snprintf(why, sizeof why, "cancelled %d working order%s", cancelled, cancelled == 1 ? "" : "s");
     else
@@ -85,8 +87,9 @@ static void execute_pending(struct app *a, struct plugin *p, const zx_signal *zs
         ldg_format_time(o.expiry_ms, t, sizeof t);
         snprintf(until, sizeof until, " (expires %s UTC)", t);
     }
-    int n = snprintf(note, sizeof note, "%s %.2f %s at %.5f working as order #%lld%s", ldg_order_type_name(o.type),
-                     o.lot, o.symbol, o.entry, (long long)o.id, until);
+    int n = snprintf(note, sizeof note, "%s %.2f %s at %.5f %s as order #%lld%s", ldg_order_type_name(o.type),
+                     o.lot, o.symbol, o.entry, eng_broker_async(a->eng) ? "sent to the terminal" : "working",
+                     (long long)o.id, until);
     double cap = eng_max_lot(p);
     if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
         n += snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap,

@@ -71,6 +71,11 @@ static int add_pos(struct engine *e, const struct epos *p)
     return 0;
 }
 
+int engi_add_pos(struct engine *e, const struct epos *p)
+{
+    return add_pos(e, p);
+}
+
 void engi_del_pos(struct engine *e, struct epos *p)
 {
     *p = e->pos[--e->npos];

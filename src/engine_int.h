@@ -28,6 +28,10 @@ struct epos {                       /* one open trade, mirrored from its ledger 
 struct eord {                       /* one working order, mirrored from its ledger row */
     char plugin[64];
     struct ldg_order o;
+    /* Asynchronous brokers: */
+    int cancelling;                 /* a cancel request is on its way */
+    char end_as[12];                /* what its success makes the order: cancelled | expired */
+    char end_reason[32];
 };
 
 struct engine {
@@ -51,6 +55,7 @@ int engi_risk_order(struct engine *e, struct plugin *p, const char *symbol, doub
 struct epos *engi_find_pos(struct engine *e, const char *plugin, int64_t trade_id);
 /* The filled trade with the broker's ticket, or NULL. */
 struct epos *engi_find_ticket(struct engine *e, int64_t ticket);
+int engi_add_pos(struct engine *e, const struct epos *p);    /* 0, -1 out of memory */
 void engi_del_pos(struct engine *e, struct epos *p);
 void engi_to_position(const struct epos *p, zx_position *out);
 /* Record the close of qty lots of ep (all when qty <= 0 or within half a

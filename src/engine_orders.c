@@ -117,18 +117,15 @@ int eng_place_pending(struct engine *e, struct plugin *p, const struct eng_pendi
                  req->entry, type);
         return -1;
     }
-    if (e->brk->ops->async) {
-        snprintf(err, errlen, "pending orders are not sent to the %s broker yet (the paper broker runs them)",
-                 e->brk->ops->kind);
-        return -1;
-    }
+    int async = e->brk->ops->async;
     struct cfg_symbol sym = cfg_symbol_get(e->cfg, req->symbol);
     double lot = eng_order_lot(e, p, req->symbol, req->lot);
     if (lot < sym.min_lot - 1e-9 || !(lot > 0)) {
         snprintf(err, errlen, "lot %.4f is below %s's min_lot %g", req->lot, sym.name, sym.min_lot);
         return -1;
     }
-    if (engi_risk_order(e, p, req->symbol, lot, err, errlen)) {
+    if (engi_risk_order(e, p, req->symbol, lot, err, errlen) ||
+        (async && e->brk->ops->ready && e->brk->ops->ready(e->brk->self, err, errlen))) {
         e->ev.order_result(e->ev.ud, p->id, 0);
         return -1;
     }
@@ -138,9 +135,25 @@ int eng_place_pending(struct engine *e, struct plugin *p, const struct eng_pendi
     char e2[256];
     snprintf(o.symbol, sizeof o.symbol, "%s", req->symbol);
     snprintf(o.comment, sizeof o.comment, "%s", req->comment ? req->comment : "");
+    if (async)
+        snprintf(o.broker_state, sizeof o.broker_state, "pending");
     if (ldg_order_insert(p->ldg, &o, e2, sizeof e2)) {
         snprintf(err, errlen, "could not record the order (%s); nothing was placed", e2);
         return -1;
+    }
+    if (async) {
+        struct broker_request rq = {.op = "pending", .plugin = p->id, .trade_id = o.id, .symbol = o.symbol,
+                                    .side = sig_side(o.type), .volume = lot, .sl = o.sl, .tp = o.tp, .type = o.type,
+                                    .price = o.entry, .expiry_ms = o.expiry_ms};
+        int64_t rid;
+        if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen)) {
+            char why[200];
+            snprintf(why, sizeof why, "rejected: %.*s", (int)sbuf_utf8_prefix(err, 180), err);
+            ldg_order_finish(p->ldg, o.id, "rejected", 0, why, clk_now_ms());
+            e->ev.order_result(e->ev.ud, p->id, 0);
+            return -1;
+        }
+        e->ev.order_result(e->ev.ud, p->id, 1);
     }
     if (add_ord(e, p->id, &o))
         LOG_E("engine", "out of memory: %s order #%lld is not watched", p->id, (long long)o.id);
@@ -151,7 +164,8 @@ int eng_place_pending(struct engine *e, struct plugin *p, const struct eng_pendi
         ldg_format_time(o.expiry_ms, t, sizeof t);
         snprintf(until, sizeof until, " (expires %s UTC)", t);
     }
-    snprintf(note, sizeof note, "%s order #%lld %s working%s", p->id, (long long)o.id, what, until);
+    snprintf(note, sizeof note, "%s order #%lld %s %s%s", p->id, (long long)o.id, what,
+             async ? "sent to the terminal" : "working", until);
     LOG_I("engine", "%s", note);
     e->ev.note(e->ev.ud, "trades", note);
     if (out)
@@ -216,6 +230,27 @@ static void expire(struct engine *e, struct plugin *p, struct eord *x)
     end_order(e, p, x, "expired", "", "trades", err, sizeof err);
 }
 
+/* Asynchronous broker: ask the terminal to delete x; its result ends the order
+ * as end_as ("cancelled", "expired"). */
+static int send_cancel(struct engine *e, struct plugin *p, struct eord *x, const char *end_as, const char *reason,
+                       char *err, size_t errlen)
+{
+    int64_t rid;
+    if (e->brk->ops->ready && e->brk->ops->ready(e->brk->self, err, errlen))
+        return -1;
+    struct broker_request rq = {.op = "cancel", .plugin = p->id, .trade_id = x->o.id, .symbol = x->o.symbol,
+                                .side = sig_side(x->o.type), .volume = x->o.lot, .type = x->o.type,
+                                .price = x->o.entry, .ticket = x->o.ticket};
+    if (e->brk->ops->submit(e->brk->self, &rq, &rid, err, errlen))
+        return -1;
+    x->cancelling = 1;
+    snprintf(x->end_as, sizeof x->end_as, "%s", end_as);
+    snprintf(x->end_reason, sizeof x->end_reason, "%s", reason);
+    LOG_I("engine", "%s order #%lld: cancel sent to the terminal (request %lld, %s)", p->id, (long long)x->o.id,
+          (long long)rid, end_as);
+    return 0;
+}
+
 /* A snapshot of the (plugin, id) keys of the orders on symbol (NULL = all):
  * a fill or an end reorders the book. Caller frees; NULL when memory ran out. */
 static struct engi_key *snapshot(struct engine *e, const char *symbol, size_t *n)
@@ -266,8 +301,13 @@ void eng_orders_tick(struct engine *e)
     for (size_t i = 0; i < n; i++) {
         struct plugin *p = e->ev.find(e->ev.ud, todo[i].plugin);
         struct eord *x = p ? find_ord(e, todo[i].plugin, todo[i].id) : NULL;
-        if (x && p->ldg && x->o.expiry_ms && now >= x->o.expiry_ms)
+        if (!x || !p->ldg || !x->o.expiry_ms || now < x->o.expiry_ms)
+            continue;
+        char err[256];
+        if (!e->brk->ops->async)
             expire(e, p, x);
+        else if (!x->cancelling && send_cancel(e, p, x, "expired", "", err, sizeof err))
+            LOG_D("engine", "%s order #%lld: expiry cancel not sent yet: %s", p->id, (long long)x->o.id, err);
     }
     free(todo);
 }
@@ -283,6 +323,14 @@ void eng_cancel_where(struct engine *e, struct plugin *p, zx_action action, cons
                     (action == SIG_CANCEL || (action == SIG_CANCEL_LONG && side == ZX_BUY) ||
                      (action == SIG_CANCEL_SHORT && side == ZX_SELL));
         if (!match) {
+            i++;
+            continue;
+        }
+        if (e->brk->ops->async) {   /* the cancel's result ends it; x stays */
+            if (!x->cancelling && send_cancel(e, p, x, "cancelled", reason, err, errlen))
+                (*failed)++;
+            else
+                (*cancelled)++;
             i++;
             continue;
         }
@@ -333,4 +381,127 @@ void engi_orders_adopt(struct engine *e, struct plugin *p)
 void engi_orders_reset(struct engine *e)
 {
     e->nord = 0;
+}
+
+/* ---- asynchronous brokers ---- */
+
+void engi_orders_result(struct engine *e, const struct broker_result *r)
+{
+    struct plugin *p = e->ev.find(e->ev.ud, r->plugin);
+    struct eord *x = p ? find_ord(e, p->id, r->trade_id) : NULL;
+    char err[256], why[200], note[300];
+    if (!x || !p->ldg) {
+        LOG_W("engine", "result of %s for %s order #%lld: no such working order, ignored", r->op, r->plugin,
+              (long long)r->trade_id);
+        return;
+    }
+    if (strcmp(r->op, "pending") == 0) {
+        if (r->ok && r->ticket > 0) {
+            if (ldg_order_placed(p->ldg, x->o.id, r->ticket) < 0)
+                LOG_E("engine", "%s order #%lld: its ticket is not recorded: %s", p->id, (long long)x->o.id,
+                      sqlite3_errmsg(ldg_db(p->ldg)));
+            x->o.ticket = r->ticket;
+            snprintf(x->o.broker_state, sizeof x->o.broker_state, "placed");
+            LOG_I("engine", "%s order #%lld placed in the terminal as order %lld", p->id, (long long)x->o.id,
+                  (long long)r->ticket);
+            return;
+        }
+        const char *msg = r->ok ? "no ticket in the result" : r->error;
+        snprintf(why, sizeof why, "rejected: %.*s", (int)sbuf_utf8_prefix(msg, 180), msg);
+        end_order(e, p, x, "rejected", why, NULL, err, sizeof err);
+        return;
+    }
+    /* cancel */
+    x->cancelling = 0;
+    if (r->ok) {
+        char as[12], reason[32];
+        snprintf(as, sizeof as, "%s", x->end_as[0] ? x->end_as : "cancelled");
+        snprintf(reason, sizeof reason, "%s", x->end_reason);
+        end_order(e, p, x, as, reason, "trades", err, sizeof err);
+        return;
+    }
+    snprintf(note, sizeof note, "%s: the cancel of order #%lld failed in the terminal: %.*s", p->id,
+             (long long)x->o.id, (int)sbuf_utf8_prefix(r->error, 200), r->error);
+    e->ev.note(e->ev.ud, NULL, note);
+}
+
+/* The position bp is x's fill: the trade, written filled, and the order
+ * 'filled', in one ledger transaction; then on_order_placed. */
+static void fill_from_position(struct engine *e, struct plugin *p, struct eord *x, const struct broker_position *bp)
+{
+    struct ldg_order o = x->o;
+    char err[256], note[300];
+    int64_t now = clk_now_ms();
+    struct ldg_trade t = {.order_id = bp->ticket, .side = sig_side(o.type), .lot = bp->volume, .entry = bp->price_open,
+                          .sl = bp->sl, .tp = bp->tp, .entry_ms = now, .signal_id = o.signal_id};
+    snprintf(t.symbol, sizeof t.symbol, "%s", o.symbol);
+    snprintf(t.comment, sizeof t.comment, "%s", o.comment);
+    snprintf(t.broker_state, sizeof t.broker_state, "filled");
+    if (ldg_begin(p->ldg)) {
+        LOG_E("engine", "%s order #%lld: cannot begin a transaction: %s", p->id, (long long)o.id,
+              sqlite3_errmsg(ldg_db(p->ldg)));
+        return;
+    }
+    if (ldg_insert_open(p->ldg, &t, err, sizeof err) == 0 &&
+        ldg_order_finish(p->ldg, o.id, "filled", t.id, "", now) < 0)
+        snprintf(err, sizeof err, "%s", sqlite3_errmsg(ldg_db(p->ldg)));
+    if (ldg_commit(p->ldg, err, sizeof err)) {
+        LOG_E("engine", "%s order #%lld: its fill (position %lld) is not recorded (%s); tried again on the next report",
+              p->id, (long long)o.id, (long long)bp->ticket, err);
+        return;
+    }
+    struct epos ep = {.trade_id = t.id, .ticket = bp->ticket, .side = t.side, .lot = t.lot, .entry = t.entry,
+                      .sl = t.sl, .tp = t.tp, .open_ms = now, .term_profit = bp->profit};
+    snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
+    snprintf(ep.symbol, sizeof ep.symbol, "%s", o.symbol);
+    if (engi_add_pos(e, &ep))
+        LOG_E("engine", "out of memory: trade %s#%lld is not watched", p->id, (long long)t.id);
+    del_ord(e, x);
+    zx_order z = {.trade_id = t.id, .order_id = bp->ticket, .signal_id = o.signal_id, .side = t.side, .lot = t.lot,
+                  .price = t.entry, .sl = t.sl, .tp = t.tp, .time_ms = now};
+    snprintf(z.symbol, sizeof z.symbol, "%s", o.symbol);
+    snprintf(note, sizeof note, "%s opened #%lld %s %.2f %s at %.5f (ticket %lld) from order #%lld", p->id,
+             (long long)t.id, t.side == ZX_BUY ? "BUY" : "SELL", t.lot, o.symbol, t.entry, (long long)bp->ticket,
+             (long long)o.id);
+    LOG_I("engine", "%s", note);
+    e->ev.note(e->ev.ud, NULL, note);
+    e->ev.order_placed(e->ev.ud, p, &z);
+}
+
+void eng_broker_orders(struct engine *e, const struct broker_order *ord, int norders, const struct broker_position *pos,
+                       int npos)
+{
+    if (npos < 0 || e->nord == 0)
+        return;                     /* an untrusted report says nothing about what is gone */
+    size_t n;
+    struct engi_key *todo = snapshot(e, NULL, &n);
+    if (!todo)
+        return;
+    int64_t now = clk_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        struct plugin *p = e->ev.find(e->ev.ud, todo[i].plugin);
+        struct eord *x = p ? find_ord(e, todo[i].plugin, todo[i].id) : NULL;
+        if (!x || !p->ldg || x->o.ticket <= 0)
+            continue;               /* not placed yet: its result comes first */
+        const struct broker_position *bp = NULL;
+        for (int k = 0; k < npos && !bp; k++)
+            if (pos[k].ticket == x->o.ticket)
+                bp = &pos[k];
+        if (bp) {
+            fill_from_position(e, p, x, bp);
+            continue;
+        }
+        if (norders < 0 || x->cancelling)
+            continue;               /* a cancel on its way: its result ends it */
+        int listed = 0;
+        for (int k = 0; k < norders && !listed; k++)
+            listed = ord[k].ticket == x->o.ticket;
+        if (listed)
+            continue;
+        char err[256];
+        int expired = x->o.expiry_ms && now >= x->o.expiry_ms;
+        end_order(e, p, x, expired ? "expired" : "cancelled", expired ? "in the terminal" : "deleted in the terminal",
+                  NULL, err, sizeof err);
+    }
+    free(todo);
 }

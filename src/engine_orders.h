@@ -16,7 +16,15 @@
  * expires at its expiry (checked on every quote of its symbol, before a fill,
  * and on eng_orders_tick).
  *
- * Asynchronous broker (mt5): not supported yet; placing fails with the reason.
+ * Asynchronous broker (mt5): the order is written with broker_state 'pending'
+ * and sent as a "pending" request; its result places it ('placed', the
+ * terminal's order ticket) or rejects it. The terminal triggers and expires it.
+ * A report's position with the order's ticket is its fill (hedging: the
+ * position's ticket is the order's): the trade is written filled from the
+ * position, with on_order_placed. An order gone from the report's working
+ * orders without a position was deleted in the terminal (cancelled) or expired
+ * there. cancel and the expiry (when the terminal cannot expire it: the 1 s
+ * tick) send a "cancel" request; its result ends the order.
  *
  * Plugins (ABI 1) hear of a fill through on_order_placed only: cancels and
  * expiries have no hook. Loop thread only; never blocks.
@@ -57,8 +65,15 @@ size_t eng_order_count(struct engine *e);
 /* Expire what is due (the owner calls it about once a second). */
 void eng_orders_tick(struct engine *e);
 
-/* engine.c's hooks (not for other callers): a quote arrived (kept already);
- * p's ledger was adopted; the book is rebuilt. */
+/* An asynchronous broker's report of its working orders and positions
+ * (broker_sink.orders; npos < 0 or norders < 0: no list). */
+void eng_broker_orders(struct engine *e, const struct broker_order *ord, int norders, const struct broker_position *pos,
+                       int npos);
+
+/* engine.c's and engine_async.c's hooks (not for other callers): a quote
+ * arrived (kept already); p's ledger was adopted; the book is rebuilt; the
+ * result of a "pending" or "cancel" request. */
+void engi_orders_result(struct engine *e, const struct broker_result *r);
 void engi_orders_quote(struct engine *e, const char *symbol, double bid, double ask);
 void engi_orders_adopt(struct engine *e, struct plugin *p);
 void engi_orders_reset(struct engine *e);

@@ -802,18 +802,100 @@ static void working_orders_expire_cancel_and_survive_a_restart(void **st)
     fx_down(f);
 }
 
-static void async_brokers_refuse_pending_orders_for_now(void **st)
+static void async_result(struct fx *f, const char *op, int64_t id, int ok, int64_t ticket, const char *error)
 {
-    struct fx *f = fx_up(1, 0);
-    struct ldg_order o;
-    char err[256];
-    (void)st;
-    assert_int_equal(place(f, &f->plug[0], ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o, err, sizeof err), -1);
-    assert_non_null(strstr(err, "pending orders are not sent to the"));
-    assert_int_equal(eng_order_count(f->e), 0);
-    fx_down(f);
+    struct broker_result r = {.op = op, .plugin = "alpha", .trade_id = id, .ok = ok, .ticket = ticket,
+                              .profit = NAN, .error = error ? error : ""};
+    eng_broker_result(f->e, &r);
 }
 
+static void async_working_orders_go_to_the_terminal_and_fill_from_its_positions(void **st)
+{
+    struct fx *f = fx_up(1, 0);
+    struct plugin *p = &f->plug[0];
+    struct ldg_order o, g;
+    struct ldg_trade t;
+    int n, failed;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    eng_scope_begin(f->e, p, 31);
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 1.0970, 0, &o, err, sizeof err), 0);
+    eng_scope_end(f->e);
+    assert_string_equal(f->fa->last_op, "pending");
+    assert_true(f->fa->last.trade_id == o.id && f->fa->last.type == ZX_BUY_LIMIT && f->fa->last.price == 1.0990 &&
+                f->fa->last.side == ZX_BUY && f->fa->last.sl == 1.0970);
+    assert_string_equal(o.broker_state, "pending");
+    quote(f, 1.0980, 1.0982);                       /* the terminal triggers it, not the engine */
+    assert_int_equal(eng_open_count(f->e), 0);
+    struct broker_order bo = {.ticket = 700, .type = ZX_BUY_LIMIT, .volume = 0.1, .price = 1.0990};
+    struct broker_position bp = {.ticket = 700, .side = ZX_BUY, .volume = 0.1, .price_open = 1.0989, .sl = 1.097,
+                                 .profit = -1};
+    eng_broker_orders(f->e, &bo, 1, &bp, 1);        /* a position before the ticket is known: not ours yet */
+    assert_int_equal(eng_open_count(f->e), 0);
+    async_result(f, "pending", o.id, 1, 700, NULL);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_true(g.ticket == 700);
+    assert_string_equal(g.broker_state, "placed");
+    eng_broker_orders(f->e, &bo, 1, NULL, 0);       /* still working */
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_broker_orders(f->e, NULL, 0, &bp, 1);       /* its position: the fill */
+    assert_int_equal(eng_order_count(f->e), 0);
+    assert_int_equal(eng_open_count(f->e), 1);
+    assert_int_equal(f->placed, 1);
+    assert_true(eng_knows_ticket(f->e, 700));
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_get(p->ldg, g.trade_id, &t), 0);
+    assert_true(t.order_id == 700 && fabs(t.entry - 1.0989) < 1e-9 && t.signal_id == 31 && t.side == ZX_BUY);
+    assert_string_equal(t.broker_state, "filled");
+    /* deleted in the terminal: gone from its orders, no position */
+    assert_int_equal(place(f, p, ZX_SELL_LIMIT, 0.1, 1.1010, 0, 0, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 1, 701, NULL);
+    eng_broker_orders(f->e, NULL, -1, &bp, 1);      /* no list: nothing is concluded */
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_broker_orders(f->e, NULL, 0, &bp, 1);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "cancelled");
+    assert_string_equal(g.reason, "deleted in the terminal");
+    /* refused by the terminal */
+    assert_int_equal(place(f, p, ZX_SELL_STOP, 0.1, 1.0970, 0, 0, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 0, 0, "10015 Invalid price");
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "rejected");
+    assert_string_equal(g.reason, "rejected: 10015 Invalid price");
+    /* the expiry: the daemon asks the terminal to delete it */
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, clk_now_ms() - 1, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 1, 703, NULL);
+    eng_orders_tick(f->e);
+    assert_string_equal(f->fa->last_op, "cancel");
+    assert_true(f->fa->last.ticket == 703 && f->fa->last.trade_id == o.id);
+    int sent = f->fa->submitted;
+    eng_orders_tick(f->e);                          /* once */
+    assert_int_equal(f->fa->submitted, sent);
+    async_result(f, "cancel", o.id, 1, 703, NULL);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "expired");
+    /* cancel: sent; a failed cancel leaves it working; its success ends it */
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, 0, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 1, 704, NULL);
+    eng_cancel_where(f->e, p, SIG_CANCEL, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 1 && failed == 0);
+    assert_string_equal(f->fa->last_op, "cancel");
+    async_result(f, "cancel", o.id, 0, 704, "filled already");
+    assert_int_equal(eng_order_count(f->e), 1);
+    assert_non_null(strstr(f->notes, "the cancel of order #5 failed in the terminal: filled already"));
+    eng_cancel_where(f->e, p, SIG_CANCEL, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    async_result(f, "cancel", o.id, 1, 704, NULL);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "cancelled");
+    assert_int_equal(eng_order_count(f->e), 0);
+    /* offline: refused before anything is written */
+    f->fa->offline = 1;
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "terminal offline"));
+    fx_down(f);
+}
 
 int main(void)
 {
@@ -833,7 +915,7 @@ int main(void)
         cmocka_unit_test(working_orders_fill_when_the_quote_reaches_their_entry),
         cmocka_unit_test(working_orders_are_checked_when_placed_and_when_filled),
         cmocka_unit_test(working_orders_expire_cancel_and_survive_a_restart),
-        cmocka_unit_test(async_brokers_refuse_pending_orders_for_now),
+        cmocka_unit_test(async_working_orders_go_to_the_terminal_and_fill_from_its_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
