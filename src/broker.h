@@ -48,6 +48,7 @@ struct broker_order {
     char symbol[32];
     zx_action type;             /* ZX_BUY_LIMIT ... ZX_SELL_STOP; 0 = another kind */
     double volume, price, sl, tp;
+    int64_t expiration_ms;      /* the terminal expires it then (UTC); 0 = it does not */
     char comment[64];
 };
 

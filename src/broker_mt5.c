@@ -677,6 +677,8 @@ static void read_orders(struct mt5 *m, json_object *body, int trusted, const str
         bo->price = num(o, "price", 0);
         bo->sl = num(o, "sl", 0);
         bo->tp = num(o, "tp", 0);
+        double exp = num(o, "expiration", 0);     /* UTC seconds; 0 = good till cancelled */
+        bo->expiration_ms = exp >= MT5_TIME_MIN && exp <= MT5_TIME_MAX ? (int64_t)exp * 1000 : 0;
         snprintf(bo->comment, sizeof bo->comment, "%s", str(o, "comment"));
         if (bo->ticket > 0)
             n++;

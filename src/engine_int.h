@@ -30,6 +30,7 @@ struct eord {                       /* one working order, mirrored from its ledg
     struct ldg_order o;
     /* Asynchronous brokers: */
     int cancelling;                 /* a cancel request is on its way */
+    int term_expiry;                /* the terminal expires it itself (its last report) */
     char end_as[12];                /* what its success makes the order: cancelled | expired */
     char end_reason[32];
 };

@@ -306,6 +306,8 @@ void eng_orders_tick(struct engine *e)
         char err[256];
         if (!e->brk->ops->async)
             expire(e, p, x);
+        else if (x->term_expiry)
+            continue;               /* the terminal's own expiry: its report ends it */
         else if (!x->cancelling && send_cancel(e, p, x, "expired", "", err, sizeof err))
             LOG_D("engine", "%s order #%lld: expiry cancel not sent yet: %s", p->id, (long long)x->o.id, err);
     }
@@ -493,11 +495,14 @@ void eng_broker_orders(struct engine *e, const struct broker_order *ord, int nor
         }
         if (norders < 0 || x->cancelling)
             continue;               /* a cancel on its way: its result ends it */
-        int listed = 0;
-        for (int k = 0; k < norders && !listed; k++)
-            listed = ord[k].ticket == x->o.ticket;
-        if (listed)
+        const struct broker_order *bo = NULL;
+        for (int k = 0; k < norders && !bo; k++)
+            if (ord[k].ticket == x->o.ticket)
+                bo = &ord[k];
+        if (bo) {
+            x->term_expiry = bo->expiration_ms > 0;
             continue;
+        }
         char err[256];
         int expired = x->o.expiry_ms && now >= x->o.expiry_ms;
         end_order(e, p, x, expired ? "expired" : "cancelled", expired ? "in the terminal" : "deleted in the terminal",
