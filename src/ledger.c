@@ -655,7 +655,7 @@ int ldg_order_get(ledger *l, int64_t id, struct ldg_order *o)
 
 static int collect_orders(sqlite3_stmt *s, struct ldg_order *out, int max)
 {
-    int n = 0, rc;
+    int n = 0, rc = SQLITE_DONE;
     while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
         row_to_order(s, &out[n++]);
     if (n == max)
