@@ -28,8 +28,12 @@ ALL_LDFLAGS = $(LDFLAGS) $(LDSAN)
 
 SRCS      := $(wildcard src/*.c) $(wildcard bot_commands/*.c)
 LIB_SRCS  := $(filter-out src/main.c src/plugin_host_main.c,$(SRCS))
-OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o)
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# Objects: src/x.c -> obj/src/x.o, bot_commands/x.c -> obj/bot_commands/cmd_x.o, so
+# that no two members of the one archive share a name (src/chart.c and
+# bot_commands/chart.c would both be chart.o; ar keeps only the basename).
+obj_of     = $(patsubst bot_commands/%.c,$(BUILD)/obj/bot_commands/cmd_%.o,$(patsubst src/%.c,$(BUILD)/obj/src/%.o,$(1)))
+OBJS      := $(call obj_of,$(SRCS))
+LIB_OBJS  := $(call obj_of,$(LIB_SRCS))
 LIB       := $(BUILD)/libzepix.a
 BIN       := $(BUILD)/zepix
 # The plugin host of isolation "process" (src/plugin_host_main.c): one plugin per process.
@@ -59,9 +63,15 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(BUILD)/obj/bot_commands/cmd_%.o: bot_commands/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
+	@dups=$$($(AR) t $@ | sort | uniq -d); if [ -n "$$dups" ]; then \
+	    echo "$@: members with the same name (one would shadow the other): $$dups" >&2; rm -f $@; exit 1; fi
 
 $(BIN): $(BUILD)/obj/src/main.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -80,7 +80,7 @@ void cmd_set_mute(struct cmd_ctx *c, int muted)
 {
     char w[2][CMD_WORD_MAX];
     if (cmd_words(c->args, w, 1) != 1 || !notify_kind_valid(w[0])) {
-        sbuf_puts(c->out, "TYPE is one of: trades, rejects, failures, reports. ");
+        sbuf_puts(c->out, "TYPE is one of: trades, rejects, failures, reports, shadow. ");
         cmd_usage(c);
         return;
     }

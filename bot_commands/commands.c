@@ -31,7 +31,10 @@ const struct bot_command bot_commands[] = {
     {"journal", "[N] [ID]", "the last N signals and what each plugin did with them", cmd_journal},
     {"preview", "[PLUGIN|all] ACTION SYMBOL [key=value ...]", "dry run: what each plugin would do with a signal", cmd_preview},
     {"replay", "ID [N]", "the last N journaled signals through the plugin's build on disk: what differs", cmd_replay},
-    {"mute", "TYPE", "silence a notification type: trades, rejects, failures, reports", cmd_mute},
+    {"shadow", "ID", "run the plugin's build on disk beside the live one, on paper", cmd_shadow},
+    {"promote", "ID", "make the shadow's build the live one (hot reload)", cmd_promote},
+    {"unshadow", "ID", "end the plugin's shadow", cmd_unshadow},
+    {"mute", "TYPE", "silence a notification type: trades, rejects, failures, reports, shadow", cmd_mute},
     {"unmute", "TYPE", "send a muted notification type again", cmd_unmute},
     {"panic", "", "pause and close every open trade of every plugin (asks first)", cmd_panic},
     {"confirm", "TOKEN [cancel]", "confirm or cancel a dangerous command (its buttons do it)", cmd_confirm},
@@ -116,7 +119,7 @@ static const struct { const char *name, *group; } help_groups[] = {
     {"stats", "Reports"}, {"trades", "Reports"}, {"positions", "Reports"}, {"daily", "Reports"},
     {"chart", "Reports"}, {"export", "Reports"},
     {"signal", "Trading"}, {"close", "Trading"}, {"modify", "Trading"}, {"pause", "Trading"},
-    {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"preview", "Trading"}, {"replay", "Plugins"}, {"mute", "General"}, {"unmute", "General"}, {"confirm", "Other"},
+    {"resume", "Trading"}, {"risk", "Trading"}, {"journal", "Reports"}, {"panic", "Trading"}, {"preview", "Trading"}, {"replay", "Plugins"}, {"shadow", "Plugins"}, {"promote", "Plugins"}, {"unshadow", "Plugins"}, {"mute", "General"}, {"unmute", "General"}, {"confirm", "Other"},
 };
 static const char *const group_order[] = {"General", "Plugins", "Reports", "Trading", "Other"};
 

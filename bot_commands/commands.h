@@ -121,6 +121,9 @@ void cmd_panic(struct cmd_ctx *c);
 void cmd_mute(struct cmd_ctx *c);
 void cmd_preview(struct cmd_ctx *c);
 void cmd_replay(struct cmd_ctx *c);
+void cmd_shadow(struct cmd_ctx *c);
+void cmd_promote(struct cmd_ctx *c);
+void cmd_unshadow(struct cmd_ctx *c);
 void cmd_unmute(struct cmd_ctx *c);
 void cmd_confirm(struct cmd_ctx *c);
 

@@ -8,6 +8,7 @@
 #include "report.h"
 #include "sbuf.h"
 #include "scheduler.h"
+#include "shadow.h"
 
 #include <stdio.h>
 
@@ -36,5 +37,6 @@ void cmd_daily(struct cmd_ctx *c)
     sched_format_local(tz, d.from_ms, from, sizeof from);
     snprintf(note, sizeof note, "since %s", from);
     rpt_render(&r, title, note, c->out);
+    shd_render(c->app, NULL, d.from_ms, now + 1, c->out);
     rpt_free(&r);
 }

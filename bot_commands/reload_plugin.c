@@ -3,7 +3,8 @@
  * initialised beside the old one and swapped in only if that worked. Replies
  * old -> new version and the milliseconds taken. Loads a local file; never
  * touches the network. An id that is not known yet is looked for in plugin_dir
- * (a plugin directory dropped in without a restart).
+ * (a plugin directory dropped in without a restart). When the build on disk
+ * differed from the running one, the reply points at /replay and /shadow.
  */
 #include "app.h"
 #include "args.h"
@@ -36,6 +37,7 @@ void cmd_reload_plugin(struct cmd_ctx *c)
                        reg_state_name(p->st), p->st == PLG_ENABLED ? "" : " /enable_plugin to start it.");
         return;
     }
+    int differs = p->def ? reg_disk_differs(&c->app->reg, p) : -1;
     if (reg_reload(&c->app->reg, p, old_v, new_v, sizeof old_v, &ms, err, sizeof err)) {
         sbuf_htmlf(c->out, "❌ Reload of %s refused; %s keeps running.\nReason: %s", p->id,
                    p->def ? p->def->version : "nothing", err);
@@ -43,4 +45,7 @@ void cmd_reload_plugin(struct cmd_ctx *c)
     }
     sbuf_htmlf(c->out, "🔄 %s reloaded: %s → %s in %.1f ms (%s).", p->id, old_v, new_v, ms,
                reg_state_name(p->st));
+    if (differs == 1)   /* SPEC 12: a changed build went live without a trial */
+        sbuf_htmlf(c->out, "\nThe build on disk differed from the one that was running. Next time, /replay %s "
+                   "runs the journal through a new build and /shadow %s trades it on paper first.", p->id, p->id);
 }

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "report.h"
 #include "sbuf.h"
+#include "shadow.h"
 
 void cmd_stats(struct cmd_ctx *c)
 {
@@ -17,5 +18,9 @@ void cmd_stats(struct cmd_ctx *c)
     if (cmd_report(c, &r, title, sizeof title, note, sizeof note))
         return;
     rpt_render(&r, title, note, c->out);
+    char id[64] = "", err[128];
+    enum rpt_period per;
+    if (rpt_parse_args(c->args, id, sizeof id, &per, err, sizeof err) == 0)
+        shd_render(c->app, id, r.from_ms, r.to_ms, c->out);    /* live and shadow side by side (SPEC 12) */
     rpt_free(&r);
 }

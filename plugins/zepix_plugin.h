@@ -28,6 +28,19 @@
  * members; use ZX_API_HAS(api, member) before calling a member newer than the
  * version you were written for. A change to an existing member bumps
  * ZX_PLUGIN_ABI_VERSION, and the host refuses plugins built for another version.
+ *
+ * Why appending to zx_api keeps ABI 1: the table is the host's (allocated and
+ * filled by the host, passed to init as a const pointer), and a plugin only
+ * reads it. A plugin built against an older header reads only the members it
+ * knows, all at the offsets they always had; the members after them are never
+ * touched. A plugin built against a newer header on an older host finds
+ * api->size smaller than the end of the new member, and ZX_API_HAS says no
+ * (it reads the member only when size covers it). zx_plugin_def, by contrast,
+ * is the plugin's and has no size: the host cannot tell how long a plugin's
+ * copy is, so no hook is ever added to it. New events come by registration
+ * instead (api->register_hook, below, as Mosquitto's
+ * mosquitto_callback_register): a host that lacks the member or does not know
+ * the event says so, and the plugin carries on without it.
  */
 #ifndef ZEPIX_PLUGIN_H
 #define ZEPIX_PLUGIN_H
@@ -112,6 +125,20 @@ typedef struct zx_daily {
     double total_profit, max_drawdown;
 } zx_daily;
 
+/* Events a plugin registers a hook for with api->register_hook (after
+ * ZX_API_HAS(api, register_hook)); each says the type its function has. The
+ * function is passed cast to zx_hook_fn and called as its own type. Its state
+ * argument is what init stored in *state. Delivered like the hooks of
+ * zx_plugin_def: on the host's loop thread, to enabled plugins, never while
+ * another hook of the same plugin runs, in both isolations. */
+enum {
+    /* void fn(void *state, const zx_daily *day): the day's figures at the
+     * daily reset, after on_daily_reset (a plugin uses one or the other). */
+    ZX_EVENT_DAILY_RESET = 1,
+};
+typedef void (*zx_hook_fn)(void);
+typedef void (*zx_daily_reset_fn)(void *state, const zx_daily *day);
+
 /* The service API. Every call takes the plugin's own zx_host *; a stale or
  * foreign handle is refused (returns -1 / NULL / default) and logged.
  * Functions returning int return 0 (or a count) on success, -1 on failure
@@ -159,6 +186,14 @@ typedef struct zx_api {
      * current quote (account currency); -1 when the symbol is unknown. */
     int (*symbol_info)(zx_host *h, const char *symbol, double *pip_size,
                        double *pip_value_per_lot);
+
+    /* ---- appended after the first ABI 1 hosts: check ZX_API_HAS(api, m) ---- */
+
+    /* Call fn at event (ZX_EVENT_*) from now on. Only from init (the hooks a
+     * build has are known when it is up); a second call for an event replaces
+     * the first. 0, or -1 (logged) for an event this host does not know, a
+     * NULL fn, or a call outside init. */
+    int (*register_hook)(zx_host *h, int event, zx_hook_fn fn);
 } zx_api;
 
 /* True when the host's table has member m (for plugins written for a newer host). */

@@ -16,6 +16,7 @@
 #include "notify.h"
 #include "risk.h"
 #include "scheduler.h"
+#include "shadow.h"
 #include "webhook.h"
 #include "log.h"
 #include "store.h"
@@ -76,13 +77,25 @@ static int ev_may_open(void *ud, struct plugin *p, char *err, size_t errlen)
     return 0;
 }
 
-static int64_t ev_day_from(void *ud)
+int64_t app_day_from(struct app *a)
 {
-    struct app *a = ud;
     int64_t at = 0, day;
     if (sched_prev_reset(a->cfg.daily_reset.timezone, a->cfg.daily_reset.seconds, app_now_ms(), &at, &day))
         return 0;
     return at;
+}
+
+static int64_t ev_day_from(void *ud)
+{
+    return app_day_from(ud);
+}
+
+int app_on_quote(struct app *a, const char *symbol, double bid, double ask, char *err, size_t errlen)
+{
+    if (eng_on_quote(a->eng, symbol, bid, ask, err, errlen))
+        return -1;
+    shd_quote(a, symbol, bid, ask);
+    return 0;
 }
 
 static void ev_order_placed(void *ud, struct plugin *p, const zx_order *o)
@@ -137,8 +150,7 @@ static int sink_knows_ticket(void *ud, int64_t ticket)
 
 static int sink_quote(void *ud, const char *symbol, double bid, double ask, char *err, size_t errlen)
 {
-    struct app *a = ud;
-    return eng_on_quote(a->eng, symbol, bid, ask, err, errlen);
+    return app_on_quote(ud, symbol, bid, ask, err, errlen);
 }
 
 static void sink_note(void *ud, const char *text)
@@ -153,6 +165,9 @@ static void on_orders_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     eng_orders_tick(a->eng);
+    for (size_t i = 0; i < a->reg.n; i++)   /* the shadows' own paper engines */
+        if (a->reg.v[i]->shadow)
+            eng_orders_tick(a->reg.v[i]->shadow->eng);
 }
 
 int app_core_start(struct app *a, char *err, size_t errlen)
@@ -347,6 +362,7 @@ int app_init(struct app *a, const char *config_path, int *exit_code, char *err, 
 
     if (reg_init(&a->reg, a, err, errlen) || jrn_init(a, err, errlen))
         return -1;
+    shd_restore(a);             /* shadows survive a restart (SPEC 12) */
 
     if (chat_app_start(a, err, errlen))
         return -1;
@@ -377,8 +393,10 @@ void app_free(struct app *a)
     jrn_free(a);                /* answers what is still queued (503) */
     if (a->http)
         http_stop(a->http);
-    if (a->reg.app)
-        reg_shutdown(&a->reg);  /* every plugin's shutdown() (may use the API), databases closed */
+    if (a->reg.app) {
+        shd_shutdown(a);        /* the shadows' builds and engines; they come back at the next start */
+        reg_shutdown(&a->reg);
+    }  /* every plugin's shutdown() (may use the API), databases closed */
     if (a->loop)
         ev_timer_stop(a->loop, &a->orders_tick);
     eng_free(a->eng);

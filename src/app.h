@@ -67,6 +67,12 @@ int app_add_route_limit(struct app *a, const char *method, const char *path, htt
  * 0, or -1 with err. */
 int app_core_start(struct app *a, char *err, size_t errlen);
 
+/* When the current trading day began (the last daily reset), ms; 0 unknown. */
+int64_t app_day_from(struct app *a);
+/* A quote for the live engine and every shadow's (POST /price, the terminal).
+ * 0, or -1 with the reason. */
+int app_on_quote(struct app *a, const char *symbol, double bid, double ask, char *err, size_t errlen);
+
 /* Begin the orderly stop (signal handler, tests). */
 void app_stop(struct app *a);
 

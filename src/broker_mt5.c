@@ -19,6 +19,7 @@
 #include "broker_mt5.h"
 #include "signal.h"
 #include "clock.h"
+#include "jnum.h"
 #include "jsonbody.h"
 #include "log.h"
 #include "quotes.h"
@@ -391,18 +392,8 @@ static json_object *member(json_object *o, const char *key, json_type type)
 /* A number (or numeric string) member; def when absent or unreadable. */
 static double num(json_object *o, const char *key, double def)
 {
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v))
-        return def;
-    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
-        return json_object_get_double(v);
-    if (json_object_is_type(v, json_type_string)) {
-        char *end;
-        const char *s = json_object_get_string(v);
-        double d = strtod(s, &end);
-        return end != s && !*end && isfinite(d) ? d : def;
-    }
-    return def;
+    double d;
+    return o && jnum_member(o, key, &d) == 0 && isfinite(d) ? d : def;
 }
 
 static int64_t inum(json_object *o, const char *key)

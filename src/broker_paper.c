@@ -26,6 +26,7 @@ struct paper {
     const struct config *cfg;       /* borrowed */
     struct quotes *qt;              /* owned: the last quote of every symbol */
     int64_t last_ticket;
+    double balance;                 /* the starting balance: broker.paper_balance unless set */
     double realized;                /* account money of closed trades */
     double floating;                /* account money of open positions */
 };
@@ -200,7 +201,7 @@ static void paper_set_pnl(void *self, double realized, double floating)
 static int paper_account(void *self, double *balance, double *equity)
 {
     const struct paper *p = self;
-    double bal = p->cfg->broker.paper_balance + p->realized;
+    double bal = p->balance + p->realized;
     if (balance)
         *balance = bal;
     if (equity)
@@ -245,6 +246,7 @@ struct broker *paper_new(const struct config *cfg, char *err, size_t errlen)
         return NULL;
     }
     p->cfg = cfg;
+    p->balance = cfg->broker.paper_balance;
     p->last_ticket = clk_now_ms() - 1;    /* the first ticket is the clock */
     p->base.ops = &paper_ops;
     p->base.self = p;
@@ -291,6 +293,13 @@ void paper_set_realized(struct broker *b, double realized)
     struct paper *p = paper_of(b);
     if (p)
         p->realized = realized;
+}
+
+void paper_set_balance(struct broker *b, double balance)
+{
+    struct paper *p = paper_of(b);
+    if (p && isfinite(balance) && balance > 0)
+        p->balance = balance;
 }
 
 void paper_set_floating(struct broker *b, double floating)

@@ -43,6 +43,10 @@ void paper_set_realized(struct broker *b, double realized);
 /* Floating profit of the open positions: equity = balance + floating. */
 void paper_set_floating(struct broker *b, double floating);
 
+/* The account's starting balance instead of broker.paper_balance (a shadow's
+ * paper account, config shadow.paper_balance); > 0. */
+void paper_set_balance(struct broker *b, double balance);
+
 /* 1 when b is a paper broker (the paper_* calls above need one), else 0. */
 int paper_is(const struct broker *b);
 

@@ -4,6 +4,7 @@
  * a silent default.
  */
 #include "config.h"
+#include "signal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -383,17 +384,6 @@ static int v_broker(struct vctx *v, json_object *root, struct config *c)
     return 0;
 }
 
-static int valid_symbol(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 31)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(isalpha((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '.' || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
 static int v_symbols(struct vctx *v, json_object *root, struct config *c)
 {
     static const char *const keys[] = {"pip_size", "contract_size", "volume_step", "min_lot", "max_lot",
@@ -406,7 +396,7 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
     json_object_object_foreach(s, name, val) {
         char full[96];
         snprintf(full, sizeof full, "symbols.%s", name);
-        if (!valid_symbol(name))
+        if (!sig_symbol_valid(name))
             return fail(v, full, "expected a symbol of [A-Za-z0-9._], 1..31 characters");
         struct cfg_symbol seen;
         if (cfg_symbol_find(c, name, &seen) == 1)
@@ -427,7 +417,7 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
             return -1;
         if (get_str(v, val, full, "broker_symbol", sym.broker_symbol, sizeof sym.broker_symbol))
             return -1;
-        if (sym.broker_symbol[0] && !valid_symbol(sym.broker_symbol))
+        if (sym.broker_symbol[0] && !sig_symbol_valid(sym.broker_symbol))
             return fail(v, full, "expected broker_symbol of [A-Za-z0-9._], 1..31 characters, got \"%s\"",
                         sym.broker_symbol);
         if (sym.max_lot > 0 && sym.max_lot < sym.min_lot)
@@ -441,7 +431,7 @@ static int v_symbols(struct vctx *v, json_object *root, struct config *c)
                 json_object *e = json_object_array_get_idx(al, k);
                 struct cfg_symbol other;
                 const char *an = json_object_get_string(e);
-                if (!json_object_is_type(e, json_type_string) || !valid_symbol(an))
+                if (!json_object_is_type(e, json_type_string) || !sig_symbol_valid(an))
                     return fail(v, ap, "expected symbol names of [A-Za-z0-9._], got %s", shown(e));
                 if (cfg_symbol_find(c, an, &other) == 1 || strcasecmp(an, name) == 0)
                     return fail(v, ap, "\"%s\" already names %s", an, other.name[0] ? other.name : name);
@@ -528,6 +518,17 @@ static int v_daily_reset(struct vctx *v, json_object *root, struct config *c)
     return 0;
 }
 
+/* shadow: {"paper_balance": N} (SPEC 12 lists the key; its one setting). */
+static int v_shadow(struct vctx *v, json_object *root, struct config *c)
+{
+    static const char *const keys[] = {"paper_balance", NULL};
+    json_object *o;
+    if (section(v, root, "shadow", &o))
+        return -1;
+    return o && (only_keys(v, "shadow", o, keys) ||
+                 get_num(v, o, "shadow", "paper_balance", 0, 1e12, &c->shadow.paper_balance)) ? -1 : 0;
+}
+
 #define CFG_API_TOKEN_MIN 16
 
 static int v_api(struct vctx *v, json_object *root, struct config *c)
@@ -590,7 +591,7 @@ static int env_override(struct vctx *v, const char *var, const char *key, char *
 int cfg_parse(const char *name, const char *json, struct config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {"telegram", "console", "webhook", "plugin_system", "plugins",
-                                       "broker", "symbols", "daily_reset", "log", "risk", "api", NULL};
+                                       "broker", "symbols", "daily_reset", "log", "risk", "api", "shadow", NULL};
     static const char *const ckeys[] = {"enabled", NULL};
     static const char *const lkeys[] = {"level", NULL};
     struct vctx v = {name, err, errlen};
@@ -644,7 +645,7 @@ int cfg_parse(const char *name, const char *json, struct config *cfg, char *err,
                  get_str(&v, log, "log", "level", cfg->log_level, sizeof cfg->log_level))) ||
         v_webhook(&v, root, cfg) || v_plugin_system(&v, root, cfg) || v_plugins(&v, root, cfg) ||
         v_broker(&v, root, cfg) || v_symbols(&v, root, cfg) || v_daily_reset(&v, root, cfg) ||
-        v_risk(&v, root, cfg) || v_api(&v, root, cfg))
+        v_risk(&v, root, cfg) || v_api(&v, root, cfg) || v_shadow(&v, root, cfg))
         goto fail;
     if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
         strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {

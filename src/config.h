@@ -85,6 +85,10 @@ struct config {
 
     json_object *plugins;                   /* owned: { "<id>": {...} } */
 
+    struct {                                /* shadows (SPEC 12, shadow.h) */
+        double paper_balance;               /* a shadow's paper account; 0 = broker.paper.balance */
+    } shadow;
+
     struct {                                /* the read API (src/api.c), off by default */
         int enabled;
         char token[256];                    /* the bearer token; ZEPIX_API_TOKEN overrides */

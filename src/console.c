@@ -13,7 +13,7 @@
 #include "console.h"
 #include "log.h"
 #include "sbuf.h"
-#include "telegram.h"
+#include "tg_html.h"
 
 #include <errno.h>
 #include <signal.h>

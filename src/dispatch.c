@@ -10,12 +10,19 @@
 #include "metrics.h"
 #include "notify.h"
 #include "sbuf.h"
+#include "shadow.h"
 
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The engine p trades on: its shadow engine, or the daemon's. */
+static struct engine *eng_of(struct app *a, struct plugin *p)
+{
+    return p->eng ? p->eng : a->eng;
+}
 
 static void result(struct dsp_result *r, struct plugin *p, const char *status, int64_t trade, const char *why)
 {
@@ -31,12 +38,12 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
     int closed, failed;
     int64_t first;
     char err[256] = "";
-    eng_close_where(a->eng, p, zs->action, zs->symbol, "signal", &closed, &failed, &first, err, sizeof err);
+    eng_close_where(eng_of(a, p), p, zs->action, zs->symbol, "signal", &closed, &failed, &first, err, sizeof err);
     char why[200];
     if (failed)
         snprintf(why, sizeof why, "closed %d, %d failed: %.*s", closed, failed,
                  (int)sbuf_utf8_prefix(err, 150), err);
-    else if (closed && eng_broker_async(a->eng))
+    else if (closed && eng_broker_async(eng_of(a, p)))
         snprintf(why, sizeof why, "close sent for %d trade%s", closed, closed == 1 ? "" : "s");
     else if (closed)
         snprintf(why, sizeof why, "closed %d trade%s", closed, closed == 1 ? "" : "s");
@@ -52,11 +59,11 @@ static void execute_cancel(struct app *a, struct plugin *p, const sig_parsed *s,
 {
     int cancelled, failed;
     char err[256] = "", why[200];
-    eng_cancel_where(a->eng, p, s->action, s->symbol, "signal", &cancelled, &failed, err, sizeof err);
+    eng_cancel_where(eng_of(a, p), p, s->action, s->symbol, "signal", &cancelled, &failed, err, sizeof err);
     if (failed)
         snprintf(why, sizeof why, "cancelled %d, %d failed: %.*s", cancelled, failed,
                  (int)sbuf_utf8_prefix(err, 150), err);
-    else if (cancelled && eng_broker_async(a->eng))
+    else if (cancelled && eng_broker_async(eng_of(a, p)))
         snprintf(why, sizeof why, "cancel sent for %d working order%s", cancelled, cancelled == 1 ? "" : "s");
     else if (cancelled)
         snprintf(why, sizeof why, "cancelled %d working order%s", cancelled, cancelled == 1 ? "" : "s");
@@ -77,7 +84,7 @@ static void execute_pending(struct app *a, struct plugin *p, const zx_signal *zs
                                   .expiry_ms = s->expiry_s > 0 ? clk_now_ms() + (int64_t)s->expiry_s * 1000 : 0};
     memcpy(req.symbol, zs->symbol, sizeof req.symbol);
     struct ldg_order o;
-    if (eng_place_pending(a->eng, p, &req, &o, err, sizeof err)) {
+    if (eng_place_pending(eng_of(a, p), p, &req, &o, err, sizeof err)) {
         result(r, p, "failed", 0, err);
         return;
     }
@@ -88,7 +95,7 @@ static void execute_pending(struct app *a, struct plugin *p, const zx_signal *zs
         snprintf(until, sizeof until, " (expires %s UTC)", t);
     }
     int n = snprintf(note, sizeof note, "%s %.2f %s at %.5f %s as order #%lld%s", ldg_order_type_name(o.type),
-                     o.lot, o.symbol, o.entry, eng_broker_async(a->eng) ? "sent to the terminal" : "working",
+                     o.lot, o.symbol, o.entry, eng_broker_async(eng_of(a, p)) ? "sent to the terminal" : "working",
                      (long long)o.id, until);
     double cap = eng_max_lot(p);
     if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
@@ -121,14 +128,14 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
                         .comment = zs->comment};
     memcpy(req.symbol, zs->symbol, sizeof req.symbol);
     zx_order o;
-    if (eng_open(a->eng, p, &req, &o, err, sizeof err)) {
+    if (eng_open(eng_of(a, p), p, &req, &o, err, sizeof err)) {
         result(r, p, "failed", 0, err);
         return;
     }
     /* Say what was done where it differs from what was asked. */
     char note[200] = "";
     int n = 0;
-    if (eng_broker_async(a->eng))
+    if (eng_broker_async(eng_of(a, p)))
         n = snprintf(note, sizeof note, "sent to the terminal, %.2f lot", o.lot);
     else
         n = snprintf(note, sizeof note, "filled at %.10g, the %s%s", o.price, zs->action == ZX_BUY ? "ask" : "bid",
@@ -146,11 +153,16 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
 void dsp_signal_begin(struct app *a, const sig_parsed *s)
 {
     eng_signal_price(a->eng, s->symbol, s->price);
+    for (size_t i = 0; i < a->reg.n; i++)   /* the shadows' paper brokers see the same price */
+        if (a->reg.v[i]->shadow)
+            eng_signal_price(a->reg.v[i]->shadow->eng, s->symbol, s->price);
 }
 
-void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signal_id,
-                      const char *source, struct dsp_result *r)
+/* One plugin (live, or a shadow on its own engine). */
+static void dispatch_to(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signal_id,
+                        const char *source, struct dsp_result *r)
 {
+    struct engine *e = eng_of(a, p);
     int opening = sig_side(s->action) != 0;     /* buy, sell and the pending orders */
     if (a->in_batch && p->batch_failed) {
         char why[200];
@@ -175,9 +187,9 @@ void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signa
     }
     if (s->action == SIG_CLOSE_ALL) {   /* a host action: no plugin hook (ABI 1 has none) */
         zx_signal zs = {.id = signal_id, .source = source, .action = s->action};
-        eng_scope_begin(a->eng, p, signal_id);
+        eng_scope_begin(e, p, signal_id);
         execute_close(a, p, &zs, r);
-        eng_scope_end(a->eng);
+        eng_scope_end(e);
         return;
     }
     if (sig_is_cancel(s->action)) {     /* a host action too: cancelling never needs a plugin's consent */
@@ -189,9 +201,9 @@ void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signa
         zx_signal zc = {.id = signal_id, .source = source,
                         .action = s->action == ZX_BUY ? ZX_CLOSE_SHORT : ZX_CLOSE_LONG};
         memcpy(zc.symbol, s->symbol, sizeof zc.symbol);
-        eng_scope_begin(a->eng, p, signal_id);
+        eng_scope_begin(e, p, signal_id);
         execute_close(a, p, &zc, r);
-        eng_scope_end(a->eng);
+        eng_scope_end(e);
         if (strcmp(r->status, "failed") == 0)
             return;           /* never open the new side while the old one is still open */
         snprintf(reversed, sizeof reversed, "%.*s", (int)sbuf_utf8_prefix(r->reason, 150), r->reason);
@@ -203,37 +215,52 @@ void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signa
                     .comment = s->comment};
     memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
     char reason[200] = "";
-    eng_scope_begin(a->eng, p, signal_id);
+    eng_scope_begin(e, p, signal_id);
     double t0 = ev_time();
     zx_verdict v = reg_call_signal(&a->reg, p, &zs, reason, sizeof reason);
-    metrics_hook_latency(a, ev_time() - t0);
+    if (!p->is_shadow)
+        metrics_hook_latency(a, ev_time() - t0);
     /* The hook may not change what the signal is. */
     memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
     zs.action = s->action;
     zs.price = price;
-    int64_t first = eng_scope_end(a->eng);
+    int64_t first = eng_scope_end(e);
     if (v == ZX_REJECT) {
         result(r, p, "rejected", 0, reason[0] ? reason : "rejected by the plugin");
     } else if (v == ZX_HANDLED) {
         result(r, p, "handled", first, reason);
     } else {
-        eng_scope_begin(a->eng, p, signal_id);
+        eng_scope_begin(e, p, signal_id);
         execute_accept(a, p, &zs, s, r);
-        eng_scope_end(a->eng);
+        eng_scope_end(e);
     }
     /* "Why didn't it trade" reaches the chat (SPEC 12 rejects); a disabled
      * plugin skipped by a signal to all is the operator's choice, not news. */
     if (strcmp(r->status, "executed") != 0 && strcmp(r->status, "handled") != 0 &&
         (s->plugin[0] || p->st != PLG_DISABLED)) {
         char note[400];
-        snprintf(note, sizeof note, "🚫 %s %s %s %s: %.*s", p->id, r->status, sig_action_name(s->action),
-                 s->symbol, (int)sbuf_utf8_prefix(r->reason, 200), r->reason);
-        notify_send(a, "rejects", note);
+        snprintf(note, sizeof note, "%s%s %s %s %s: %.*s", p->is_shadow ? "👻 shadow of " : "🚫 ", p->id, r->status,
+                 sig_action_name(s->action), s->symbol, (int)sbuf_utf8_prefix(r->reason, 200), r->reason);
+        notify_send(a, p->is_shadow ? "shadow" : "rejects", note);
     }
     if (reversed[0]) {
         char both[sizeof r->reason];
         snprintf(both, sizeof both, "%.*s, then %.*s", (int)sbuf_utf8_prefix(reversed, 90), reversed, (int)sbuf_utf8_prefix(r->reason[0] ? r->reason : r->status, 100), r->reason[0] ? r->reason : r->status);
         snprintf(r->reason, sizeof r->reason, "%s", both);
+    }
+}
+
+void dsp_one(struct app *a, struct plugin *p, const sig_parsed *s, int64_t signal_id, const char *source,
+             struct dsp_result *r)
+{
+    /* The shadow gets the signals the live plugin gets (SPEC 12). */
+    int to_shadow = p->shadow && p->st == PLG_ENABLED && !(a->in_batch && p->batch_failed);
+    dispatch_to(a, p, s, signal_id, source, r);
+    if (to_shadow && p->shadow) {
+        struct dsp_result sr;
+        shd_same_quote(a, p, s->symbol);
+        dispatch_to(a, p->shadow, s, signal_id, source, &sr);
+        shd_compare(a, p, s, signal_id, r, &sr);
     }
 }
 

@@ -59,7 +59,8 @@ struct eng_events {
 
 /* A new engine trading on brk (owned from now on, also when NULL is returned:
  * eng_free destroys it). cfg (symbols, risk) and risk (the money guard) are
- * borrowed and must outlive the engine; *ev is copied. NULL with err. */
+ * borrowed and must outlive the engine; risk NULL = no money guard (a shadow's
+ * engine, shadow.h). *ev is copied. NULL with err. */
 struct engine *eng_new(const struct config *cfg, struct broker *brk, struct risk *risk,
                        const struct eng_events *ev, char *err, size_t errlen);
 void eng_free(struct engine *e);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const notify_kinds[] = {"trades", "rejects", "failures", "reports", NULL};
+const char *const notify_kinds[] = {"trades", "rejects", "failures", "reports", "shadow", NULL};
 
 /* The rejects' rate, per minute of the wall clock (one process, one loop). */
 static int64_t rej_minute;

@@ -14,7 +14,7 @@ struct app;
 
 #define NOTIFY_REJECTS_PER_MIN 10
 
-/* The kinds, for /mute's usage line: "trades, rejects, failures, reports". */
+/* The kinds, for /mute's usage line: "trades, rejects, failures, reports, shadow". */
 extern const char *const notify_kinds[];
 /* 1 when kind is one of them. */
 int notify_kind_valid(const char *kind);

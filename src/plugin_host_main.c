@@ -33,6 +33,7 @@
  * filter so its numbers are denied as well.
  */
 #include "ledger.h"
+#include "plugin_def.h"
 #include "store.h"
 #include "plugin_wire.h"
 #include "zepix_plugin.h"
@@ -302,6 +303,34 @@ static int c_account(zx_host *h, double *balance, double *equity)
     return rc;
 }
 
+/* api->register_hook: accepted during init only; the controller learns which
+ * events have a hook from W_INIT_DONE. The events this host delivers are
+ * 1..HOST_EVENT_MAX (registry.h's REG_EVENT_MAX, the same list). */
+#define HOST_EVENT_MAX ZX_EVENT_DAILY_RESET
+static int g_in_init;
+static zx_hook_fn g_hooks[HOST_EVENT_MAX + 1];
+static uint32_t g_events;
+
+static int c_register_hook(zx_host *h, int event, zx_hook_fn fn)
+{
+    const char *why = NULL;
+    if (!own(h, "register_hook"))
+        return -1;
+    if (event < 1 || event > HOST_EVENT_MAX)
+        why = "unknown event";
+    else if (!fn)
+        why = "no function";
+    else if (!g_in_init)
+        why = "only during init";
+    if (why) {
+        c_log(h, ZX_LOG_WARN, "register_hook: %s (event %d)", why, event);
+        return -1;
+    }
+    g_hooks[event] = fn;
+    g_events |= 1u << event;
+    return 0;
+}
+
 static const zx_api g_api = {
     .abi_version = ZX_PLUGIN_ABI_VERSION,
     .size = sizeof(zx_api),
@@ -319,6 +348,7 @@ static const zx_api g_api = {
     .now_ms = c_now_ms,
     .account = c_account,
     .symbol_info = c_symbol_info,
+    .register_hook = c_register_hook,
 };
 
 /* ---- seccomp ------------------------------------------------------------------ */
@@ -499,6 +529,7 @@ static void init_done(int rc, const char *err, const zx_plugin_def *def)
         hooks |= def->shutdown ? WH_SHUTDOWN : 0;
     }
     wb_u32(&g_w, hooks);
+    wb_u32(&g_w, def ? g_events : 0);
     send_or_die(W_INIT_DONE);
 }
 
@@ -555,7 +586,7 @@ static int prefetch_lazy_files(sqlite3 *db, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
-    static char so_path[1200], id[64], data_dir[1024], cfg_json[WIRE_MAX];
+    static char so_path[1200], id[64], data_dir[1024], cfg_json[WIRE_MAX], db_name[80];
     struct rbuf r;
     uint8_t t;
     size_t len;
@@ -569,13 +600,14 @@ int main(int argc, char **argv)
     rb_str(&r, id, sizeof id);
     rb_str(&r, data_dir, sizeof data_dir);
     rb_str(&r, cfg_json, sizeof cfg_json);
+    rb_str(&r, db_name, sizeof db_name);    /* <id>, or <id>.shadow for a shadow (SPEC 12) */
     if (r.bad)
         die(2, "malformed init frame");
     g_id = id;
     g_cfg = json_tokener_parse(cfg_json);
 
     /* 2. its database, and nothing else, before the filter */
-    if (ldg_open(data_dir, id, &g_ldg, err, sizeof err))
+    if (ldg_open(data_dir, db_name, &g_ldg, err, sizeof err))
         refuse("%s", err);
     if (sqlite3_exec(ldg_db(g_ldg), "PRAGMA temp_store = MEMORY; SELECT count(*) FROM trades;", NULL, NULL,
                      NULL) != SQLITE_OK)
@@ -594,23 +626,15 @@ int main(int argc, char **argv)
         refuse("cannot load plugin.so: %s", e ? e : "unknown error");
     }
 
-    /* 6. the checks of registry.c's load_build, then init */
-    const zx_plugin_def *(*entry)(void);
-    *(void **)&entry = dlsym(dl, "zx_plugin_entry");
-    if (!entry)
-        refuse("plugin.so does not export zx_plugin_entry");
-    const zx_plugin_def *def = entry();
-    if (!def)
-        refuse("zx_plugin_entry returned NULL");
-    if (def->abi_version != ZX_PLUGIN_ABI_VERSION)
-        refuse("built for plugin ABI %u, this zepix speaks ABI %d", def->abi_version, ZX_PLUGIN_ABI_VERSION);
-    if (!def->id || strcmp(def->id, id) != 0)
-        refuse("its id \"%.64s\" does not match its directory \"%s\"", def->id ? def->id : "(null)", id);
-    if (!def->name || !def->version)
-        refuse("its definition lacks a name or version");
+    /* 6. the checks of plugin_def.h (the registry's too), then init */
+    const zx_plugin_def *def;
+    if (pdef_entry(dl, id, &def, err, sizeof err))
+        refuse("%s", err);
     void *state = NULL;
     if (def->init) {
+        g_in_init = 1;
         int rc = def->init(&g_host, &g_api, &state);
+        g_in_init = 0;
         if (rc != 0)
             refuse("init failed (returned %d)%s%s", rc, g_last_warn[0] ? ": " : "", g_last_warn);
     }
@@ -663,6 +687,17 @@ int main(int argc, char **argv)
             wire_get_daily(&r, &d);
             if (def->on_daily_reset)
                 def->on_daily_reset(state, &d);
+            break;
+        }
+        case W_EVENT: {
+            uint32_t ev = rb_u32(&r);
+            if (r.bad || ev < 1 || ev > HOST_EVENT_MAX || !g_hooks[ev])
+                die(3, "protocol: an event without a hook (%u)", ev);
+            if (ev == ZX_EVENT_DAILY_RESET) {
+                zx_daily d;
+                wire_get_daily(&r, &d);
+                ((zx_daily_reset_fn)g_hooks[ev])(state, &d);
+            }
             break;
         }
         case W_ENABLED:

@@ -41,6 +41,7 @@ struct pproc {
     int out_fd;                     /* read end of the child's stdout/stderr pipe */
     int failed;
     int timeout_ms;
+    uint32_t events;                /* W_INIT_DONE's: the events it registered hooks for */
     zx_host *host;
     const zx_api *api;
     zx_plugin_def def;
@@ -76,6 +77,7 @@ static void stub_void(void *s) { (void)s; }
 const zx_plugin_def *pp_def(const struct pproc *pp) { return &pp->def; }
 const char *pp_cause(const struct pproc *pp) { return pp->cause; }
 pid_t pp_pid(const struct pproc *pp) { return pp->pid; }
+uint32_t pp_events(const struct pproc *pp) { return pp->events; }
 
 int pp_host_path(char *out, size_t len)
 {
@@ -588,7 +590,7 @@ void pp_watch(struct pproc *pp, struct ev_loop *loop, pp_idle_cb cb, void *data)
     }
 }
 
-int pp_start(const char *host_bin, const char *so_path, const char *id, const char *data_dir,
+int pp_start(const char *host_bin, const char *so_path, const char *id, const char *db_name, const char *data_dir,
              const char *config_json, int timeout_ms, zx_host *host, const zx_api *api,
              struct pproc **out, char *err, size_t errlen)
 {
@@ -617,6 +619,7 @@ int pp_start(const char *host_bin, const char *so_path, const char *id, const ch
     wb_str(&pp->w, id);
     wb_str(&pp->w, data_dir);
     wb_str(&pp->w, config_json ? config_json : "{}");
+    wb_str(&pp->w, db_name ? db_name : id);
     /* Loading the .so and opening its database may take longer than a hook. */
     int init_ms = timeout_ms * 10 < 2000 ? 2000 : timeout_ms * 10;
     if (call(pp, W_INIT, W_INIT_DONE, "init", init_ms, &r)) {
@@ -631,6 +634,7 @@ int pp_start(const char *host_bin, const char *so_path, const char *id, const ch
     rb_str(&r, pp->version, sizeof pp->version);
     rb_str(&r, pp->author, sizeof pp->author);
     uint32_t hooks = rb_u32(&r);
+    pp->events = rb_u32(&r);
     if (check_reply(pp, &r, "init")) {
         snprintf(err, errlen, "%s", pp->cause);
         free(pp);
@@ -713,6 +717,19 @@ int pp_disabled(struct pproc *pp)
 {
     wb_reset(&pp->w);
     return void_hook(pp, W_DISABLED, "on_plugin_disabled");
+}
+
+int pp_event(struct pproc *pp, int event, const void *payload)
+{
+    wb_reset(&pp->w);
+    wb_u32(&pp->w, (uint32_t)event);
+    switch (event) {
+    case ZX_EVENT_DAILY_RESET:
+        wire_put_daily(&pp->w, payload);
+        return void_hook(pp, W_EVENT, "the ZX_EVENT_DAILY_RESET hook");
+    default:
+        return 0;               /* nothing the child could have registered */
+    }
 }
 
 void pp_stop(struct pproc *pp)

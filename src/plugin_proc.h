@@ -25,6 +25,7 @@
 #define ZEPIX_PLUGIN_PROC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "zepix_plugin.h"
 
@@ -35,8 +36,9 @@ struct pproc;
  * pp_def() a definition whose id/name/version/author are the plugin's and
  * whose hooks are non-NULL exactly where the plugin has them (never call them:
  * call pp_* instead). On failure err says why (init failed, load refused, or
- * the child's fate) and nothing is left running. */
-int pp_start(const char *host_bin, const char *so_path, const char *id, const char *data_dir,
+ * the child's fate) and nothing is left running. db_name: the child's database
+ * is data_dir/zepix_<db_name>.db (NULL = id; "<id>.shadow" for a shadow). */
+int pp_start(const char *host_bin, const char *so_path, const char *id, const char *db_name, const char *data_dir,
              const char *config_json, int timeout_ms, zx_host *host, const zx_api *api,
              struct pproc **out, char *err, size_t errlen);
 
@@ -51,6 +53,11 @@ int pp_position(struct pproc *pp, const zx_position *pos);
 int pp_daily(struct pproc *pp, const zx_daily *d);
 int pp_enabled(struct pproc *pp);
 int pp_disabled(struct pproc *pp);
+/* The hook the plugin registered for event (api->register_hook in its init),
+ * with that event's payload (ZX_EVENT_DAILY_RESET: a zx_daily). pp_events():
+ * bit e set when it registered one for event e. */
+int pp_event(struct pproc *pp, int event, const void *payload);
+uint32_t pp_events(const struct pproc *pp);
 
 /* Shut the plugin down (its shutdown hook, within the deadline) and reap the
  * child; then free. A failed pproc is just freed. */

@@ -8,7 +8,8 @@
  * i64/f64) and strings (u32 length, then the bytes, no NUL). A reader checks
  * every length against what is left; any mismatch is a protocol violation.
  *
- * Controller -> host: W_INIT, the hooks (W_SIGNAL ... W_SHUTDOWN), W_RESULT
+ * Controller -> host: W_INIT, the hooks (W_SIGNAL ... W_SHUTDOWN, and W_EVENT
+ * for the hooks registered through api->register_hook), W_RESULT
  * (the answer to an API request). Host -> controller: W_INIT_DONE and W_DONE
  * (a hook's answer), W_VERDICT (on_signal_received's), and the API requests
  * W_R_* sent while a hook (or init) runs; each request gets exactly one
@@ -33,8 +34,10 @@ enum wire_type {
     W_DISABLED,
     W_SHUTDOWN,
     W_RESULT,           /* i32 rc, str err, then the request's own outputs */
+    W_EVENT,            /* u32 event (ZX_EVENT_*), then its payload: ZX_EVENT_DAILY_RESET daily fields */
     /* host -> controller */
-    W_INIT_DONE = 32,   /* i32 rc, str err, str name, str version, str author, u32 hooks */
+    W_INIT_DONE = 32,   /* i32 rc, str err, str name, str version, str author, u32 hooks,
+                         * u32 events (bit e: a hook registered for ZX_EVENT e) */
     W_DONE,             /* a void hook returned */
     W_VERDICT,          /* i32 verdict, f64 lot, sl, tp, lot_multiplier, str reason */
     W_R_PLACE = 64,     /* i32 side, str symbol, f64 lot, sl, tp, u8 has_comment, str comment */

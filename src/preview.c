@@ -179,7 +179,7 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
     cur.r = r;
     const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
     if (copy_db(ldg_db(p->ldg), path, err, sizeof err) ||
-        pp_start(reg->host_bin, so, p->id, tmp, cfg, reg->hook_ms, p->host, &api, &pp, err, sizeof err)) {
+        pp_start(reg->host_bin, so, p->id, NULL, tmp, cfg, reg->hook_ms, p->host, &api, &pp, err, sizeof err)) {
         snprintf(r->verdict, sizeof r->verdict, "failed");
         snprintf(r->reason, sizeof r->reason, "%.*s", (int)sbuf_utf8_prefix(err, 190), err);
         goto out;
@@ -365,7 +365,7 @@ int prv_replay(struct app *a, struct plugin *p, int n, prv_diff_fn fn, void *ud,
     cur.r = &scratch;
     const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
     if (copy_db(ldg_db(p->ldg), path, err, errlen) ||
-        pp_start(reg->host_bin, so, p->id, tmp, cfg, reg->hook_ms, p->host, &api, &pp, err, errlen))
+        pp_start(reg->host_bin, so, p->id, NULL, tmp, cfg, reg->hook_ms, p->host, &api, &pp, err, errlen))
         goto out;
     for (int i = rpl.n - 1; i >= 0; i--) {          /* oldest first, as they came */
         const struct rpl_sig *x = &rpl.v[i];

@@ -8,8 +8,10 @@
 #include "chat.h"
 #include "engine.h"
 #include "notify.h"
+#include "plugin_def.h"
 #include "plugin_proc.h"
 #include "service_api.h"
+#include "store.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -29,6 +31,7 @@ enum { EV_ORDER, EV_POSITION };
 struct reg_event {
     int kind;
     char plugin[64];
+    int shadow;                     /* for the shadow of plugin */
     zx_order order;
     zx_position pos;
     char close_reason[32];
@@ -132,51 +135,38 @@ fail:
     return -1;
 }
 
-/* dlopen a private copy of dir/plugin.so and validate its definition. */
-static int load_build(const char *dir, const char *id, const char *cache_dir, uint64_t gen,
-                      void **dl_out, const zx_plugin_def **def_out, char *err, size_t errlen)
+/* Done with a private copy: keep it as keep_as (the live build's copy,
+ * replaced atomically), or remove it (mapped already: nothing is lost). */
+static void settle_copy(const char *copy, const char *keep_as)
 {
-    char src[700], copy[700];
+    if (keep_as && rename(copy, keep_as) == 0)
+        return;
+    if (keep_as)
+        LOG_W("registry", "cannot keep the live build as %s: %s", keep_as, strerror(errno));
+    unlink(copy);
+}
+
+/* dlopen a private copy (copy, for the caller to settle; "" when none was
+ * made) of the build src and validate its definition. */
+static int load_build(const char *src, const char *id, const char *cache_dir, uint64_t gen, char *copy,
+                      size_t copylen, void **dl_out, const zx_plugin_def **def_out, char *err, size_t errlen)
+{
     const zx_plugin_def *def;
     void *dl;
     *dl_out = NULL;
     *def_out = NULL;
-    snprintf(src, sizeof src, "%s/plugin.so", dir);
-    if (private_copy(src, cache_dir, id, gen, copy, sizeof copy, err, errlen))
+    if (private_copy(src, cache_dir, id, gen, copy, copylen, err, errlen)) {
+        copy[0] = '\0';
         return -1;
+    }
     dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
-    unlink(copy);       /* mapped now; nothing left on disk to clean up */
     if (!dl) {
         const char *e = dlerror();
         snprintf(err, errlen, "cannot load plugin.so: %s", e ? e : "unknown error");
         return -1;
     }
-    const zx_plugin_def *(*entry)(void);
-    *(void **)&entry = dlsym(dl, "zx_plugin_entry");
-    if (!entry) {
-        snprintf(err, errlen, "plugin.so does not export zx_plugin_entry");
+    if (pdef_entry(dl, id, &def, err, errlen))
         goto fail;
-    }
-    def = entry();
-    if (!def) {
-        snprintf(err, errlen, "zx_plugin_entry returned NULL");
-        goto fail;
-    }
-    if (def->abi_version != ZX_PLUGIN_ABI_VERSION) {
-        snprintf(err, errlen, "built for plugin ABI %u, this zepix speaks ABI %d", def->abi_version,
-                 ZX_PLUGIN_ABI_VERSION);
-        goto fail;
-    }
-    if (!def->id || strcmp(def->id, id) != 0) {
-        const char *got = def->id ? def->id : "(null)";
-        snprintf(err, errlen, "its id \"%.*s\" does not match its directory \"%s\"",
-                 (int)sbuf_utf8_prefix(got, 64), got, id);
-        goto fail;
-    }
-    if (!def->name || !def->version) {
-        snprintf(err, errlen, "its definition lacks a name or version");
-        goto fail;
-    }
     *dl_out = dl;
     *def_out = def;
     return 0;
@@ -204,9 +194,12 @@ struct plugin *reg_check_host(struct registry *r, zx_host *h, const char *call)
 {
     if (!r)
         r = g_reg;
-    for (size_t i = 0; r && i < r->n; i++)
+    for (size_t i = 0; r && i < r->n; i++) {
         if (r->v[i]->host == h && h->live)
             return r->v[i];
+        if (r->v[i]->shadow && r->v[i]->shadow->host == h && h->live)
+            return r->v[i]->shadow;
+    }
     int known = 0;
     for (zx_host *x = r ? r->all_hosts : NULL; x && !known; x = x->next_all)
         known = x == h;
@@ -222,9 +215,188 @@ static void drain(struct registry *r);
 
 static void fail_plugin(struct plugin *p, const char *why);
 
-/* "process" mode: its child failed (and is dead): the build is gone, the
- * plugin is failed with the cause; its ledger and open trades stay. */
-static void proc_fault(struct plugin *p)
+/* The one place p->st changes (as curl's mstate()): every transition is logged
+ * with the old state, the new one and why. */
+static void set_state(struct plugin *p, enum plg_state st, const char *why)
+{
+    if (p->st != st)
+        LOG_I("registry", "plugin %s: %s -> %s (%s)", p->id, reg_state_name(p->st), reg_state_name(st), why);
+    p->st = st;
+}
+
+static const char *cache_dir(struct registry *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/.plugin-cache", r->app->cfg.plugin_system.data_dir);
+    mkdir(buf, 0700);
+    return buf;
+}
+
+/* A build being brought up: the fields of struct plugin it fills once it is
+ * in place (nothing of the plugin changes while it starts). */
+struct build {
+    const char *src;                /* the build file (private-copied before it is loaded) */
+    const char *keep_as;            /* where its copy is kept once it runs (a live build), NULL = nowhere */
+    const struct plugin_ops *ops;
+    void *dl;                       /* "none": the dlopen'ed private copy */
+    const zx_plugin_def *def;
+    zx_host *host;
+    void *state;                    /* "none": init's state */
+    struct pproc *proc;             /* "process": the child */
+};
+
+/*
+ * How the registry reaches a build: in this process (isolation "none") or in
+ * its child (isolation "process", plugin_proc.h). The registry calls hooks
+ * only through p->ops, and only the ones p->def says exist. A hook returns 0,
+ * or -1 when the build failed during it (its child crashed, hung or broke the
+ * protocol): the plugin is then PLG_FAILED with the cause and its build is
+ * gone (p->def NULL). start loads and initialises a build into *b; stop runs
+ * its shutdown hook and releases it.
+ */
+struct plugin_ops {
+    const char *where;              /* for the "loaded" log line */
+    int (*start)(struct registry *r, struct plugin *p, struct build *b, char *err, size_t errlen);
+    void (*stop)(struct plugin *p);
+    int (*signal)(struct plugin *p, zx_signal *sig, zx_verdict *v, char *reason, size_t reason_len);
+    int (*order)(struct plugin *p, const zx_order *o);
+    int (*position)(struct plugin *p, const zx_position *pos);
+    int (*daily)(struct plugin *p, const zx_daily *d);
+    int (*enabled)(struct plugin *p);
+    int (*disabled)(struct plugin *p);
+    int (*event)(struct plugin *p, int event, const void *payload);    /* registered hooks */
+};
+
+/* ---- isolation "none": the build in this process ------------------------------- */
+
+static int ip_start(struct registry *r, struct plugin *p, struct build *b, char *err, size_t errlen)
+{
+    char cdir[600], copy[700];
+    if (load_build(b->src, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, copy, sizeof copy, &b->dl, &b->def, err,
+                   errlen)) {
+        if (copy[0])
+            unlink(copy);
+        return -1;
+    }
+    if (!(b->host = new_host(r, p))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (b->def->init) {
+        /* The handle must resolve during init: make it current for the call. */
+        zx_host *old_host = p->host;
+        const zx_plugin_def *old_def = p->def;
+        p->host = b->host;
+        p->def = b->def;
+        p->last_warn[0] = '\0';
+        HOOK_BEGIN(r);
+        b->host->in_init = 1;
+        int rc = b->def->init(b->host, &r->api, &b->state);
+        b->host->in_init = 0;
+        HOOK_END(r);
+        p->host = old_host;
+        p->def = old_def;
+        if (rc != 0) {
+            snprintf(err, errlen, "init failed (returned %d)%s%.*s", rc, p->last_warn[0] ? ": " : "", (int)sbuf_utf8_prefix(p->last_warn, 200), p->last_warn);
+            goto fail;
+        }
+    }
+    settle_copy(copy, b->keep_as);
+    return 0;
+fail:
+    unlink(copy);
+    if (b->host)
+        b->host->live = 0;
+    b->host = NULL;
+    dlclose(b->dl);
+    b->dl = NULL;
+    return -1;
+}
+
+static void ip_stop(struct plugin *p)
+{
+    if (p->def->shutdown)
+        p->def->shutdown(p->state);
+    dlclose(p->dl);
+    p->dl = NULL;
+}
+
+static int ip_signal(struct plugin *p, zx_signal *sig, zx_verdict *v, char *reason, size_t reason_len)
+{
+    *v = p->def->on_signal_received(p->state, sig, reason, reason_len);
+    return 0;
+}
+
+static int ip_order(struct plugin *p, const zx_order *o)
+{
+    p->def->on_order_placed(p->state, o);
+    return 0;
+}
+
+static int ip_position(struct plugin *p, const zx_position *pos)
+{
+    p->def->on_position_update(p->state, pos);
+    return 0;
+}
+
+static int ip_daily(struct plugin *p, const zx_daily *d)
+{
+    p->def->on_daily_reset(p->state, d);
+    return 0;
+}
+
+static int ip_enabled(struct plugin *p)
+{
+    p->def->on_plugin_enabled(p->state);
+    return 0;
+}
+
+static int ip_disabled(struct plugin *p)
+{
+    p->def->on_plugin_disabled(p->state);
+    return 0;
+}
+
+static int ip_event(struct plugin *p, int event, const void *payload)
+{
+    zx_hook_fn fn = p->host->fn[event];
+    switch (event) {
+    case ZX_EVENT_DAILY_RESET:
+        ((zx_daily_reset_fn)fn)(p->state, payload);
+        break;
+    }
+    return 0;
+}
+
+static const struct plugin_ops inproc_ops = {
+    .where = "", .start = ip_start, .stop = ip_stop, .signal = ip_signal, .order = ip_order,
+    .position = ip_position, .daily = ip_daily, .enabled = ip_enabled, .disabled = ip_disabled,
+    .event = ip_event,
+};
+
+int reg_register_hook(zx_host *h, int event, zx_hook_fn fn, char *err, size_t errlen)
+{
+    if (event < 1 || event > REG_EVENT_MAX) {
+        snprintf(err, errlen, "register_hook: unknown event %d (this zepix knows 1..%d)", event, REG_EVENT_MAX);
+        return -1;
+    }
+    if (!fn) {
+        snprintf(err, errlen, "register_hook: no function for event %d", event);
+        return -1;
+    }
+    if (!h->in_init) {
+        snprintf(err, errlen, "register_hook: only during init");
+        return -1;
+    }
+    h->fn[event] = fn;
+    h->events |= 1u << event;
+    return 0;
+}
+
+/* ---- isolation "process": the build in its child -------------------------------- */
+
+/* Its child failed (and is dead): the build is gone, the plugin is failed with
+ * the cause; its ledger and open trades stay. -1, for the hooks to return. */
+static int proc_fault(struct plugin *p)
 {
     char why[320];
     snprintf(why, sizeof why, "%s", pp_cause(p->proc));
@@ -234,8 +406,10 @@ static void proc_fault(struct plugin *p)
         p->host->live = 0;
     p->host = NULL;
     p->def = NULL;
+    p->ops = NULL;
     p->state = NULL;
     fail_plugin(p, why);
+    return -1;
 }
 
 /* pp_watch: its child died (or spoke) between hooks. */
@@ -246,14 +420,96 @@ static void proc_idle_fault(struct pproc *pp, void *data)
         proc_fault(p);
 }
 
+static int ch_start(struct registry *r, struct plugin *p, struct build *b, char *err, size_t errlen)
+{
+    char so[700];
+    if (!r->host_bin[0]) {
+        snprintf(err, errlen, "isolation \"process\": the plugin host zepix-plugin-host was not found"
+                 " beside the daemon (set ZEPIX_PLUGIN_HOST)");
+        return -1;
+    }
+    if (!(b->host = new_host(r, p))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* A private copy, as in-process loading does: the child maps it, and a new
+     * build copied over plugin.so in place (cp, an editor) cannot change the
+     * pages under the running plugin (that was a SIGSEGV). */
+    char cdir[600], db[80];
+    if (private_copy(b->src, cache_dir(r, cdir, sizeof cdir), p->id, ++r->gen, so, sizeof so, err, errlen)) {
+        b->host->live = 0;
+        b->host = NULL;
+        return -1;
+    }
+    const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
+    /* API requests during init must resolve the new handle: make it current. */
+    zx_host *old_host = p->host;
+    p->host = b->host;
+    HOOK_BEGIN(r);
+    snprintf(db, sizeof db, "%s%s", p->id, p->is_shadow ? ".shadow" : "");
+    int rc = pp_start(r->host_bin, so, p->id, db, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, b->host,
+                      &r->api, &b->proc, err, errlen);
+    HOOK_END(r);
+    settle_copy(so, rc == 0 ? b->keep_as : NULL);  /* mapped by the child now (or it failed) */
+    p->host = old_host;
+    if (rc) {
+        b->host->live = 0;
+        b->host = NULL;
+        return -1;
+    }
+    b->def = pp_def(b->proc);
+    b->host->events = pp_events(b->proc);
+    pp_watch(b->proc, r->app->loop, proc_idle_fault, p);
+    return 0;
+}
+
+static void ch_stop(struct plugin *p)
+{
+    pp_stop(p->proc);       /* its shutdown hook in the child, then the child is reaped */
+    p->proc = NULL;
+}
+
+static int ch_signal(struct plugin *p, zx_signal *sig, zx_verdict *v, char *reason, size_t reason_len)
+{
+    return pp_signal(p->proc, sig, v, reason, reason_len) ? proc_fault(p) : 0;
+}
+
+static int ch_order(struct plugin *p, const zx_order *o) { return pp_order(p->proc, o) ? proc_fault(p) : 0; }
+
+static int ch_position(struct plugin *p, const zx_position *pos)
+{
+    return pp_position(p->proc, pos) ? proc_fault(p) : 0;
+}
+
+static int ch_daily(struct plugin *p, const zx_daily *d) { return pp_daily(p->proc, d) ? proc_fault(p) : 0; }
+static int ch_enabled(struct plugin *p) { return pp_enabled(p->proc) ? proc_fault(p) : 0; }
+static int ch_disabled(struct plugin *p) { return pp_disabled(p->proc) ? proc_fault(p) : 0; }
+
+static int ch_event(struct plugin *p, int event, const void *payload)
+{
+    return pp_event(p->proc, event, payload) ? proc_fault(p) : 0;
+}
+
+static const struct plugin_ops child_ops = {
+    .where = " (own process)", .start = ch_start, .stop = ch_stop, .signal = ch_signal, .order = ch_order,
+    .position = ch_position, .daily = ch_daily, .enabled = ch_enabled, .disabled = ch_disabled,
+    .event = ch_event,
+};
+
+/* The hook registered for event by p's current build, if any, delivered. */
+static void call_event(struct plugin *p, int event, const void *payload)
+{
+    if (p->def && p->host && (p->host->events & (1u << event)))
+        p->ops->event(p, event, payload);
+}
+
+/* ---- the lifecycle, through p->ops ------------------------------------------------ */
+
 static void call_enabled(struct registry *r, struct plugin *p)
 {
     if (p->def && p->def->on_plugin_enabled) {
         HOOK_BEGIN(r);
-        if (!p->proc)
-            p->def->on_plugin_enabled(p->state);
-        else if (pp_enabled(p->proc))
-            proc_fault(p);
+        p->ops->enabled(p);
         HOOK_END(r);
     }
 }
@@ -262,10 +518,7 @@ static void call_disabled(struct registry *r, struct plugin *p)
 {
     if (p->def && p->def->on_plugin_disabled) {
         HOOK_BEGIN(r);
-        if (!p->proc)
-            p->def->on_plugin_disabled(p->state);
-        else if (pp_disabled(p->proc))
-            proc_fault(p);
+        p->ops->disabled(p);
         HOOK_END(r);
     }
 }
@@ -275,115 +528,60 @@ static void call_disabled(struct registry *r, struct plugin *p)
 static void unload(struct registry *r, struct plugin *p)
 {
     r->depth++;
-    if (p->proc)
-        pp_stop(p->proc);       /* its shutdown hook in the child, then the child is reaped */
-    else if (p->def && p->def->shutdown)
-        p->def->shutdown(p->state);
-    p->proc = NULL;
+    if (p->ops && p->def)
+        p->ops->stop(p);
     if (p->host)
         p->host->live = 0;
     p->host = NULL;
     p->state = NULL;
     p->def = NULL;
-    if (p->dl)
-        dlclose(p->dl);
-    p->dl = NULL;
+    p->ops = NULL;
     r->depth--;
 }
 
-static const char *cache_dir(struct registry *r, char *buf, size_t len)
+/* The kept copy of p's live (or shadow) build: <data_dir>/.plugin-cache/<id>.<kind>.so */
+static const char *kept_build(struct registry *r, const char *id, const char *kind, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/.plugin-cache", r->app->cfg.plugin_system.data_dir);
-    mkdir(buf, 0700);
+    char cdir[600];
+    snprintf(buf, len, "%s/%s.%s.so", cache_dir(r, cdir, sizeof cdir), id, kind);
     return buf;
 }
 
-/* "process" mode: the same, in a child (plugin_proc.h). */
-static int start_proc(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
-                      zx_host **host, struct pproc **proc, char *err, size_t errlen)
+/* Load and initialise a build into *b, in this process or in a child as the
+ * isolation says; nothing of p changes on failure. src: the build file (NULL =
+ * the one p loads: its shadow's copy, the pinned live copy, or
+ * plugin_dir/<id>/plugin.so). A live build that starts is kept as <id>.live.so. */
+static int start_build(struct registry *r, struct plugin *p, const char *src, struct build *b, char *err,
+                       size_t errlen)
 {
-    char so[700];
-    *dl = NULL;
-    *def = NULL;
-    if (!r->host_bin[0]) {
-        snprintf(err, errlen, "isolation \"process\": the plugin host zepix-plugin-host was not found"
-                 " beside the daemon (set ZEPIX_PLUGIN_HOST)");
-        return -1;
-    }
-    if (!(*host = new_host(r, p))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    /* A private copy, as in-process loading does: the child maps it, and a new
-     * build copied over plugin.so in place (cp, an editor) cannot change the
-     * pages under the running plugin (that was a SIGSEGV). */
-    char src[700], cdir[600];
-    snprintf(src, sizeof src, "%s/plugin.so", p->dir);
-    if (private_copy(src, cache_dir(r, cdir, sizeof cdir), p->id, ++r->gen, so, sizeof so, err, errlen)) {
-        (*host)->live = 0;
-        *host = NULL;
-        return -1;
-    }
-    const char *cfg = p->cfg ? json_object_to_json_string_ext(p->cfg, JSON_C_TO_STRING_PLAIN) : "{}";
-    /* API requests during init must resolve the new handle: make it current. */
-    zx_host *old_host = p->host;
-    p->host = *host;
-    HOOK_BEGIN(r);
-    int rc = pp_start(r->host_bin, so, p->id, r->app->cfg.plugin_system.data_dir, cfg, r->hook_ms, *host,
-                      &r->api, proc, err, errlen);
-    HOOK_END(r);
-    unlink(so);         /* mapped by the child now (or it failed): nothing to clean up later */
-    p->host = old_host;
-    if (rc) {
-        (*host)->live = 0;
-        *host = NULL;
-        return -1;
-    }
-    *def = pp_def(*proc);
-    pp_watch(*proc, r->app->loop, proc_idle_fault, p);
-    return 0;
+    char disk[700], keep[700];
+    memset(b, 0, sizeof *b);
+    if (!src && p->is_shadow)
+        src = kept_build(r, p->id, "shadow", disk, sizeof disk);
+    else if (!src && p->pinned)
+        src = kept_build(r, p->id, "live", disk, sizeof disk);
+    else if (!src)
+        src = (snprintf(disk, sizeof disk, "%s/plugin.so", p->dir), disk);
+    b->src = src;
+    b->keep_as = p->is_shadow ? NULL : kept_build(r, p->id, "live", keep, sizeof keep);
+    b->ops = r->isolated ? &child_ops : &inproc_ops;
+    int rc = b->ops->start(r, p, b, err, errlen);
+    b->src = b->keep_as = NULL;     /* pointed into this frame */
+    return rc;
 }
 
-/* Load and initialise a build into fresh fields; nothing of p changes on failure. */
-static int start_build(struct registry *r, struct plugin *p, void **dl, const zx_plugin_def **def,
-                       zx_host **host, void **state, struct pproc **proc, char *err, size_t errlen)
+/* Put a started build in place of whatever p had (already unloaded). */
+static void put_build(struct plugin *p, const struct build *b, enum plg_state st, const char *why)
 {
-    char cdir[600];
-    *host = NULL;
-    *state = NULL;
-    *proc = NULL;
-    if (r->isolated)
-        return start_proc(r, p, dl, def, host, proc, err, errlen);
-    if (load_build(p->dir, p->id, cache_dir(r, cdir, sizeof cdir), ++r->gen, dl, def, err, errlen))
-        return -1;
-    if (!(*host = new_host(r, p))) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    if ((*def)->init) {
-        /* The handle must resolve during init: make it current for the call. */
-        zx_host *old_host = p->host;
-        const zx_plugin_def *old_def = p->def;
-        p->host = *host;
-        p->def = *def;
-        p->last_warn[0] = '\0';
-        HOOK_BEGIN(r);
-        int rc = (*def)->init(*host, &r->api, state);
-        HOOK_END(r);
-        p->host = old_host;
-        p->def = old_def;
-        if (rc != 0) {
-            snprintf(err, errlen, "init failed (returned %d)%s%.*s", rc, p->last_warn[0] ? ": " : "", (int)sbuf_utf8_prefix(p->last_warn, 200), p->last_warn);
-            goto fail;
-        }
-    }
-    return 0;
-fail:
-    if (*host)
-        (*host)->live = 0;
-    dlclose(*dl);
-    *dl = NULL;
-    return -1;
+    p->ops = b->ops;
+    p->dl = b->dl;
+    p->def = b->def;
+    p->host = b->host;
+    p->state = b->state;
+    p->proc = b->proc;
+    p->reason[0] = '\0';
+    p->loaded_ms = app_now_ms();
+    set_state(p, st, why);
 }
 
 static int persisted_enabled(struct registry *r, const char *id, int def)
@@ -420,8 +618,16 @@ static int persist_enabled(struct registry *r, const char *id, int en)
 static void fail_plugin(struct plugin *p, const char *why)
 {
     char note[400];
-    p->st = PLG_FAILED;
+    set_state(p, PLG_FAILED, why);
     sbuf_fmt(p->reason, sizeof p->reason, "%s", why);
+    if (p->is_shadow) {         /* the live plugin is not touched (SPEC 12) */
+        LOG_E("registry", "shadow of %s failed: %s", p->id, why);
+        snprintf(note, sizeof note, "👻 shadow of %s failed: %.*s (the live %s runs on; /unshadow %s)", p->id,
+                 (int)sbuf_utf8_prefix(why, 250), why, p->id, p->id);
+        if (g_reg && g_reg->app)
+            notify_send(g_reg->app, "shadow", note);
+        return;
+    }
     LOG_E("registry", "plugin %s failed: %s", p->id, why);
     snprintf(note, sizeof note, "⚠️ plugin %s failed: %.*s", p->id, (int)sbuf_utf8_prefix(why, 300), why);
     if (g_reg && g_reg->app) {
@@ -435,10 +641,7 @@ static void fail_plugin(struct plugin *p, const char *why)
 /* Bring a discovered (or failed) plugin up to its wanted state. */
 static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char *err, size_t errlen)
 {
-    void *dl, *state;
-    const zx_plugin_def *def;
-    zx_host *host;
-    struct pproc *proc;
+    struct build b;
     if (!cfg_valid_plugin_id(p->id)) {
         snprintf(err, errlen, "directory name is not a plugin id ([a-z0-9_], 1..63 characters)");
         fail_plugin(p, err);
@@ -453,22 +656,14 @@ static int bring_up(struct registry *r, struct plugin *p, int want_enabled, char
     }
     /* Hooks raised by init wait until the build is in place. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
+    if (start_build(r, p, NULL, &b, err, errlen)) {
         r->depth--;
         fail_plugin(p, err);
         drain(r);
         return -1;
     }
-    p->dl = dl;
-    p->def = def;
-    p->host = host;
-    p->state = state;
-    p->proc = proc;
-    p->reason[0] = '\0';
-    p->loaded_ms = app_now_ms();
-    p->st = want_enabled ? PLG_ENABLED : PLG_DISABLED;
-    LOG_I("registry", "plugin %s %s loaded, %s%s", p->id, def->version, reg_state_name(p->st),
-          proc ? " (own process)" : "");
+    put_build(p, &b, want_enabled ? PLG_ENABLED : PLG_DISABLED, "loaded");
+    LOG_I("registry", "plugin %s %s loaded, %s%s", p->id, b.def->version, reg_state_name(p->st), b.ops->where);
     if (want_enabled)
         call_enabled(r, p);
     r->depth--;
@@ -505,6 +700,9 @@ int reg_init(struct registry *r, struct app *a, char *err, size_t errlen)
         snprintf(p->id, sizeof p->id, "%s", ids[i]);
         snprintf(p->dir, sizeof p->dir, "%s/%s", a->cfg.plugin_system.plugin_dir, ids[i]);
         p->cfg = cfg_plugin(&a->cfg, p->id);
+        char key[80], v[8];
+        snprintf(key, sizeof key, "pin:%s", p->id);
+        p->pinned = store_kv_get(a->db, key, v, sizeof v) == 0 && strcmp(v, "1") == 0;
         r->v[r->n++] = p;
         char e[256];
         bring_up(r, p, persisted_enabled(r, p->id, cfg_plugin_enabled(&a->cfg, p->id)), e, sizeof e);
@@ -563,9 +761,16 @@ void reg_shutdown(struct registry *r)
     /* Every build shuts down while every plugin record still exists: a
      * shutdown hook may call the API, which looks the others up. */
     r->depth++;
-    for (size_t i = 0; i < r->n; i++)
-        unload(r, r->v[i]);
     for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i]->shadow)
+            unload(r, r->v[i]->shadow);
+        unload(r, r->v[i]);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i]->shadow) {
+            ldg_close(r->v[i]->shadow->ldg);
+            free(r->v[i]->shadow);
+        }
         ldg_close(r->v[i]->ldg);
         free(r->v[i]);
     }
@@ -621,7 +826,7 @@ int reg_enable(struct registry *r, struct plugin *p, char *err, size_t errlen)
     }
     if (p->st == PLG_FAILED || !p->def)
         return bring_up(r, p, 1, err, errlen);
-    p->st = PLG_ENABLED;
+    set_state(p, PLG_ENABLED, "enabled");
     call_enabled(r, p);
     LOG_I("registry", "plugin %s enabled", p->id);
     return 0;
@@ -640,7 +845,7 @@ int reg_disable(struct registry *r, struct plugin *p, char *err, size_t errlen)
     if (p->st == PLG_ENABLED)
         call_disabled(r, p);
     if (p->st != PLG_FAILED)
-        p->st = PLG_DISABLED;
+        set_state(p, PLG_DISABLED, "disabled");
     LOG_I("registry", "plugin %s disabled", p->id);
     size_t n = eng_open_count_of(r->app->eng, p->id);
     if (n)
@@ -655,26 +860,29 @@ static double mono_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen,
-               double *ms, char *err, size_t errlen)
+static int set_pinned(struct registry *r, struct plugin *p, int on)
+{
+    char key[80];
+    snprintf(key, sizeof key, "pin:%s", p->id);
+    if (store_kv_set(r->app->db, key, on ? "1" : "0")) {
+        LOG_E("registry", "cannot persist the pin of %s: %s", p->id, sqlite3_errmsg(r->app->db));
+        return -1;
+    }
+    p->pinned = on;
+    return 0;
+}
+
+/* Hot reload from the build src (section 8): the new build starts beside the
+ * old one, then they swap; on failure the old one keeps running. */
+static int reload_from(struct registry *r, struct plugin *p, const char *src, char *old_v, char *new_v, size_t vlen,
+                       double *ms, char *err, size_t errlen)
 {
     double t0 = mono_ms();
-    void *dl, *state;
-    const zx_plugin_def *def;
-    zx_host *host;
-    struct pproc *proc;
+    struct build b;
     sbuf_fmt(old_v, vlen, "%s", p->def ? p->def->version : "(not loaded)");
-    if (!p->def) {      /* failed or never loaded: a reload is a fresh start */
-        int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
-        if (bring_up(r, p, want, err, errlen))
-            return -1;
-        sbuf_fmt(new_v, vlen, "%s", p->def->version);
-        *ms = mono_ms() - t0;
-        return 0;
-    }
     /* Hooks raised by the new init or the old shutdown wait for the swap. */
     r->depth++;
-    if (start_build(r, p, &dl, &def, &host, &state, &proc, err, errlen)) {
+    if (start_build(r, p, src, &b, err, errlen)) {
         r->depth--;
         drain(r);
         LOG_W("registry", "reload of %s refused, %s keeps running: %s", p->id, old_v, err);
@@ -684,22 +892,187 @@ int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, s
     if (was_enabled)
         call_disabled(r, p);
     unload(r, p);
-    p->dl = dl;
-    p->def = def;
-    p->host = host;
-    p->state = state;
-    p->proc = proc;
-    p->reason[0] = '\0';
-    p->loaded_ms = app_now_ms();
-    p->st = was_enabled ? PLG_ENABLED : PLG_DISABLED;
+    put_build(p, &b, was_enabled ? PLG_ENABLED : PLG_DISABLED, "reloaded");
     if (was_enabled)
         call_enabled(r, p);
     r->depth--;
     drain(r);
-    sbuf_fmt(new_v, vlen, "%s", def->version);
+    sbuf_fmt(new_v, vlen, "%s", b.def->version);
     *ms = mono_ms() - t0;
     LOG_I("registry", "plugin %s reloaded %s -> %s in %.2f ms", p->id, old_v, new_v, *ms);
     return 0;
+}
+
+int reg_reload(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen,
+               double *ms, char *err, size_t errlen)
+{
+    char disk[700];
+    snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    if (!p->def) {      /* failed or never loaded: a reload is a fresh start, from plugin.so */
+        double t0 = mono_ms();
+        int want = persisted_enabled(r, p->id, cfg_plugin_enabled(&r->app->cfg, p->id));
+        sbuf_fmt(old_v, vlen, "(not loaded)");
+        if (p->pinned && set_pinned(r, p, 0)) {
+            snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
+            return -1;
+        }
+        if (bring_up(r, p, want, err, errlen))
+            return -1;
+        sbuf_fmt(new_v, vlen, "%s", p->def->version);
+        *ms = mono_ms() - t0;
+        return 0;
+    }
+    if (reload_from(r, p, disk, old_v, new_v, vlen, ms, err, errlen))
+        return -1;
+    if (p->pinned)
+        set_pinned(r, p, 0);   /* the build on disk is the live one now */
+    return 0;
+}
+
+int reg_promote(struct registry *r, struct plugin *p, char *old_v, char *new_v, size_t vlen, double *ms,
+                char *err, size_t errlen)
+{
+    char src[700];
+    if (!p->shadow) {
+        snprintf(err, errlen, "%s has no shadow (/shadow %s first)", p->id, p->id);
+        return -1;
+    }
+    if (!p->def) {
+        snprintf(err, errlen, "%s is not loaded (%s): /reload_plugin %s first", p->id, reg_state_name(p->st), p->id);
+        return -1;
+    }
+    if (reload_from(r, p, kept_build(r, p->id, "shadow", src, sizeof src), old_v, new_v, vlen, ms, err, errlen))
+        return -1;
+    set_pinned(r, p, 1);        /* a restart loads the promoted build, whatever is on disk */
+    return 0;
+}
+
+/* Copy src over dst atomically (a private copy renamed into place). */
+static int keep_copy(struct registry *r, const char *src, const char *id, const char *dst, char *err, size_t errlen)
+{
+    char cdir[600], tmp[700];
+    if (private_copy(src, cache_dir(r, cdir, sizeof cdir), id, ++r->gen, tmp, sizeof tmp, err, errlen))
+        return -1;
+    if (rename(tmp, dst) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", dst, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int reg_shadow_start(struct registry *r, struct plugin *p, struct engine *eng, int restore, char *err,
+                     size_t errlen)
+{
+    char disk[700], kept[700], live[700], db[80];
+    struct stat st;
+    struct build b;
+    if (p->is_shadow || p->shadow) {
+        snprintf(err, errlen, "%s has a shadow already (/unshadow %s or /promote %s)", p->id, p->id, p->id);
+        return -1;
+    }
+    snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    kept_build(r, p->id, "shadow", kept, sizeof kept);
+    if (!restore && keep_copy(r, disk, p->id, kept, err, errlen))
+        return -1;
+    if (restore && stat(kept, &st) != 0) {
+        snprintf(err, errlen, "the shadow's build %s is gone: %s", kept, strerror(errno));
+        return -1;
+    }
+    /* The live build must survive a restart as it is: it is kept as
+     * <id>.live.so whenever it loads; pin it. */
+    if (!p->pinned && p->def) {
+        if (stat(kept_build(r, p->id, "live", live, sizeof live), &st) != 0) {
+            snprintf(err, errlen, "the live build's copy %s is missing: /reload_plugin %s first", live, p->id);
+            return -1;
+        }
+        if (set_pinned(r, p, 1)) {
+            snprintf(err, errlen, "cannot persist the state: %s", sqlite3_errmsg(r->app->db));
+            return -1;
+        }
+    }
+    struct plugin *sh = calloc(1, sizeof *sh);
+    if (!sh) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(sh->id, sizeof sh->id, "%s", p->id);
+    snprintf(sh->dir, sizeof sh->dir, "%s", p->dir);
+    sh->cfg = p->cfg;
+    sh->is_shadow = 1;
+    sh->live = p;
+    sh->eng = eng;
+    snprintf(db, sizeof db, "%s.shadow", p->id);
+    if (ldg_open(r->app->cfg.plugin_system.data_dir, db, &sh->ldg, err, errlen)) {
+        free(sh);
+        return -1;
+    }
+    p->shadow = sh;             /* before init: its API calls must resolve */
+    eng_adopt(eng, sh);         /* its open trades, from an earlier run */
+    r->depth++;
+    if (start_build(r, sh, NULL, &b, err, errlen)) {
+        r->depth--;
+        p->shadow = NULL;
+        drain(r);
+        ldg_close(sh->ldg);
+        free(sh);
+        return -1;
+    }
+    put_build(sh, &b, PLG_ENABLED, "shadow loaded");
+    call_enabled(r, sh);
+    r->depth--;
+    drain(r);
+    LOG_I("registry", "plugin %s: shadow %s loaded beside the live %s%s", p->id, b.def->version,
+          p->def ? p->def->version : "(not loaded)", b.ops->where);
+    return 0;
+}
+
+void reg_shadow_stop(struct registry *r, struct plugin *p)
+{
+    struct plugin *sh = p->shadow;
+    if (!sh)
+        return;
+    unload(r, sh);
+    p->shadow = NULL;
+    drain(r);
+    ldg_close(sh->ldg);
+    free(sh);
+    LOG_I("registry", "plugin %s: shadow ended", p->id);
+}
+
+/* 1 when the files differ in size or bytes, 0 same, -1 unreadable. */
+static int files_differ(const char *a, const char *b)
+{
+    char x[65536], y[65536];
+    int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC), rc = -1;
+    if (fa < 0 || fb < 0)
+        goto done;
+    for (;;) {
+        ssize_t na = read(fa, x, sizeof x), nb = read(fb, y, sizeof y);
+        if (na < 0 || nb < 0)
+            goto done;
+        if (na != nb || memcmp(x, y, (size_t)na) != 0) {
+            rc = 1;
+            goto done;
+        }
+        if (na == 0) {
+            rc = 0;
+            goto done;
+        }
+    }
+done:
+    if (fa >= 0)
+        close(fa);
+    if (fb >= 0)
+        close(fb);
+    return rc;
+}
+
+int reg_disk_differs(struct registry *r, struct plugin *p)
+{
+    char disk[700], live[700];
+    snprintf(disk, sizeof disk, "%s/plugin.so", p->dir);
+    return files_differ(disk, kept_build(r, p->id, "live", live, sizeof live));
 }
 
 zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig, char *reason,
@@ -709,10 +1082,7 @@ zx_verdict reg_call_signal(struct registry *r, struct plugin *p, zx_signal *sig,
         return ZX_ACCEPT;
     zx_verdict v;
     HOOK_BEGIN(r);
-    if (!p->proc) {
-        v = p->def->on_signal_received(p->state, sig, reason, reason_len);
-    } else if (pp_signal(p->proc, sig, &v, reason, reason_len)) {
-        proc_fault(p);
+    if (p->ops->signal(p, sig, &v, reason, reason_len)) {
         sbuf_fmt(reason, reason_len, "plugin failed: %s", p->reason);
         v = ZX_REJECT;
     }
@@ -743,6 +1113,7 @@ void reg_post_order(struct registry *r, struct plugin *p, const zx_order *o)
         return;
     e->kind = EV_ORDER;
     snprintf(e->plugin, sizeof e->plugin, "%s", p->id);
+    e->shadow = p->is_shadow;
     e->order = *o;
     enqueue(r, e);
 }
@@ -754,6 +1125,7 @@ void reg_post_position(struct registry *r, struct plugin *p, const zx_position *
         return;
     e->kind = EV_POSITION;
     snprintf(e->plugin, sizeof e->plugin, "%s", p->id);
+    e->shadow = p->is_shadow;
     e->pos = *pos;
     sbuf_fmt(e->close_reason, sizeof e->close_reason, "%s", pos->close_reason ? pos->close_reason : "");
     e->pos.close_reason = NULL;
@@ -769,19 +1141,15 @@ static void drain(struct registry *r)
         if (!r->q_head)
             r->q_tail = NULL;
         struct plugin *p = reg_find(r, e->plugin);
+        if (p && e->shadow)
+            p = p->shadow;
         if (p && p->st == PLG_ENABLED && p->def) {
             r->depth++;
             if (e->kind == EV_ORDER && p->def->on_order_placed) {
-                if (!p->proc)
-                    p->def->on_order_placed(p->state, &e->order);
-                else if (pp_order(p->proc, &e->order))
-                    proc_fault(p);
+                p->ops->order(p, &e->order);
             } else if (e->kind == EV_POSITION && p->def->on_position_update) {
                 e->pos.close_reason = e->close_reason;
-                if (!p->proc)
-                    p->def->on_position_update(p->state, &e->pos);
-                else if (pp_position(p->proc, &e->pos))
-                    proc_fault(p);
+                p->ops->position(p, &e->pos);
             }
             r->depth--;
         }
@@ -791,13 +1159,12 @@ static void drain(struct registry *r)
 
 void reg_call_daily(struct registry *r, struct plugin *p, const zx_daily *d)
 {
-    if (p->st != PLG_ENABLED || !p->def || !p->def->on_daily_reset)
+    if (p->st != PLG_ENABLED || !p->def)
         return;
     HOOK_BEGIN(r);
-    if (!p->proc)
-        p->def->on_daily_reset(p->state, d);
-    else if (pp_daily(p->proc, d))
-        proc_fault(p);
+    if (p->def->on_daily_reset)
+        p->ops->daily(p, d);
+    call_event(p, ZX_EVENT_DAILY_RESET, d);     /* skipped when the child just died */
     HOOK_END(r);
 }
 
@@ -839,16 +1206,20 @@ int reg_list(const char *plugin_dir, const char *data_dir, json_object *plugins_
     for (size_t i = 0; i < n; i++) {
         void *dl = NULL;
         const zx_plugin_def *def = NULL;
-        char dir[1200];
+        char dir[1200], src[1300], copy[700];
         json_object *pc = NULL, *en = NULL;
         snprintf(dir, sizeof dir, "%s/%s", plugin_dir, ids[i]);
         if (!cfg_valid_plugin_id(ids[i])) {
             fprintf(out, "%-20s %-28s %-10s %-4s failed: directory name is not a plugin id\n", ids[i], "-", "-", "-");
             failed++;
-        } else if (load_build(dir, ids[i], cdir, (uint64_t)i, &dl, &def, err, sizeof err)) {
+        } else if (snprintf(src, sizeof src, "%s/plugin.so", dir),
+                   load_build(src, ids[i], cdir, (uint64_t)i, copy, sizeof copy, &dl, &def, err, sizeof err)) {
+            if (copy[0])
+                unlink(copy);
             fprintf(out, "%-20s %-28s %-10s %-4s failed: %s\n", ids[i], "-", "-", "-", err);
             failed++;
         } else {
+            unlink(copy);
             int enabled = plugins_cfg && json_object_object_get_ex(plugins_cfg, ids[i], &pc) &&
                           json_object_object_get_ex(pc, "enabled", &en) && json_object_get_boolean(en);
             int chat = saved_state(data_dir, ids[i]);   /* a state set from chat wins */

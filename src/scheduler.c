@@ -10,6 +10,7 @@
 #include "log.h"
 #include "report.h"
 #include "sbuf.h"
+#include "shadow.h"
 #include "store.h"
 
 #include <errno.h>
@@ -274,10 +275,10 @@ void sched_format_local(const char *tz, int64_t t_ms, char *out, size_t len)
 static void close_day(struct app *a, const struct sched_day *d)
 {
     struct registry *r = &a->reg;
-    for (size_t i = 0; i < r->n; i++) {
-        struct plugin *p = r->v[i];
+    for (size_t k = 0; k < 2 * r->n; k++) {     /* every plugin, then every shadow (SPEC 12) */
+        struct plugin *p = k < r->n ? r->v[k] : r->v[k - r->n]->shadow;
         struct ldg_stats st;
-        if (!p->ldg)
+        if (!p || !p->ldg)
             continue;
         if (ldg_stats(p->ldg, d->from_ms, d->to_ms, &st) || ldg_put_performance(p->ldg, d->date, &st)) {
             LOG_E("sched", "%s: cannot write the performance row of %s: %s", p->id, d->date,
@@ -321,6 +322,7 @@ static void send_report(struct app *a, const struct sched_day *days, int n, int 
     sbuf_init(&html);
     sbuf_init(&cap);
     rpt_render(&rp, title, note, &html);
+    shd_render(a, NULL, days[0].from_ms, days[n - 1].to_ms, &html);     /* live and shadow side by side */
     chat_broadcast(a, sbuf_str(&html));
     unsigned char *png = NULL;
     size_t png_len = 0;

@@ -7,6 +7,7 @@
 #include "chat.h"
 #include "engine.h"
 #include "log.h"
+#include "notify.h"
 #include "sbuf.h"
 #include "registry.h"
 
@@ -18,7 +19,9 @@
     struct plugin *p = reg_check_host(NULL, (h), (call));       \
     if (!p)                                                     \
         return fail_value;                                      \
-    struct app *a = reg_app()
+    struct app *a = reg_app();                                  \
+    struct engine *eng = p->eng ? p->eng : a->eng;              \
+    (void)eng /* a shadow trades on an engine of its own (shadow.h) */
 
 static void set_err(char *err, size_t errlen, const char *msg)
 {
@@ -34,19 +37,19 @@ static int api_place_order(zx_host *h, const zx_order_req *req, zx_order *out, c
         return -1;
     }
     zx_order tmp;
-    return eng_open(a->eng, p, req, out ? out : &tmp, err, errlen);
+    return eng_open(eng, p, req, out ? out : &tmp, err, errlen);
 }
 
 static int api_close_trade(zx_host *h, int64_t trade_id, double lot, char *err, size_t errlen)
 {
     CHECK(h, "close_trade", (set_err(err, errlen, "invalid host handle"), -1));
-    return eng_close(a->eng, p, trade_id, lot, "plugin", err, errlen);
+    return eng_close(eng, p, trade_id, lot, "plugin", err, errlen);
 }
 
 static int api_modify_trade(zx_host *h, int64_t trade_id, double sl, double tp, char *err, size_t errlen)
 {
     CHECK(h, "modify_trade", (set_err(err, errlen, "invalid host handle"), -1));
-    return eng_modify(a->eng, p, trade_id, sl, tp, err, errlen);
+    return eng_modify(eng, p, trade_id, sl, tp, err, errlen);
 }
 
 static int api_open_trades(zx_host *h, zx_position *out, int max)
@@ -54,14 +57,14 @@ static int api_open_trades(zx_host *h, zx_position *out, int max)
     CHECK(h, "open_trades", -1);
     if (!out || max <= 0)
         return 0;
-    return eng_positions(a->eng, p, out, max);
+    return eng_positions(eng, p, out, max);
 }
 
 static int api_quote(zx_host *h, const char *symbol, double *bid, double *ask)
 {
     CHECK(h, "quote", -1);
     double b, k;
-    if (!symbol || eng_quote(a->eng, symbol, &b, &k))
+    if (!symbol || eng_quote(eng, symbol, &b, &k))
         return -1;
     if (bid)
         *bid = b;
@@ -76,8 +79,12 @@ static int api_notify(zx_host *h, const char *text)
     char msg[1200];
     if (!text)
         return -1;
-    snprintf(msg, sizeof msg, "[%s] %.*s", p->id, (int)sbuf_utf8_prefix(text, 1000), text);
-    chat_notify(a, msg);
+    snprintf(msg, sizeof msg, "%s[%s] %.*s", p->is_shadow ? "👻 shadow " : "", p->id,
+             (int)sbuf_utf8_prefix(text, 1000), text);
+    if (p->is_shadow)
+        notify_send(a, "shadow", msg);      /* marked, and muted by /mute shadow */
+    else
+        chat_notify(a, msg);
     return 0;
 }
 
@@ -150,7 +157,7 @@ static int api_account(zx_host *h, double *balance, double *equity)
 {
     CHECK(h, "account", -1);
     double b, e;
-    if (eng_account(a->eng, &b, &e))
+    if (eng_account(eng, &b, &e))
         return -1;
     if (balance)
         *balance = b;
@@ -163,12 +170,26 @@ static int api_symbol_info(zx_host *h, const char *symbol, double *pip_size, dou
 {
     CHECK(h, "symbol_info", -1);
     double ps, pv;
-    if (!symbol || eng_symbol_info(a->eng, symbol, &ps, &pv))
+    if (!symbol || eng_symbol_info(eng, symbol, &ps, &pv))
         return -1;
     if (pip_size)
         *pip_size = ps;
     if (pip_value)
         *pip_value = pv;
+    return 0;
+}
+
+/* Appended to ABI 1 (zepix_plugin.h, "ABI evolution"): the hooks of events
+ * that zx_plugin_def has no member for. The registry keeps them per build. */
+static int api_register_hook(zx_host *h, int event, zx_hook_fn fn)
+{
+    char err[160];
+    CHECK(h, "register_hook", -1);
+    (void)a;
+    if (reg_register_hook(h, event, fn, err, sizeof err)) {
+        LOG_W("registry", "plugin %s: %s", p->id, err);
+        return -1;
+    }
     return 0;
 }
 
@@ -191,4 +212,5 @@ void svc_fill_api(zx_api *api)
     api->now_ms = api_now_ms;
     api->account = api_account;
     api->symbol_info = api_symbol_info;
+    api->register_hook = api_register_hook;
 }

@@ -266,7 +266,24 @@ static int sig_set_action(sig_parsed *out, const char *p, size_t n, char *msg)
     return 0;
 }
 
-/* Drop an exchange prefix ("FX:EURUSD"), upper-case, check [A-Z0-9._]{1,31}. */
+/* The characters of a symbol: [A-Za-z0-9._]. */
+static int sig_symbol_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || sig_is_digit(c) || c == '.' || c == '_';
+}
+
+int sig_symbol_valid(const char *s)
+{
+    size_t n = 0;
+
+    for (; s != NULL && s[n]; n++)
+        if (n == SIG_SYMBOL_MAX || !sig_symbol_char(s[n]))
+            return 0;
+    return n > 0;
+}
+
+/* Drop an exchange prefix ("FX:EURUSD"), upper-case, then sig_symbol_valid
+ * (upper-cased, its [A-Za-z0-9._] is [A-Z0-9._]). */
 int sig_symbol_norm(const char *p, size_t n, char out[SIG_SYMBOL_MAX + 1])
 {
     const char *s = p;
@@ -276,31 +293,18 @@ int sig_symbol_norm(const char *p, size_t n, char out[SIG_SYMBOL_MAX + 1])
         if (p[i] == ':')
             s = p + i + 1;
     k = n - (size_t)(s - p);
-    for (i = 0; i < k && i < SIG_SYMBOL_MAX; i++) {
-        char c = sig_upper(s[i]);
-        if (!((c >= 'A' && c <= 'Z') || sig_is_digit(c) || c == '.' || c == '_'))
-            break;
-        out[i] = c;
-    }
-    if (k == 0 || i != k) {
+    if (k > SIG_SYMBOL_MAX || memchr(s, '\0', k) != NULL) {
         out[0] = '\0';
         return -1;
     }
+    for (i = 0; i < k; i++)
+        out[i] = sig_upper(s[i]);
     out[k] = '\0';
-    return 0;
-}
-
-int sig_symbol_valid(const char *s)
-{
-    size_t n = 0;
-
-    for (; s != NULL && s[n]; n++) {
-        char c = s[n];
-        if (n == SIG_SYMBOL_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                     sig_is_digit(c) || c == '.' || c == '_'))
-            return 0;
+    if (!sig_symbol_valid(out)) {
+        out[0] = '\0';
+        return -1;
     }
-    return n > 0;
+    return 0;
 }
 
 static int sig_set_symbol(sig_parsed *out, const char *p, size_t n, char *msg)

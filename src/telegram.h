@@ -20,8 +20,8 @@
  * The token is part of every URL (api_base + "/bot" + token + "/" + method):
  * no URL and no token is ever logged by this module.
  *
- * HTML helpers (tg_split, tg_html_to_plain) are pure functions, used by the
- * client, the console and the tests.
+ * The HTML helpers it cuts messages with (tg_split, tg_html_to_plain) are
+ * tg_html.h's.
  */
 #ifndef ZEPIX_TELEGRAM_H
 #define ZEPIX_TELEGRAM_H
@@ -35,7 +35,6 @@
 struct sbuf;
 struct tg_client;
 
-#define TG_CHUNK_MAX 4000       /* bytes of HTML per message: safely under 4096 characters */
 #define TG_QUEUE_MAX 1000       /* queued calls; beyond that new sends are dropped (logged) */
 #define TG_WAIT_CAP 60.0        /* seconds: the longest wait of any kind (retry_after, backoff) */
 #define TG_SEND_TRIES 4         /* tries of a message before it is given up */
@@ -103,23 +102,5 @@ int tg_set_commands(struct tg_client *tg, json_object *commands);
 
 /* Calls queued or in flight (for tests and /metrics). */
 size_t tg_queue_len(const struct tg_client *tg);
-
-/*
- * tg_split: cut html into chunks of at most limit bytes each, preferably at line
- * boundaries, else at a space, else between two characters; never inside a tag,
- * an entity or a UTF-8 sequence. An element open at a cut (<pre>, <code>, <b>,
- * <i>, any tag) is closed at the chunk's end and reopened at the next chunk's
- * start. Chunks without visible text are dropped. 0, or -1 (out of memory).
- */
-struct tg_chunks {
-    char **v;
-    size_t n;
-};
-int tg_split(const char *html, size_t limit, struct tg_chunks *out);
-void tg_chunks_free(struct tg_chunks *c);
-
-/* Telegram HTML to plain text: tags removed, &lt; &gt; &amp; &quot; &#N; &#xH;
- * decoded (unknown entities kept as written). Appends to out. */
-void tg_html_to_plain(const char *html, struct sbuf *out);
 
 #endif

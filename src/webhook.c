@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "intake.h"
 #include "preview.h"
+#include "jnum.h"
 #include "journal.h"
 #include "jsonbody.h"
 #include "log.h"
@@ -166,17 +167,7 @@ static int quote_num(json_object *o, const char *key, double *out, char *err, si
     *out = 0;
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
         return 0;
-    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_double(v);
-    } else if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        char *end;
-        *out = strtod(s, &end);
-        if (end == s || *end) {
-            snprintf(err, errlen, "%s: not a number", key);
-            return -1;
-        }
-    } else {
+    if (jnum_get(v, out)) {
         snprintf(err, errlen, "%s: not a number", key);
         return -1;
     }
@@ -240,7 +231,7 @@ static void on_price(void *ud, http_req *req)
         snprintf(err, sizeof err, "bid/ask: give both, or price");
         goto bad;
     }
-    if (eng_on_quote(a->eng, sym, bid, ask, err, sizeof err))
+    if (app_on_quote(a, sym, bid, ask, err, sizeof err))
         goto bad;
     json_object_put(o);
     char out[200];

@@ -281,6 +281,12 @@ static void test_account_follows_realized_and_floating(void **st)
     paper_set_realized(b, -100);
     assert_int_equal(b->ops->account(b->self, &bal, &eq), 0);
     assert_true(bal == 9900 && eq == 9850);
+    /* a shadow's account starts elsewhere (shadow.paper_balance); junk is ignored */
+    paper_set_balance(b, 2000);
+    paper_set_balance(b, -5);
+    paper_set_balance(b, NAN);
+    assert_int_equal(b->ops->account(b->self, &bal, &eq), 0);
+    assert_true(bal == 1900 && eq == 1850);
 }
 
 static void test_modify_checks_only_the_values(void **st)

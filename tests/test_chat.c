@@ -13,6 +13,7 @@
 #include "console.h"
 #include "sbuf.h"
 #include "telegram.h"
+#include "tg_html.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -181,7 +182,7 @@ static void test_table_lists_spec_commands_in_order(void **st)
 {
     static const char *const spec[] = {"start", "help", "status", "plugins", "enable_plugin",
         "disable_plugin", "reload_plugin", "stats", "trades", "positions", "signal", "close",
-        "modify", "pause", "resume", "risk", "journal", "preview", "replay", "mute", "unmute", "panic", "confirm", "daily", "chart", "export"};
+        "modify", "pause", "resume", "risk", "journal", "preview", "replay", "shadow", "promote", "unshadow", "mute", "unmute", "panic", "confirm", "daily", "chart", "export"};
     (void)st;
     assert_int_equal(bot_commands_count, sizeof spec / sizeof spec[0]);
     for (size_t i = 0; i < bot_commands_count; i++) {

@@ -57,6 +57,21 @@ static void test_shipped_configs_are_valid(void **st)
     }
 }
 
+static void test_shadow_section_sets_the_shadows_paper_balance(void **st)
+{
+    (void)st;
+    struct config c;
+    assert_int_equal(cfg_parse("t.json", "{}", &c, err, sizeof err), 0);
+    assert_true(c.shadow.paper_balance == 0);       /* 0 = broker.paper.balance */
+    cfg_free(&c);
+    assert_int_equal(cfg_parse("t.json", "{\"shadow\":{\"paper_balance\":2500}}", &c, err, sizeof err), 0);
+    assert_true(c.shadow.paper_balance == 2500);
+    cfg_free(&c);
+    expect_error("{\"shadow\":{\"paper_balance\":-1}}", "shadow.paper_balance", NULL);
+    expect_error("{\"shadow\":{\"balance\":1}}", "shadow.balance: unknown key", NULL);
+    expect_error("{\"shadow\":[]}", "shadow", NULL);
+}
+
 static void test_api_section_off_by_default_and_its_token_checked(void **st)
 {
     (void)st;
@@ -308,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_mt5_needs_a_secret_and_a_hold_below_the_stale_time),
         cmocka_unit_test(test_missing_file_is_named),
         cmocka_unit_test(test_api_section_off_by_default_and_its_token_checked),
+        cmocka_unit_test(test_shadow_section_sets_the_shadows_paper_balance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -359,6 +359,24 @@ static void the_money_guard_refuses_past_a_limit(void **st)
     fx_down(f);
 }
 
+static void no_money_guard_for_a_shadows_engine(void **st)
+{
+    struct fx *f = fx_up(0, 1);                     /* risk.max_open_trades 1, but no guard given */
+    zx_order o;
+    char err[256];
+    (void)st;
+    eng_free(f->e);
+    struct risk *saved = f->risk;
+    f->risk = NULL;
+    fx_engine(f, 0);
+    f->risk = saved;
+    quote(f, 1.1000, 1.1000);
+    assert_int_equal(open_trade(f, &f->plug[0], ZX_BUY, 0.1, 0, 0, &o, err, sizeof err), 0);
+    assert_int_equal(open_trade(f, &f->plug[1], ZX_BUY, 0.1, 0, 0, &o, err, sizeof err), 0);
+    assert_int_equal(eng_open_count(f->e), 2);
+    fx_down(f);
+}
+
 static void partial_close_leaves_the_rest(void **st)
 {
     struct fx *f = fx_up(0, 0);
@@ -903,6 +921,7 @@ int main(void)
         cmocka_unit_test(open_and_close_record_money_and_tell),
         cmocka_unit_test(lot_rules_and_the_gate),
         cmocka_unit_test(the_money_guard_refuses_past_a_limit),
+        cmocka_unit_test(no_money_guard_for_a_shadows_engine),
         cmocka_unit_test(partial_close_leaves_the_rest),
         cmocka_unit_test(quotes_hit_sl_and_tp_and_move_positions),
         cmocka_unit_test(modify_checks_the_side_and_records),

@@ -825,12 +825,100 @@ static void test_a_thousand_reloads_do_not_grow(void **st)
     assert_int_equal(p->st, PLG_ENABLED);
     assert_int_equal(eng_open_count(f->a.eng), 1);
     assert_string_equal(send1(f, "tp_ok close EURUSD price=1.1").status, "executed");
-    /* No private copy left behind: the cache directory is empty ("process"
-     * mode makes none: each child dlopens plugin.so itself). */
-    char cache[PATH_MAX];
+    /* No private copy left behind: the cache directory holds only the kept
+     * copy of the live build (tp_ok.live.so, SPEC 12 shadows), in both modes. */
+    char cache[PATH_MAX], kept[PATH_MAX + 32];
     fmt(cache, sizeof cache, "%s/.plugin-cache", f->ddir);
-    if (strcmp(f->iso, "none") == 0)
-        assert_int_equal(rmdir(cache), 0);
+    fmt(kept, sizeof kept, "%s/tp_ok.live.so", cache);
+    assert_int_equal(unlink(kept), 0);
+    assert_int_equal(rmdir(cache), 0);
+}
+
+/* ---- the growing ABI (zepix_plugin.h, "ABI evolution") ------------------------ */
+
+static zx_daily a_day(const char *date, int trades)
+{
+    zx_daily d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.date, sizeof d.date, "%s", date);
+    d.total_trades = trades;
+    return d;
+}
+
+/* tp_events has no on_daily_reset member: the hook it registered through
+ * api->register_hook is what hears the daily reset, in either isolation (in
+ * "process" the child forwards it as W_EVENT). */
+static void test_a_hook_registered_through_the_api_hears_the_daily_reset(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_events", "tp_events");
+    up(f, "{\"tp_events\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_events");
+    assert_int_equal(p->st, PLG_ENABLED);
+    assert_string_equal(stats(f, "tp_events").reason,
+                        "has=1 unknown=-1 null=-1 daily=0 resets=0 last=- trades=0");
+    zx_daily d = a_day("2026-03-04", 3);
+    reg_call_daily(&f->a.reg, p, &d);
+    assert_string_equal(stats(f, "tp_events").reason,
+                        "has=1 unknown=-1 null=-1 daily=0 resets=1 last=2026-03-04 trades=3");
+    /* Like every hook: enabled plugins only. */
+    char err[256];
+    assert_int_equal(reg_disable(&f->a.reg, p, err, sizeof err), 0);
+    d = a_day("2026-03-05", 7);
+    reg_call_daily(&f->a.reg, p, &d);
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), 0);
+    assert_contains(stats(f, "tp_events").reason, "resets=1 last=2026-03-04 trades=3");
+}
+
+static void test_register_hook_is_refused_outside_init(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_events", "tp_events");
+    up(f, "{\"tp_events\": {\"enabled\": true}}");
+    capture_begin(f);
+    struct dsp_result r = send1(f, "tp_events close EURUSD comment=late");
+    const char *log = capture_end(f);
+    assert_string_equal(r.reason, "late=-1");
+    assert_contains(log, "only during init");
+}
+
+/* A hot reload's new build registers afresh: the hooks are the build's. */
+static void test_a_reloaded_build_keeps_its_registered_hook(void **st)
+{
+    struct fx *f = *st;
+    char old_v[32], new_v[32], err[256];
+    install(f, "tp_events", "tp_events");
+    up(f, "{\"tp_events\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_events");
+    assert_int_equal(reload(f, p, old_v, new_v, err, sizeof err), 0);
+    zx_daily d = a_day("2026-03-06", 1);
+    reg_call_daily(&f->a.reg, p, &d);
+    assert_contains(stats(f, "tp_events").reason, "daily=0 resets=1 last=2026-03-06");
+}
+
+/* tp_abi1 is built against the header as it was before register_hook
+ * (tests/plugins/tp_abi1/zepix_plugin_abi1.h): it still loads, its table's old
+ * members are where they were, and its zx_plugin_def hooks still run. */
+static void test_an_abi1_plugin_built_before_register_hook_keeps_loading(void **st)
+{
+    struct fx *f = *st;
+    install(f, "tp_abi1", "tp_abi1");
+    install(f, "tp_ok", "tp_ok");
+    up(f, "{\"tp_abi1\": {\"enabled\": true}, \"tp_ok\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_abi1");
+    assert_int_equal(p->st, PLG_ENABLED);
+    assert_int_equal(must_find(f, "tp_ok")->st, PLG_ENABLED);
+    assert_string_equal(send1(f, "tp_abi1 buy EURUSD price=1.1").status, "executed");   /* a quote */
+    zx_daily d = a_day("2026-03-04", 0);
+    reg_call_daily(&f->a.reg, p, &d);
+    assert_string_equal(stats(f, "tp_abi1").reason,
+                        "size_ok=1 symbol_info=0 pip=0.0001 value=10 dailies=1 enabled=1");
+    /* What a plugin written for a newer host sees on an older one. */
+    zx_api older = f->a.reg.api;
+    assert_true(ZX_API_HAS(&f->a.reg.api, register_hook));
+    older.size = offsetof(zx_api, register_hook);
+    assert_false(ZX_API_HAS(&older, register_hook));
+    assert_true(ZX_API_HAS(&older, symbol_info));
 }
 
 /* ---- isolation, recovery --------------------------------------------------------- */
@@ -883,6 +971,27 @@ static void test_enabling_a_failed_plugin_after_fixing_its_file_loads_it(void **
     struct dsp_result r = send1(f, "tp_ok2 buy EURUSD price=1.1 comment=double");
     assert_string_equal(r.status, "executed");
     assert_true(fabs(trade_row(p, r.trade_id).lot - 0.02) < 1e-9);
+}
+
+/* Every state change goes through registry.c's set_state(), which logs it as
+ * "<old> -> <new> (<why>)" (issue 16: one setter, as curl's mstate()). */
+static void test_state_changes_are_logged_from_old_to_new_with_the_reason(void **st)
+{
+    struct fx *f = *st;
+    char err[256];
+    install(f, "tp_initfail", "tp_ok2");
+    install(f, "tp_ok", "tp_ok");
+    capture_begin(f);
+    up(f, "{\"tp_ok\": {\"enabled\": true}, \"tp_ok2\": {\"enabled\": true}}");
+    struct plugin *p = must_find(f, "tp_ok"), *bad = must_find(f, "tp_ok2");
+    assert_int_equal(reg_disable(&f->a.reg, p, err, sizeof err), 0);
+    assert_int_equal(reg_enable(&f->a.reg, p, err, sizeof err), 0);
+    const char *log = capture_end(f);
+    assert_int_equal(bad->st, PLG_FAILED);
+    assert_contains(log, "plugin tp_ok: loaded -> enabled (loaded)");
+    assert_contains(log, "plugin tp_ok: enabled -> disabled (disabled)");
+    assert_contains(log, "plugin tp_ok: disabled -> enabled (enabled)");
+    assert_contains(log, "plugin tp_ok2: loaded -> failed (init failed");
 }
 
 static void test_reload_repairs_a_failed_plugin(void **st)
@@ -1316,6 +1425,11 @@ int main(void)
         T(test_attach_from_a_plugin_is_refused),
         T(test_enabling_a_failed_plugin_after_fixing_its_file_loads_it),
         T(test_reload_repairs_a_failed_plugin),
+        T(test_state_changes_are_logged_from_old_to_new_with_the_reason),
+        T(test_a_hook_registered_through_the_api_hears_the_daily_reset),
+        T(test_register_hook_is_refused_outside_init),
+        T(test_a_reloaded_build_keeps_its_registered_hook),
+        T(test_an_abi1_plugin_built_before_register_hook_keeps_loading),
         T(test_no_hook_runs_after_shutdown_on_reload),
         T(test_events_from_a_reloads_init_reach_the_new_builds_state),
         T(test_init_may_ask_for_its_open_trades_at_start),

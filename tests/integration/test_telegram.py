@@ -27,7 +27,7 @@ ADMIN = 111
 STRANGER = 999
 COMMANDS = ["start", "help", "status", "plugins", "enable_plugin", "disable_plugin",
             "reload_plugin", "stats", "trades", "positions", "signal", "close", "modify",
-            "pause", "resume", "risk", "journal", "preview", "replay", "mute", "unmute", "panic", "confirm", "daily", "chart", "export"]
+            "pause", "resume", "risk", "journal", "preview", "replay", "shadow", "promote", "unshadow", "mute", "unmute", "panic", "confirm", "daily", "chart", "export"]
 ENV = {"no_proxy": "*", "NO_PROXY": "*"}
 
 

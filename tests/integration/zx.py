@@ -161,6 +161,17 @@ def run_cli(args, timeout=10, cwd=ROOT, env=None):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
+def wait_for(fn, timeout=5.0, what="condition"):
+    """fn()'s first true value, polled every 20 ms; AssertionError after timeout."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def plugin_dir(tmp, plugins):
     """Make tmp/plugins/<id>/plugin.so from $ZEPIX_BUILD/testplugins/<name>/plugin.so
     for each id -> name in plugins; returns the directory."""

@@ -1,9 +1,11 @@
 /*
  * tp_flip — two builds of one plugin (id "tp_flip") that decide differently,
  * for /replay: this build (1.0.0) accepts buys and rejects sells; tp_flip2
- * (2.0.0, this file with FLIP 1) rejects buys, accepts sells, and sizes 0.02.
+ * (2.0.0, this file with FLIP 1) rejects buys, accepts sells, sizes 0.02, and
+ * dies on a signal with comment=crash (a shadow that crashes, test_shadow.py).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zepix_plugin.h"
@@ -22,6 +24,8 @@ static int init(zx_host *h, const zx_api *api, void **state)
 static zx_verdict on_signal(void *state, zx_signal *s, char *reason, size_t n)
 {
     (void)state;
+    if (FLIP && s->comment && strcmp(s->comment, "crash") == 0)
+        abort();
     if (s->action == (FLIP ? ZX_BUY : ZX_SELL)) {
         snprintf(reason, n, "build %d takes no %s", FLIP + 1, FLIP ? "buys" : "sells");
         return ZX_REJECT;
