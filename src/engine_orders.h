@@ -4,9 +4,10 @@
  * its ledger's orders table and restored at start like the open trades.
  *
  * An order is placed with the lot rules and the money guard of an open
- * (eng_open), and checked again when it fills: the money guard refusing then
- * rejects it; a paused or disabled plugin's order waits (stays working) and is
- * tried again on the next quote.
+ * (eng_open). With the paper broker it is checked again when it fills: the
+ * money guard refusing then rejects it; a paused or disabled plugin's order
+ * waits (stays working) and is tried again on the next quote. (An MT5 terminal
+ * fills it by itself: only the placement is checked.)
  *
  * Synchronous broker (paper): the engine watches the quotes. A working order
  * fills when the quote reaches its entry -- buy_limit: ask <= entry; buy_stop:
