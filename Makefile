@@ -97,7 +97,7 @@ $(BUILD)/tests/test_%: tests/test_%.c $(LIB)
 # The engine's layer, enforced by its link line (issue #16): the engine with
 # only these objects and only SQLite, json-c and libev. A chat, HTTP, metrics or
 # MT5 call added to the core stops tests/test_engine.c from linking.
-ENGINE_OBJS := $(addprefix $(BUILD)/obj/src/,engine.o engine_async.o broker_paper.o quotes.o ledger.o store.o \
+ENGINE_OBJS := $(addprefix $(BUILD)/obj/src/,engine.o engine_async.o engine_orders.o broker_paper.o quotes.o ledger.o store.o \
                  config.o pnl.o risk.o log.o sbuf.o clock.o signal.o)
 $(BUILD)/tests/test_engine: tests/test_engine.c $(ENGINE_OBJS)
 	@mkdir -p $(@D)

@@ -1,11 +1,13 @@
 /*
  * /positions [ID] — open trades (of one plugin or all) with the current price
- * and floating profit, from the engine's in-memory positions. Never blocks.
+ * and floating profit, from the engine's in-memory positions, then the working
+ * (pending) orders when there are any. Never blocks.
  */
 #include "app.h"
 #include "args.h"
 #include "commands.h"
 #include "engine.h"
+#include "engine_orders.h"
 #include "registry.h"
 #include "sbuf.h"
 
@@ -45,6 +47,30 @@ static int list(struct cmd_ctx *c, struct plugin *p, zx_position *pos, double *t
     return n;
 }
 
+/* The working orders (of one plugin or all), after the trades. */
+static void orders(struct cmd_ctx *c, struct plugin *only)
+{
+    struct ldg_order *o = calloc(POS_MAX, sizeof *o);
+    const char *ids[POS_MAX];
+    int n = o ? eng_orders(c->app->eng, only, o, ids, POS_MAX) : 0;
+    if (n > 0) {
+        sbuf_printf(c->out, "\n<b>%d working order%s</b>\n<pre>", n, n == 1 ? "" : "s");
+        for (int i = 0; i < n; i++) {
+            char until[40] = "good till cancelled";
+            if (o[i].expiry_ms) {
+                char t[32];
+                ldg_format_time(o[i].expiry_ms, t, sizeof t);
+                snprintf(until, sizeof until, "expires %.19s", t);
+            }
+            sbuf_htmlf(c->out, "%s order #%lld %s %.2f %s @%.5g\n       sl %.5g tp %.5g, %s\n", ids[i],
+                       (long long)o[i].id, ldg_order_type_name(o[i].type), o[i].lot, o[i].symbol, o[i].entry,
+                       o[i].sl, o[i].tp, until);
+        }
+        sbuf_puts(c->out, "</pre>");
+    }
+    free(o);
+}
+
 void cmd_positions(struct cmd_ctx *c)
 {
     char w[2][CMD_WORD_MAX];
@@ -79,4 +105,5 @@ void cmd_positions(struct cmd_ctx *c)
     }
     sbuf_free(&body);
     free(pos);
+    orders(c, only);
 }

@@ -58,7 +58,16 @@ typedef struct zx_host zx_host;                 /* opaque, one per loaded plugin
 typedef struct sqlite3 sqlite3;                 /* from <sqlite3.h> */
 
 typedef enum { ZX_REJECT = 0, ZX_ACCEPT = 1, ZX_HANDLED = 2 } zx_verdict;
-typedef enum { ZX_BUY = 1, ZX_SELL, ZX_CLOSE, ZX_CLOSE_LONG, ZX_CLOSE_SHORT } zx_action;
+/* Pending orders (appended within ABI 1, SPEC 12): the order waits at
+ * zx_signal.price (the entry) until the quote reaches it. A limit buys below /
+ * sells above the market, a stop buys above / sells below it. A plugin written
+ * before these existed sees an action it does not know: the template,
+ * combined_v3 and price_action_v6 of that time accept any action but buy and
+ * sell untouched (as a close), so the host's own checks (lot rules, risk) are
+ * all that applies to such an order. Check the action before treating a
+ * signal as an entry. */
+typedef enum { ZX_BUY = 1, ZX_SELL, ZX_CLOSE, ZX_CLOSE_LONG, ZX_CLOSE_SHORT,
+               ZX_BUY_LIMIT, ZX_BUY_STOP, ZX_SELL_LIMIT, ZX_SELL_STOP } zx_action;
 
 enum { ZX_LOG_DEBUG = 0, ZX_LOG_INFO = 1, ZX_LOG_WARN = 2, ZX_LOG_ERROR = 3 };
 
@@ -69,7 +78,7 @@ typedef struct zx_signal {
     const char *source;         /* "webhook", "telegram", "console" */
     zx_action action;
     char symbol[32];            /* upper case, exchange prefix dropped */
-    double price, sl, tp, lot;  /* 0 = not given */
+    double price, sl, tp, lot;  /* 0 = not given; a pending action's price is its entry */
     double lot_multiplier;      /* 1.0 unless a plugin changes it */
     const char *comment;        /* never NULL, may be "" */
 } zx_signal;

@@ -9,6 +9,7 @@
 #include "broker_mt5.h"
 #include "broker_paper.h"
 #include "engine.h"
+#include "engine_orders.h"
 #include "engine_async.h"
 #include "journal.h"
 #include "metrics.h"
@@ -135,6 +136,12 @@ static void sink_sync(void *ud, const struct broker_position *pos, int npos, con
     eng_broker_sync(a->eng, pos, npos, closed, nclosed);
 }
 
+static void sink_orders(void *ud, const struct broker_order *ord, int nord, const struct broker_position *pos, int npos)
+{
+    struct app *a = ud;
+    eng_broker_orders(a->eng, ord, nord, pos, npos);
+}
+
 static int sink_knows_ticket(void *ud, int64_t ticket)
 {
     struct app *a = ud;
@@ -151,11 +158,23 @@ static void sink_note(void *ud, const char *text)
     chat_notify(ud, text);
 }
 
+/* Working orders expire on time, also without quotes (engine_orders.h). */
+static void on_orders_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct app *a = w->data;
+    (void)loop;
+    (void)revents;
+    eng_orders_tick(a->eng);
+    for (size_t i = 0; i < a->reg.n; i++)   /* the shadows' own paper engines */
+        if (a->reg.v[i]->shadow)
+            eng_orders_tick(a->reg.v[i]->shadow->eng);
+}
+
 int app_core_start(struct app *a, char *err, size_t errlen)
 {
     struct broker *brk;
     if (strcmp(a->cfg.broker.kind, "mt5") == 0) {
-        struct broker_sink sink = {.ud = a, .result = sink_result, .sync = sink_sync,
+        struct broker_sink sink = {.ud = a, .result = sink_result, .sync = sink_sync, .orders = sink_orders,
                                    .knows_ticket = sink_knows_ticket, .quote = sink_quote, .note = sink_note};
         if (!(brk = mt5_new(a->loop, a->db, &a->cfg, &sink, err, errlen)))
             return -1;
@@ -172,7 +191,12 @@ int app_core_start(struct app *a, char *err, size_t errlen)
                             .position_update = ev_position_update, .order_result = ev_order_result,
                             .note = ev_note};
     a->eng = eng_new(&a->cfg, brk, a->risk, &ev, err, errlen);
-    return a->eng ? 0 : -1;
+    if (!a->eng)
+        return -1;
+    ev_timer_init(&a->orders_tick, on_orders_tick, 1., 1.);
+    a->orders_tick.data = a;
+    ev_timer_start(a->loop, &a->orders_tick);
+    return 0;
 }
 
 static void on_healthz(void *ud, http_req *req)
@@ -373,6 +397,8 @@ void app_free(struct app *a)
         shd_shutdown(a);        /* the shadows' builds and engines; they come back at the next start */
         reg_shutdown(&a->reg);
     }  /* every plugin's shutdown() (may use the API), databases closed */
+    if (a->loop)
+        ev_timer_stop(a->loop, &a->orders_tick);
     eng_free(a->eng);
     a->eng = NULL;
     metrics_free(a);

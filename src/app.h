@@ -38,6 +38,7 @@ struct app {
     int64_t started_ms;                 /* wall clock at start */
     ev_signal sigint, sigterm;
     ev_timer stop_timer;
+    ev_timer orders_tick;               /* 1 s: working orders expire (engine_orders.h) */
     double stop_deadline;
     int stopping;
     int exit_code;

@@ -25,16 +25,31 @@ struct broker_fill {
     int64_t time_ms;
 };
 
-/* One request to an asynchronous broker. tag is "zx:<plugin>:<trade id>". */
+/* One request to an asynchronous broker. tag is "zx:<plugin>:<trade id>"
+ * ("zx:<plugin>:o<order id>" for a working order's pending and cancel). */
 struct broker_request {
-    const char *op;             /* "open" | "close" | "modify" */
+    const char *op;             /* "open" | "close" | "modify" | "pending" | "cancel" */
     const char *plugin;
-    int64_t trade_id;
+    int64_t trade_id;           /* pending, cancel: the working order's id */
     const char *symbol;
     zx_action side;             /* open: the order's side; close/modify: the position's */
     double volume;              /* open, close: lots */
     double sl, tp;              /* open, modify: 0 = none */
-    int64_t ticket;             /* close, modify: the broker's position */
+    int64_t ticket;             /* close, modify: the broker's position; cancel: its order (0 = not known) */
+    zx_action type;             /* pending: ZX_BUY_LIMIT ... ZX_SELL_STOP */
+    double price;               /* pending: the entry */
+    int64_t expiry_ms;          /* pending: 0 = good till cancelled */
+};
+
+/* A working (pending) order an asynchronous broker reports (its magic is
+ * zepix's). Strings are borrowed for the duration of the call. */
+struct broker_order {
+    int64_t ticket;
+    char symbol[32];
+    zx_action type;             /* ZX_BUY_LIMIT ... ZX_SELL_STOP; 0 = another kind */
+    double volume, price, sl, tp;
+    int64_t expiration_ms;      /* the terminal expires it then (UTC); 0 = it does not */
+    char comment[64];
 };
 
 /* What an asynchronous broker reports back (engine.h, eng_broker_result and
@@ -121,6 +136,11 @@ struct broker_sink {
     /* Closed deals and open positions of one report (npos < 0: no list). */
     void (*sync)(void *ud, const struct broker_position *pos, int npos, const struct broker_closed *closed,
                  int nclosed);
+    /* The broker's working orders of one report (after sync; norders < 0:
+     * no list was reported), with its open positions (a filled order is the
+     * position of the same ticket). */
+    void (*orders)(void *ud, const struct broker_order *ord, int norders, const struct broker_position *pos,
+                   int npos);
     /* 1 when ticket belongs to a trade the engine watches. */
     int (*knows_ticket)(void *ud, int64_t ticket);
     /* A quote the terminal reported: 0, or -1 with the reason. */

@@ -113,10 +113,11 @@ static int64_t magic_of(const struct mt5 *m, const char *plugin)
     return m->cfg->broker.mt5_magic_base + fnv1a(plugin) % MT5_MAGIC_SPAN;
 }
 
-void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len)
+/* "zx:<plugin>:<id>", id the text of a trade id (or "o<order id>"). */
+static void comment_of(const char *plugin, const char *id, char *out, size_t len)
 {
-    char id[24], cut[MT5_COMMENT_MAX + 1];
-    int n = snprintf(id, sizeof id, "%lld", (long long)trade_id);
+    char cut[MT5_COMMENT_MAX + 1];
+    int n = (int)strlen(id);
     if (3 + strlen(plugin) + 1 + (size_t)n <= MT5_COMMENT_MAX) {
         snprintf(out, len, "zx:%s:%s", plugin, id);
         return;
@@ -129,6 +130,40 @@ void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len)
     snprintf(out, len, "zx:%s~%04x:%s", cut, (unsigned)(fnv1a(plugin) & 0xffff), id);
     if (strlen(out) > MT5_COMMENT_MAX)
         out[MT5_COMMENT_MAX] = '\0';
+}
+
+void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)trade_id);
+    comment_of(plugin, id, out, len);
+}
+
+void mt5_order_comment(const char *plugin, int64_t order_id, char *out, size_t len)
+{
+    char id[24];
+    snprintf(id, sizeof id, "o%lld", (long long)order_id);
+    comment_of(plugin, id, out, len);
+}
+
+static int is_order_op(const char *op)
+{
+    return strcmp(op, "pending") == 0 || strcmp(op, "cancel") == 0;
+}
+
+static const char *order_type_name(zx_action t)
+{
+    return t == ZX_BUY_LIMIT ? "buy_limit" : t == ZX_BUY_STOP ? "buy_stop" : t == ZX_SELL_LIMIT ? "sell_limit"
+         : t == ZX_SELL_STOP ? "sell_stop" : "";
+}
+
+/* A working order's request fields (SPEC 12; docs/commands.md): its type,
+ * entry price and expiry in UTC seconds (0 = good till cancelled). */
+static void encode_order(json_object *o, const struct broker_request *rq)
+{
+    json_object_object_add(o, "type", json_object_new_string(order_type_name(rq->type)));
+    json_object_object_add(o, "price", json_object_new_double(rq->price));
+    json_object_object_add(o, "expiry", json_object_new_int64(rq->expiry_ms > 0 ? (rq->expiry_ms + 999) / 1000 : 0));
 }
 
 static int kv_get(struct mt5 *m, const char *key, char *out, size_t len)
@@ -299,7 +334,10 @@ static int mt5_submit(void *self, const struct broker_request *rq, int64_t *requ
 {
     struct mt5 *m = self;
     char comment[MT5_COMMENT_MAX + 1];
-    mt5_comment(rq->plugin, rq->trade_id, comment, sizeof comment);
+    if (is_order_op(rq->op))
+        mt5_order_comment(rq->plugin, rq->trade_id, comment, sizeof comment);
+    else
+        mt5_comment(rq->plugin, rq->trade_id, comment, sizeof comment);
     json_object *o = json_object_new_object();
     if (!o) {
         snprintf(err, errlen, "out of memory");
@@ -315,6 +353,8 @@ static int mt5_submit(void *self, const struct broker_request *rq, int64_t *requ
     json_object_object_add(o, "ticket", json_object_new_int64(rq->ticket));
     json_object_object_add(o, "magic", json_object_new_int64(magic_of(m, rq->plugin)));
     json_object_object_add(o, "comment", json_object_new_string(comment));
+    if (is_order_op(rq->op))
+        encode_order(o, rq);
     const char *payload = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     sqlite3_stmt *s = mstmt(m, M_INSERT);
     sqlite3_bind_text(s, 1, rq->plugin, -1, SQLITE_TRANSIENT);
@@ -598,6 +638,48 @@ static void orphan(struct mt5 *m, const struct broker_position *bp)
     m->sink.note(m->sink.ud, note);
 }
 
+static zx_action order_type_of(const char *t)
+{
+    return strcmp(t, "buy_limit") == 0 ? ZX_BUY_LIMIT : strcmp(t, "buy_stop") == 0 ? ZX_BUY_STOP
+         : strcmp(t, "sell_limit") == 0 ? ZX_SELL_LIMIT : strcmp(t, "sell_stop") == 0 ? ZX_SELL_STOP : 0;
+}
+
+/* The working orders of a trusted poll (orders[]: ticket, symbol, type,
+ * volume, price, sl, tp, magic, comment) to the sink, with its positions. No
+ * list, or a cut one, is -1: it says nothing about what is gone. */
+static void read_orders(struct mt5 *m, json_object *body, int trusted, const struct broker_position *pos, int npos)
+{
+    json_object *arr = member(body, "orders", json_type_array);
+    size_t len = arr ? json_object_array_length(arr) : 0;
+    struct broker_order *ord = calloc(len ? len : 1, sizeof *ord);
+    int n = 0;
+    if (!ord) {
+        LOG_E("mt5", "out of memory: working orders of this poll not reconciled");
+        return;
+    }
+    for (size_t i = 0; i < len && len <= MT5_MAX_ITEMS; i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        struct broker_order *bo = &ord[n];
+        bo->ticket = inum(o, "ticket");
+        if (symbol_of(m, str(o, "symbol"), bo->symbol, sizeof bo->symbol))
+            bo->symbol[0] = '\0';
+        bo->type = order_type_of(str(o, "type"));
+        bo->volume = num(o, "volume", 0);
+        bo->price = num(o, "price", 0);
+        bo->sl = num(o, "sl", 0);
+        bo->tp = num(o, "tp", 0);
+        double exp = num(o, "expiration", 0);     /* UTC seconds; 0 = good till cancelled */
+        bo->expiration_ms = exp >= MT5_TIME_MIN && exp <= MT5_TIME_MAX ? (int64_t)exp * 1000 : 0;
+        snprintf(bo->comment, sizeof bo->comment, "%s", str(o, "comment"));
+        if (bo->ticket > 0)
+            n++;
+    }
+    if (!arr || !trusted || len > MT5_MAX_ITEMS)
+        n = -1;
+    m->sink.orders(m->sink.ud, ord, n, pos, npos);
+    free(ord);
+}
+
 /* trusted: the positions are the whole truth of the expected account. */
 static void read_trades(struct mt5 *m, json_object *body, int trusted)
 {
@@ -611,6 +693,7 @@ static void read_trades(struct mt5 *m, json_object *body, int trusted)
         if (np >= 0 && json_object_array_length(parr) > MT5_MAX_ITEMS)
             np = -1;                /* a cut list says nothing about what is missing */
         m->sink.sync(m->sink.ud, pos, np, closed, nc);
+        read_orders(m, body, trusted, pos, np);
         for (int i = 0; i < np; i++)
             orphan(m, &pos[i]);
     } else {
@@ -637,7 +720,7 @@ static int check_time(json_object *o, const char *arr, size_t i, const char *key
 
 int mt5_check_poll(json_object *body, char *err, size_t errlen)
 {
-    static const char *const arrays[] = {"quotes", "positions", "closed", "results"};
+    static const char *const arrays[] = {"quotes", "positions", "closed", "results", "orders"};
     json_object *v;
     if (!body || !json_object_is_type(body, json_type_object)) {
         snprintf(err, errlen, "body: expected a JSON object");

@@ -51,6 +51,9 @@ int mt5_is(const struct broker *b);
  * or, when that exceeds the 31 characters MT5 keeps, "zx:<plugin prefix>~<4
  * hex digits of the plugin id's hash>:<trade id>". out: >= 32 bytes. */
 void mt5_comment(const char *plugin, int64_t trade_id, char *out, size_t len);
+/* The comment of a working order's requests ("pending", "cancel") and so of
+ * the position it fills into: the same with "o<order id>" for the trade id. */
+void mt5_order_comment(const char *plugin, int64_t order_id, char *out, size_t len);
 
 /* The shape of a poll body (json-c object): 0, or -1 with the field named in
  * err (arrays that are not arrays, items that are not objects, a time field

@@ -4,6 +4,8 @@
 #include "dispatch.h"
 #include "app.h"
 #include "engine.h"
+#include "engine_orders.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -52,6 +54,58 @@ static void execute_close(struct app *a, struct plugin *p, const zx_signal *zs, 
     result(r, p, failed ? "failed" : closed ? "executed" : "skipped", first, why);
 }
 
+/* cancel, cancel_long, cancel_short: the plugin's working orders on the symbol. */
+static void execute_cancel(struct app *a, struct plugin *p, const sig_parsed *s, struct dsp_result *r)
+{
+    int cancelled, failed;
+    char err[256] = "", why[200];
+    eng_cancel_where(eng_of(a, p), p, s->action, s->symbol, "signal", &cancelled, &failed, err, sizeof err);
+    if (failed)
+        snprintf(why, sizeof why, "cancelled %d, %d failed: %.*s", cancelled, failed,
+                 (int)sbuf_utf8_prefix(err, 150), err);
+    else if (cancelled && eng_broker_async(eng_of(a, p)))
+        snprintf(why, sizeof why, "cancel sent for %d working order%s", cancelled, cancelled == 1 ? "" : "s");
+    else if (cancelled)
+        snprintf(why, sizeof why, "cancelled %d working order%s", cancelled, cancelled == 1 ? "" : "s");
+    else
+        snprintf(why, sizeof why, "no working %s%s orders to cancel", s->action == SIG_CANCEL_LONG ? "buy "
+                 : s->action == SIG_CANCEL_SHORT ? "sell " : "", s->symbol);
+    result(r, p, failed ? "failed" : cancelled ? "executed" : "skipped", 0, why);
+}
+
+/* An accepted pending action: a working order at the signal's entry. */
+static void execute_pending(struct app *a, struct plugin *p, const zx_signal *zs, const sig_parsed *s,
+                            struct dsp_result *r)
+{
+    char err[256];
+    double lot = zs->lot > 0 ? zs->lot : eng_default_lot(p);
+    struct eng_pending_req req = {.type = zs->action, .lot = lot * zs->lot_multiplier, .entry = s->entry,
+                                  .sl = zs->sl, .tp = zs->tp, .comment = zs->comment,
+                                  .expiry_ms = s->expiry_s > 0 ? clk_now_ms() + (int64_t)s->expiry_s * 1000 : 0};
+    memcpy(req.symbol, zs->symbol, sizeof req.symbol);
+    struct ldg_order o;
+    if (eng_place_pending(eng_of(a, p), p, &req, &o, err, sizeof err)) {
+        result(r, p, "failed", 0, err);
+        return;
+    }
+    char note[200], until[48] = "";
+    if (o.expiry_ms) {
+        char t[32];
+        ldg_format_time(o.expiry_ms, t, sizeof t);
+        snprintf(until, sizeof until, " (expires %s UTC)", t);
+    }
+    int n = snprintf(note, sizeof note, "%s %.2f %s at %.5f %s as order #%lld%s", ldg_order_type_name(o.type),
+                     o.lot, o.symbol, o.entry, eng_broker_async(eng_of(a, p)) ? "sent to the terminal" : "working",
+                     (long long)o.id, until);
+    double cap = eng_max_lot(p);
+    if (n > 0 && (size_t)n < sizeof note && cap > 0 && req.lot > cap + 1e-9)
+        n += snprintf(note + n, sizeof note - (size_t)n, "; lot capped at max_lot_size %.2f (asked %.2f)", cap,
+                      req.lot);
+    if (n > 0 && (size_t)n < sizeof note && s->sizing[0] && zs->lot == s->lot)
+        snprintf(note + n, sizeof note - (size_t)n, "; %.*s", (int)sbuf_utf8_prefix(s->sizing, 100), s->sizing);
+    result(r, p, "executed", 0, note);
+}
+
 static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs, const sig_parsed *s,
                            struct dsp_result *r)
 {
@@ -63,6 +117,10 @@ static void execute_accept(struct app *a, struct plugin *p, const zx_signal *zs,
     if (!isfinite(zs->lot) || zs->lot < 0 || !isfinite(zs->lot_multiplier) || zs->lot_multiplier <= 0 ||
         !isfinite(zs->sl) || zs->sl < 0 || !isfinite(zs->tp) || zs->tp < 0) {
         result(r, p, "failed", 0, "the plugin left an invalid lot, lot_multiplier, sl or tp");
+        return;
+    }
+    if (sig_is_pending(zs->action)) {
+        execute_pending(a, p, zs, s, r);
         return;
     }
     double lot = zs->lot > 0 ? zs->lot : eng_default_lot(p);
@@ -105,7 +163,7 @@ static void dispatch_to(struct app *a, struct plugin *p, const sig_parsed *s, in
                         const char *source, struct dsp_result *r)
 {
     struct engine *e = eng_of(a, p);
-    int opening = s->action == ZX_BUY || s->action == ZX_SELL;
+    int opening = sig_side(s->action) != 0;     /* buy, sell and the pending orders */
     if (a->in_batch && p->batch_failed) {
         char why[200];
         snprintf(why, sizeof why, "its trade ledger cannot be written (%.*s); not executed",
@@ -134,8 +192,12 @@ static void dispatch_to(struct app *a, struct plugin *p, const sig_parsed *s, in
         eng_scope_end(e);
         return;
     }
+    if (sig_is_cancel(s->action)) {     /* a host action too: cancelling never needs a plugin's consent */
+        execute_cancel(a, p, s, r);
+        return;
+    }
     char reversed[200] = "";
-    if (s->reverse && opening) {    /* closelongbuy / closeshortsell: the other side first */
+    if (s->reverse && (s->action == ZX_BUY || s->action == ZX_SELL)) {    /* closelongbuy / closeshortsell: the other side first */
         zx_signal zc = {.id = signal_id, .source = source,
                         .action = s->action == ZX_BUY ? ZX_CLOSE_SHORT : ZX_CLOSE_LONG};
         memcpy(zc.symbol, s->symbol, sizeof zc.symbol);
@@ -146,7 +208,9 @@ static void dispatch_to(struct app *a, struct plugin *p, const sig_parsed *s, in
             return;           /* never open the new side while the old one is still open */
         snprintf(reversed, sizeof reversed, "%.*s", (int)sbuf_utf8_prefix(r->reason, 150), r->reason);
     }
-    zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = s->price,
+    /* A pending action's price is its entry (zepix_plugin.h). */
+    double price = sig_is_pending(s->action) ? s->entry : s->price;
+    zx_signal zs = {.id = signal_id, .source = source, .action = s->action, .price = price,
                     .sl = s->sl, .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0,
                     .comment = s->comment};
     memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
@@ -159,6 +223,7 @@ static void dispatch_to(struct app *a, struct plugin *p, const sig_parsed *s, in
     /* The hook may not change what the signal is. */
     memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
     zs.action = s->action;
+    zs.price = price;
     int64_t first = eng_scope_end(e);
     if (v == ZX_REJECT) {
         result(r, p, "rejected", 0, reason[0] ? reason : "rejected by the plugin");

@@ -3,6 +3,7 @@
  */
 #include "engine.h"
 #include "engine_int.h"
+#include "engine_orders.h"
 #include "clock.h"
 #include "log.h"
 #include "pnl.h"
@@ -68,6 +69,11 @@ static int add_pos(struct engine *e, const struct epos *p)
     }
     e->pos[e->npos++] = *p;
     return 0;
+}
+
+int engi_add_pos(struct engine *e, const struct epos *p)
+{
+    return add_pos(e, p);
 }
 
 void engi_del_pos(struct engine *e, struct epos *p)
@@ -165,6 +171,7 @@ void eng_adopt(struct engine *e, struct plugin *p)
     update_floating(e);
     if (n > 0)
         LOG_I("engine", "%s: %d open trade(s) restored", p->id, n);
+    engi_orders_adopt(e, p);
 }
 
 void eng_free(struct engine *e)
@@ -174,6 +181,7 @@ void eng_free(struct engine *e)
     if (e->brk)
         e->brk->ops->destroy(e->brk->self);     /* frees e->brk too */
     free(e->pos);
+    free(e->ord);
     free(e);
 }
 
@@ -277,6 +285,11 @@ static int risk_order(struct engine *e, struct plugin *p, const char *symbol, do
     if (rc)
         LOG_I("engine", "%s: %.2f %s refused: %s", p->id, lot, symbol, err);
     return rc;
+}
+
+int engi_risk_order(struct engine *e, struct plugin *p, const char *symbol, double lot, char *err, size_t errlen)
+{
+    return risk_order(e, p, symbol, lot, err, errlen);
 }
 
 int eng_risk_figures(struct engine *e, struct plugin *p, const char *symbol, struct risk_figures *f)
@@ -628,6 +641,7 @@ int eng_on_quote(struct engine *e, const char *symbol, double bid, double ask, c
 {
     if (e->brk->ops->set_quote(e->brk->self, symbol, bid, ask, clk_now_ms(), err, errlen))
         return -1;
+    engi_orders_quote(e, symbol, bid, ask);     /* working orders first: a fill is then a position */
     /* Closing reorders the cache: walk a snapshot of the affected trades. */
     size_t n;
     struct engi_key *todo = engi_snapshot(e, on_symbol, symbol, &n);
@@ -778,6 +792,7 @@ void eng_resync(struct engine *e)
     struct plugin *p;
     e->npos = 0;
     e->realized = 0;
+    engi_orders_reset(e);
     for (size_t i = 0; (p = e->ev.plugin_at(e->ev.ud, i)); i++)
         if (p->ldg)
             eng_adopt(e, p);

@@ -3,6 +3,7 @@
  */
 #include "engine_async.h"
 #include "engine_int.h"
+#include "engine_orders.h"
 #include "clock.h"
 #include "log.h"
 #include "sbuf.h"
@@ -67,6 +68,10 @@ static void open_result(struct engine *e, struct plugin *p, struct epos *ep, con
 
 void eng_broker_result(struct engine *e, const struct broker_result *r)
 {
+    if (strcmp(r->op, "pending") == 0 || strcmp(r->op, "cancel") == 0) {
+        engi_orders_result(e, r);       /* a working order's (engine_orders.c) */
+        return;
+    }
     struct plugin *p = e->ev.find(e->ev.ud, r->plugin);
     struct epos *ep = p ? engi_find_pos(e, p->id, r->trade_id) : NULL;
     char note[400], err[256];

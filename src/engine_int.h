@@ -1,12 +1,13 @@
 /*
- * engine_int — what engine.c and engine_async.c share and nobody else sees:
- * the engine's state and the position book's primitives. Not an interface:
- * include it only from those two files.
+ * engine_int — what engine.c, engine_async.c and engine_orders.c share and
+ * nobody else sees: the engine's state and the position book's primitives. Not
+ * an interface: include it only from those files.
  */
 #ifndef ZEPIX_ENGINE_INT_H
 #define ZEPIX_ENGINE_INT_H
 
 #include "engine.h"
+#include "ledger.h"
 
 struct epos {                       /* one open trade, mirrored from its ledger row */
     char plugin[64];
@@ -24,6 +25,16 @@ struct epos {                       /* one open trade, mirrored from its ledger 
     int64_t short_since_ms;         /* the broker's position has fewer lots since (0 = not) */
 };
 
+struct eord {                       /* one working order, mirrored from its ledger row */
+    char plugin[64];
+    struct ldg_order o;
+    /* Asynchronous brokers: */
+    int cancelling;                 /* a cancel request is on its way */
+    int term_expiry;                /* the terminal expires it itself (its last report) */
+    char end_as[12];                /* what its success makes the order: cancelled | expired */
+    char end_reason[32];
+};
+
 struct engine {
     const struct config *cfg;       /* borrowed */
     struct broker *brk;             /* owned */
@@ -35,11 +46,17 @@ struct engine {
     struct plugin *cur;             /* plugin whose hook runs (eng_scope_begin) */
     int64_t cur_signal;
     int64_t cur_first_trade;
+    struct eord *ord;               /* working orders (engine_orders.c) */
+    size_t nord, ordcap;
 };
+
+/* The money guard of every order (SPEC 12): the account's limits, then p's. */
+int engi_risk_order(struct engine *e, struct plugin *p, const char *symbol, double lot, char *err, size_t errlen);
 
 struct epos *engi_find_pos(struct engine *e, const char *plugin, int64_t trade_id);
 /* The filled trade with the broker's ticket, or NULL. */
 struct epos *engi_find_ticket(struct engine *e, int64_t ticket);
+int engi_add_pos(struct engine *e, const struct epos *p);    /* 0, -1 out of memory */
 void engi_del_pos(struct engine *e, struct epos *p);
 void engi_to_position(const struct epos *p, zx_position *out);
 /* Record the close of qty lots of ep (all when qty <= 0 or within half a

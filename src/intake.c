@@ -54,6 +54,58 @@ static int size_from_risk(struct app *a, sig_parsed *s, const struct cfg_symbol 
     return 0;
 }
 
+/* A pending order's entry: PineConnector's price= (pips from the quote)
+ * becomes a price, and the entry must lie where the order waits for the market
+ * -- a limit buys below the ask and sells above the bid, a stop buys above the
+ * ask and sells below the bid -- and not absurdly far from it
+ * (webhook.max_stop_distance_pct). With no quote known the signal's price
+ * stands in for it; with neither, only price= needs one. */
+static int pending_entry(struct app *a, sig_parsed *s, const struct cfg_symbol *sym, char *err, size_t errlen)
+{
+    const char *name = sig_action_name(s->action);
+    int buy = sig_side(s->action) == ZX_BUY;
+    int limit = s->action == ZX_BUY_LIMIT || s->action == ZX_SELL_LIMIT;
+    int below = buy == limit;           /* buy_limit and sell_stop wait below the market */
+    double bid = 0, ask = 0, max_pct = a->cfg.webhook.max_stop_distance_pct;
+    int have = eng_quote(a->eng, s->symbol, &bid, &ask) == 0 && bid > 0 && ask > 0;
+    if (!have && s->price > 0) {
+        bid = ask = s->price;
+        have = 1;
+    }
+    double ref = buy ? ask : bid;
+    const char *at = have && s->price > 0 && bid == ask && bid == s->price ? "price" : buy ? "ask" : "bid";
+    if (s->entry_pips > 0) {
+        if (!have) {
+            snprintf(err, errlen, "price: PineConnector's price= is pips from the current price, and no price is "
+                     "known for %s yet (send a quote first)", s->symbol);
+            return -1;
+        }
+        double d = s->entry_pips * sym->pip_size;
+        s->entry = below ? ref - d : ref + d;
+        if (!(s->entry > 0)) {
+            snprintf(err, errlen, "price: %g pips below the %s %.10g is below zero", s->entry_pips, at, ref);
+            return -1;
+        }
+        s->entry_pips = 0;
+    }
+    if (!have)
+        return 0;
+    if (below ? !(s->entry < ref) : !(s->entry > ref)) {
+        snprintf(err, errlen, "entry: %.10g must be %s the %s %.10g for a %s (it would fill at once%s)", s->entry,
+                 below ? "below" : "above", at, ref, name,
+                 limit ? (buy ? "; a buy above the market is a buy_stop" : "; a sell below the market is a sell_stop")
+                       : (buy ? "; a buy below the market is a buy_limit" : "; a sell above the market is a sell_limit"));
+        return -1;
+    }
+    double pct = fabs(s->entry - ref) / ref * 100.0;
+    if (max_pct > 0 && pct > max_pct) {
+        snprintf(err, errlen, "entry: %.10g is %.0f%% away from the %s %.10g (limit %g%%, "
+                 "webhook.max_stop_distance_pct)", s->entry, pct, at, ref, max_pct);
+        return -1;
+    }
+    return 0;
+}
+
 int intake_check(struct app *a, sig_parsed *s, char *err, size_t errlen)
 {
     if (s->plugin[0] && !reg_find(&a->reg, s->plugin)) {
@@ -63,8 +115,8 @@ int intake_check(struct app *a, sig_parsed *s, char *err, size_t errlen)
     struct cfg_symbol sym;
     int known = cfg_symbol_find(&a->cfg, s->symbol, &sym);
     snprintf(s->symbol, sizeof s->symbol, "%s", sym.name);
-    if (s->action != ZX_BUY && s->action != ZX_SELL)
-        return 0;               /* a close must never be refused for want of metadata */
+    if (!sig_side(s->action))
+        return 0;               /* a close or a cancel must never be refused for want of metadata */
     if (known < 0) {
         snprintf(err, errlen, "symbol: %s is not configured: its pip size and contract size are "
                  "unknown (add it under \"symbols\" in the config)", s->symbol);
@@ -76,6 +128,13 @@ int intake_check(struct app *a, sig_parsed *s, char *err, size_t errlen)
     double bid = 0, ask = 0, ref = s->price;
     if (eng_quote(a->eng, s->symbol, &bid, &ask) == 0 && bid > 0 && ask > 0)
         ref = s->action == ZX_BUY ? ask : bid;
+    if (sig_is_pending(s->action)) {
+        /* A pending order fills at its entry: the stops and the risk are
+         * measured from there. */
+        if (pending_entry(a, s, &sym, err, errlen))
+            return -1;
+        ref = s->entry;
+    }
     if (sig_resolve_stops(s, ref, sym.pip_size, a->cfg.webhook.max_stop_distance_pct, err, errlen))
         return -1;
     return s->risk > 0 ? size_from_risk(a, s, &sym, ref, err, errlen) : 0;

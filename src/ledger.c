@@ -33,11 +33,28 @@ static const char *const ledger_migrations[] = {
      * signal committed (whatever the verdict), its absence that it did not. */
     ("CREATE TABLE signal_outcomes (signal_id INTEGER PRIMARY KEY, status TEXT NOT NULL,"
      "  trade_id INTEGER, reason TEXT, recorded_ms INTEGER NOT NULL);"),
+    /* 4: working (pending) orders, SPEC 12 buy_limit ... cancel. A table of
+     * their own: trades stay what /stats, /daily and the reports count. An
+     * order is 'working' until it is 'filled' (trade_id = the trade it
+     * became), 'cancelled', 'expired' or 'rejected' (reason says why).
+     * expiry_ms 0 = good till cancelled. With an asynchronous broker
+     * broker_state is 'pending' until the terminal placed it (ticket = its
+     * order ticket), then 'placed'. */
+    ("CREATE TABLE orders (id INTEGER PRIMARY KEY, symbol TEXT NOT NULL, type TEXT NOT NULL,"
+     "  lot_size REAL NOT NULL, entry_price REAL NOT NULL, sl_price REAL, tp_price REAL,"
+     "  expiry_ms INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'working', trade_id INTEGER,"
+     "  signal_id INTEGER, ticket INTEGER, comment TEXT, broker_state TEXT, reason TEXT,"
+     "  created_ms INTEGER NOT NULL, done_ms INTEGER);"
+     "CREATE INDEX orders_working ON orders(state) WHERE state = 'working';"),
 };
 
 enum { S_INSERT, S_GET, S_SHRINK, S_CLOSE_ALL, S_INSERT_PART, S_SLTP, S_OPEN, S_LAST, S_SIGNAL,
        S_REALIZED, S_STATS, S_PERF, S_OPENED_SINCE, S_FILL, S_REJECT, S_PUT_OUTCOME, S_GET_OUTCOME,
-       S_COUNT };
+       S_ORD_INSERT, S_ORD_GET, S_ORD_WORKING, S_ORD_FINISH, S_ORD_PLACED, S_ORD_LAST, S_COUNT };
+
+#define ORD_COLS "id, symbol, type, lot_size, entry_price, sl_price, tp_price, expiry_ms, state," \
+                 " trade_id, signal_id, ticket, comment, broker_state, reason, created_ms, done_ms"
+
 
 static const char *const sql[S_COUNT] = {
     [S_INSERT] = "INSERT INTO trades (order_id, symbol, direction, lot_size, entry_price, sl_price,"
@@ -78,6 +95,15 @@ static const char *const sql[S_COUNT] = {
                       " recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_GET_OUTCOME] = "SELECT status, coalesce(trade_id, 0), coalesce(reason, '') FROM signal_outcomes"
                       " WHERE signal_id = ?1",
+    [S_ORD_INSERT] = "INSERT INTO orders (symbol, type, lot_size, entry_price, sl_price, tp_price, expiry_ms,"
+                     " signal_id, comment, broker_state, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                     " ?10, ?11)",
+    [S_ORD_GET] = "SELECT " ORD_COLS " FROM orders WHERE id = ?1",
+    [S_ORD_WORKING] = "SELECT " ORD_COLS " FROM orders WHERE state = 'working' ORDER BY id",
+    [S_ORD_FINISH] = "UPDATE orders SET state = ?2, trade_id = ?3, reason = ?4, done_ms = ?5"
+                     " WHERE id = ?1 AND state = 'working'",
+    [S_ORD_PLACED] = "UPDATE orders SET ticket = ?2, broker_state = 'placed' WHERE id = ?1 AND state = 'working'",
+    [S_ORD_LAST] = "SELECT " ORD_COLS " FROM orders ORDER BY id DESC LIMIT ?1",
     [S_PERF] = "INSERT OR REPLACE INTO performance (date, total_trades, win_count, loss_count,"
                " total_profit, max_drawdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -542,4 +568,138 @@ int ldg_put_performance(ledger *l, const char *date, const struct ldg_stats *st)
     sqlite3_bind_double(s, 5, st->profit);
     sqlite3_bind_double(s, 6, st->max_drawdown);
     return step_done(l, s, NULL, 0);
+}
+
+/* ---- working orders (migration 4) ---- */
+
+static const struct { zx_action type; const char *name; } ord_types[] = {
+    {ZX_BUY_LIMIT, "buy_limit"}, {ZX_BUY_STOP, "buy_stop"}, {ZX_SELL_LIMIT, "sell_limit"}, {ZX_SELL_STOP, "sell_stop"},
+};
+
+const char *ldg_order_type_name(zx_action type)
+{
+    for (size_t i = 0; i < sizeof ord_types / sizeof ord_types[0]; i++)
+        if (ord_types[i].type == type)
+            return ord_types[i].name;
+    return NULL;
+}
+
+static zx_action ord_type_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof ord_types / sizeof ord_types[0]; i++)
+        if (strcmp(ord_types[i].name, name) == 0)
+            return ord_types[i].type;
+    return 0;
+}
+
+int ldg_order_insert(ledger *l, struct ldg_order *o, char *err, size_t errlen)
+{
+    const char *type = ldg_order_type_name(o->type);
+    if (!type || !(o->lot > 0) || !(o->entry > 0) || o->expiry_ms < 0) {
+        snprintf(err, errlen, "order: needs a pending type, lot > 0 and entry > 0");
+        return -1;
+    }
+    sqlite3_stmt *s = stmt(l, S_ORD_INSERT);
+    sqlite3_bind_text(s, 1, o->symbol, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 3, o->lot);
+    sqlite3_bind_double(s, 4, o->entry);
+    bind_opt(s, 5, o->sl);
+    bind_opt(s, 6, o->tp);
+    sqlite3_bind_int64(s, 7, o->expiry_ms);
+    if (o->signal_id)
+        sqlite3_bind_int64(s, 8, o->signal_id);
+    sqlite3_bind_text(s, 9, o->comment, -1, SQLITE_TRANSIENT);
+    if (o->broker_state[0])
+        sqlite3_bind_text(s, 10, o->broker_state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 11, o->created_ms);
+    if (step_done(l, s, err, errlen))
+        return -1;
+    o->id = sqlite3_last_insert_rowid(l->db);
+    snprintf(o->state, sizeof o->state, "working");
+    return 0;
+}
+
+static void row_to_order(sqlite3_stmt *s, struct ldg_order *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(s, 0);
+    snprintf(o->symbol, sizeof o->symbol, "%s", col_text(s, 1));
+    o->type = ord_type_of(col_text(s, 2));
+    o->lot = sqlite3_column_double(s, 3);
+    o->entry = sqlite3_column_double(s, 4);
+    o->sl = sqlite3_column_double(s, 5);
+    o->tp = sqlite3_column_double(s, 6);
+    o->expiry_ms = sqlite3_column_int64(s, 7);
+    snprintf(o->state, sizeof o->state, "%s", col_text(s, 8));
+    o->trade_id = sqlite3_column_int64(s, 9);
+    o->signal_id = sqlite3_column_int64(s, 10);
+    o->ticket = sqlite3_column_int64(s, 11);
+    snprintf(o->comment, sizeof o->comment, "%s", col_text(s, 12));
+    snprintf(o->broker_state, sizeof o->broker_state, "%s", col_text(s, 13));
+    snprintf(o->reason, sizeof o->reason, "%s", col_text(s, 14));
+    o->created_ms = sqlite3_column_int64(s, 15);
+    o->done_ms = sqlite3_column_int64(s, 16);
+}
+
+int ldg_order_get(ledger *l, int64_t id, struct ldg_order *o)
+{
+    sqlite3_stmt *s = stmt(l, S_ORD_GET);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        row_to_order(s, o);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+static int collect_orders(sqlite3_stmt *s, struct ldg_order *out, int max)
+{
+    int n = 0, rc = SQLITE_DONE;
+    while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        row_to_order(s, &out[n++]);
+    if (n == max)
+        rc = SQLITE_DONE;
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? n : -1;
+}
+
+int ldg_working_orders(ledger *l, struct ldg_order *out, int max)
+{
+    return collect_orders(stmt(l, S_ORD_WORKING), out, max);
+}
+
+int ldg_last_orders(ledger *l, struct ldg_order *out, int n)
+{
+    sqlite3_stmt *s = stmt(l, S_ORD_LAST);
+    sqlite3_bind_int(s, 1, n);
+    return collect_orders(s, out, n);
+}
+
+int ldg_order_finish(ledger *l, int64_t id, const char *state, int64_t trade_id, const char *reason, int64_t ms)
+{
+    if (strcmp(state, "filled") && strcmp(state, "cancelled") && strcmp(state, "expired") &&
+        strcmp(state, "rejected"))
+        return -1;
+    sqlite3_stmt *s = stmt(l, S_ORD_FINISH);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
+    if (trade_id)
+        sqlite3_bind_int64(s, 3, trade_id);
+    if (reason && reason[0])
+        sqlite3_bind_text(s, 4, reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, ms);
+    if (step_done(l, s, NULL, 0))
+        return -1;
+    return sqlite3_changes(l->db) == 1 ? 0 : 1;
+}
+
+int ldg_order_placed(ledger *l, int64_t id, int64_t ticket)
+{
+    sqlite3_stmt *s = stmt(l, S_ORD_PLACED);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, ticket);
+    if (step_done(l, s, NULL, 0))
+        return -1;
+    return sqlite3_changes(l->db) == 1 ? 0 : 1;
 }

@@ -92,4 +92,31 @@ int ldg_put_performance(ledger *l, const char *date, const struct ldg_stats *s);
 
 void ldg_format_time(int64_t ms, char *out, size_t len);           /* UTC "YYYY-MM-DD HH:MM:SS" */
 
+/* Working (pending) orders, table orders (SPEC 12; docs/architecture.md). An
+ * order is working until it is filled (it became trade trade_id), cancelled,
+ * expired or rejected; only a working order changes state, once. */
+struct ldg_order {
+    int64_t id, trade_id, signal_id, ticket;
+    char symbol[32];
+    zx_action type;                     /* ZX_BUY_LIMIT, ZX_BUY_STOP, ZX_SELL_LIMIT, ZX_SELL_STOP */
+    double lot, entry, sl, tp;
+    int64_t expiry_ms;                  /* 0 = good till cancelled */
+    int64_t created_ms, done_ms;
+    char state[12];                     /* working | filled | cancelled | expired | rejected */
+    char broker_state[12];              /* "" | pending (sent, not placed yet) | placed */
+    char reason[96];
+    char comment[128];
+};
+/* "buy_limit" ... "sell_stop", NULL for another action. */
+const char *ldg_order_type_name(zx_action type);
+int ldg_order_insert(ledger *l, struct ldg_order *o, char *err, size_t errlen);   /* fills o->id, state */
+int ldg_order_get(ledger *l, int64_t id, struct ldg_order *o);                  /* 0, 1 not found, -1 */
+int ldg_working_orders(ledger *l, struct ldg_order *out, int max);              /* oldest first; count, -1 */
+int ldg_last_orders(ledger *l, struct ldg_order *out, int n);                   /* newest first; count, -1 */
+/* A working order ends: state filled (trade_id its trade), cancelled, expired
+ * or rejected. 0 done, 1 it was not working (ended already), -1 error. */
+int ldg_order_finish(ledger *l, int64_t id, const char *state, int64_t trade_id, const char *reason, int64_t ms);
+/* An asynchronous broker placed it as its order ticket. 0, 1 not working, -1. */
+int ldg_order_placed(ledger *l, int64_t id, int64_t ticket);
+
 #endif

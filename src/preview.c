@@ -184,7 +184,8 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
         snprintf(r->reason, sizeof r->reason, "%.*s", (int)sbuf_utf8_prefix(err, 190), err);
         goto out;
     }
-    zx_signal zs = {.id = 0, .source = "preview", .action = s->action, .price = s->price, .sl = s->sl,
+    zx_signal zs = {.id = 0, .source = "preview", .action = s->action,
+                    .price = sig_is_pending(s->action) ? s->entry : s->price, .sl = s->sl,
                     .tp = s->tp, .lot = s->lot, .lot_multiplier = 1.0, .comment = s->comment};
     memcpy(zs.symbol, s->symbol, sizeof zs.symbol);
     zx_verdict v = ZX_ACCEPT;
@@ -204,7 +205,7 @@ static void one(struct app *a, struct plugin *p, const sig_parsed *s, struct prv
         goto out;
     }
     snprintf(r->verdict, sizeof r->verdict, "accept");
-    if (s->action != ZX_BUY && s->action != ZX_SELL)
+    if (!sig_side(s->action))
         goto out;           /* a close: the host closes the plugin's trades on the symbol */
     double want = (zs.lot > 0 ? zs.lot : eng_default_lot(p)) * zs.lot_multiplier;
     r->lot = eng_order_lot(a->eng, p, s->symbol, want);
@@ -370,7 +371,9 @@ int prv_replay(struct app *a, struct plugin *p, int n, prv_diff_fn fn, void *ud,
         const struct rpl_sig *x = &rpl.v[i];
         const char *was = rec_verdict(x->status);
         zx_action act;
-        if (!was || sig_action_parse(x->action, &act) || act == SIG_CLOSE_ALL)
+        /* Host actions never reach a hook; a pending action's entry is not in the journal's columns. */
+        if (!was || sig_action_parse(x->action, &act) || act == SIG_CLOSE_ALL || sig_is_cancel(act) ||
+            sig_is_pending(act))
             continue;
         rpl.now = x;
         zx_signal zs = {.id = x->id, .source = "replay", .action = act, .price = x->price, .sl = x->sl,

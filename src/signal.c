@@ -40,13 +40,18 @@
 enum sig_field {
     SIG_F_SECRET, SIG_F_PLUGIN, SIG_F_ACTION, SIG_F_SYMBOL, SIG_F_PRICE,
     SIG_F_SL, SIG_F_TP, SIG_F_LOT, SIG_F_ID, SIG_F_COMMENT, SIG_F_SL_PIPS, SIG_F_TP_PIPS,
-    SIG_F_RISK, SIG_F_COUNT
+    SIG_F_RISK, SIG_F_ENTRY, SIG_F_EXPIRY_S, SIG_F_COUNT
 };
 
 static const char *const sig_field_names[SIG_F_COUNT] = {
     "secret", "plugin", "action", "symbol", "price", "sl", "tp", "lot", "id", "comment",
-    "sl_pips", "tp_pips", "risk"
+    "sl_pips", "tp_pips", "risk", "entry", "expiry_s"
 };
+
+/* The action words of the text and JSON forms, listed in messages. */
+#define SIG_ACTIONS "buy, sell, long, short, close, close_long, close_short, close_all, " \
+                    "buy_limit, buy_stop, sell_limit, sell_stop, cancel"
+
 
 /* A word of a text signal. key/val are set when the word has an '='; a
  * quoted value (key="a b") is the text between the quotes. */
@@ -234,6 +239,9 @@ static int sig_action_span(const char *p, size_t n, zx_action *out)
         { "short", ZX_SELL }, { "close", ZX_CLOSE },
         { "close_long", ZX_CLOSE_LONG }, { "close_short", ZX_CLOSE_SHORT },
         { "close_all", SIG_CLOSE_ALL },
+        { "buy_limit", ZX_BUY_LIMIT }, { "buy_stop", ZX_BUY_STOP },
+        { "sell_limit", ZX_SELL_LIMIT }, { "sell_stop", ZX_SELL_STOP },
+        { "cancel", SIG_CANCEL },
     };
     size_t i;
 
@@ -254,8 +262,7 @@ static int sig_set_action(sig_parsed *out, const char *p, size_t n, char *msg)
     if (n == 0)
         return 0;           /* reported as "action: missing" at the end */
     if (sig_action_span(p, n, &out->action) != 0)
-        return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, "
-                        "close, close_long, close_short, close_all)", sig_show(show, p, n));
+        return sig_fail(msg, "action: unknown action '%s' (" SIG_ACTIONS ")", sig_show(show, p, n));
     return 0;
 }
 
@@ -322,6 +329,13 @@ static int sig_set_number_value(const char *name, double v, double *dst, char *m
         return sig_fail(msg, "%s: must be finite", name);
     if (v < 0)
         return sig_fail(msg, "%s: must not be negative", name);
+    /* Fields where 0 cannot mean "not given": an entry of 0 or an expiry of 0
+     * seconds is a mistake, not an absence. */
+    if (strcmp(name, "entry") == 0 && !(v > 0))
+        return sig_fail(msg, "entry: must be above 0 (the price the pending order waits for)");
+    if (strcmp(name, "expiry_s") == 0 && (v != floor(v) || v < 1 || v > SIG_EXPIRY_MAX_S))
+        return sig_fail(msg, "expiry_s: must be a whole number of seconds from 1 to %d (366 days), got %.10g",
+                        SIG_EXPIRY_MAX_S, v);
     *dst = v + 0.0;         /* -0 becomes +0 */
     return 0;
 }
@@ -438,6 +452,8 @@ static double *sig_number_slot(sig_parsed *out, int f)
     case SIG_F_SL_PIPS: return &out->sl_pips;
     case SIG_F_TP_PIPS: return &out->tp_pips;
     case SIG_F_RISK:    return &out->risk;
+    case SIG_F_ENTRY:   return &out->entry;
+    case SIG_F_EXPIRY_S: return &out->expiry_s;
     default:            return NULL;
     }
 }
@@ -463,6 +479,28 @@ static int sig_set_field(sig_parsed *out, int f, const char *p, size_t n, char *
 }
 
 
+/* A pending order: its entry, and its stops on the losing / winning side of
+ * the entry (the price it fills at). Whether the entry is on the right side of
+ * the quote is intake.c's check (the quote is not the grammar's). */
+static int sig_check_pending(const sig_parsed *s, char *msg)
+{
+    const char *name = sig_action_name(s->action);
+    int buy = sig_side(s->action) == ZX_BUY;
+    if (!(s->entry > 0) && !(s->entry_pips > 0))
+        return sig_fail(msg, "entry: required for %s (the price the order waits for)", name);
+    if (s->entry > 0 && s->entry_pips > 0)
+        return sig_fail(msg, "entry: give entry (a price) or price= (pips from the quote), not both");
+    if (!(s->entry > 0))
+        return 0;               /* in pips: intake.c checks the stops once it knows the entry */
+    if (s->sl > 0 && (buy ? !(s->sl < s->entry) : !(s->sl > s->entry)))
+        return sig_fail(msg, "sl: must be %s the entry for a %s (sl %.10g, entry %.10g)", buy ? "below" : "above",
+                        name, s->sl, s->entry);
+    if (s->tp > 0 && (buy ? !(s->tp > s->entry) : !(s->tp < s->entry)))
+        return sig_fail(msg, "tp: must be %s the entry for a %s (tp %.10g, entry %.10g)", buy ? "above" : "below",
+                        name, s->tp, s->entry);
+    return 0;
+}
+
 /* The rules across fields, once every field is in. */
 static int sig_check(const sig_parsed *s, char *msg)
 {
@@ -480,6 +518,14 @@ static int sig_check(const sig_parsed *s, char *msg)
         return sig_fail(msg, "sl_pips: give sl (a price) or sl_pips (a distance), not both");
     if (s->tp > 0 && s->tp_pips > 0)
         return sig_fail(msg, "tp_pips: give tp (a price) or tp_pips (a distance), not both");
+    if (sig_is_pending(s->action))
+        return sig_check_pending(s, msg);
+    if (s->entry > 0 || s->entry_pips > 0)
+        return sig_fail(msg, "entry: only for a pending order (buy_limit, buy_stop, sell_limit, sell_stop), "
+                        "not %s", sig_action_name(s->action));
+    if (s->expiry_s > 0)
+        return sig_fail(msg, "expiry_s: only for a pending order (buy_limit, buy_stop, sell_limit, sell_stop), "
+                        "not %s", sig_action_name(s->action));
     if (s->action == ZX_BUY) {
         if (s->price > 0 && s->sl > 0 && !(s->sl < s->price))
             return sig_fail(msg, "sl: must be below price for a buy (sl %.10g, price %.10g)",
@@ -599,7 +645,8 @@ static int sig_text_key(sig_parsed *out, const sig_token *t, int word, unsigned 
         return sig_fail(msg, "word %d: empty key before '='", word);
     f = sig_field_lookup(t->key, t->key_n);
     if (f < 0 || f == SIG_F_PLUGIN || f == SIG_F_ACTION || f == SIG_F_SYMBOL)
-        return sig_fail(msg, "%s: unknown key (keys: price sl tp sl_pips tp_pips lot risk id comment secret)",
+        return sig_fail(msg, "%s: unknown key (keys: price sl tp sl_pips tp_pips lot risk entry expiry_s id "
+                        "comment secret)",
                         sig_show(show, t->key, t->key_n));
     name = sig_field_names[f];
     if (t->quote_err == 1)
@@ -641,8 +688,7 @@ static int sig_text(const char *text, size_t len, sig_parsed *out, char *msg)
         /* Neither word is an action: blame the one in the action's place,
          * guessing "PLUGIN ACTION SYMBOL" when three plain words lead. */
         int w = (n > 2 && !tok[1].has_eq && !tok[2].has_eq) ? 1 : 0;
-        return sig_fail(msg, "action: unknown action '%s' (buy, sell, long, short, close, "
-                        "close_long, close_short, close_all)", sig_show(show, tok[w].p, tok[w].n));
+        return sig_fail(msg, "action: unknown action '%s' (" SIG_ACTIONS ")", sig_show(show, tok[w].p, tok[w].n));
     }
     if (i >= n || tok[i].has_eq)
         return sig_fail(msg, "symbol: missing");
@@ -867,8 +913,8 @@ static int sig_json(json_object *obj, const char *body, size_t len, sig_parsed *
         int f = sig_field_lookup(key, kn);
 
         if (f < 0)
-            return sig_fail(msg, "%s: unknown field (fields: secret plugin action symbol "
-                            "price sl tp sl_pips tp_pips lot risk id comment)", sig_show(show, key, kn));
+            return sig_fail(msg, "%s: unknown field (fields: secret plugin action symbol price sl tp "
+                            "sl_pips tp_pips lot risk entry expiry_s id comment)", sig_show(show, key, kn));
         if ((seen & (1u << f)) || sig_key_count(body, len, f) > 1)
             return sig_fail(msg, "%s: given twice", sig_field_names[f]);
         seen |= 1u << f;
@@ -964,9 +1010,9 @@ int sig_resolve_stops(sig_parsed *s, double ref, double pip_size, double max_pct
                       size_t errlen)
 {
     char msg[SIG_MSG_MAX] = "";
-    int buy = s->action == ZX_BUY, rc = 0;
+    int buy = sig_side(s->action) == ZX_BUY, rc = 0;
 
-    if (s->action != ZX_BUY && s->action != ZX_SELL)
+    if (!sig_side(s->action))
         return 0;
     if ((s->sl_pips > 0 || s->tp_pips > 0) && !(ref > 0)) {
         rc = sig_fail(msg, "%s: no price is known for %s to measure the distance from (give price= "
@@ -995,14 +1041,43 @@ const char *sig_action_name(zx_action a)
 {
     if (a == SIG_CLOSE_ALL)
         return "close_all";
+    if (a == SIG_CANCEL)
+        return "cancel";
+    if (a == SIG_CANCEL_LONG)
+        return "cancel_long";
+    if (a == SIG_CANCEL_SHORT)
+        return "cancel_short";
     switch (a) {
     case ZX_BUY:         return "buy";
     case ZX_SELL:        return "sell";
     case ZX_CLOSE:       return "close";
     case ZX_CLOSE_LONG:  return "close_long";
     case ZX_CLOSE_SHORT: return "close_short";
+    case ZX_BUY_LIMIT:   return "buy_limit";
+    case ZX_BUY_STOP:    return "buy_stop";
+    case ZX_SELL_LIMIT:  return "sell_limit";
+    case ZX_SELL_STOP:   return "sell_stop";
     default:             return "?";
     }
+}
+
+int sig_is_pending(zx_action a)
+{
+    return a == ZX_BUY_LIMIT || a == ZX_BUY_STOP || a == ZX_SELL_LIMIT || a == ZX_SELL_STOP;
+}
+
+int sig_is_cancel(zx_action a)
+{
+    return a == SIG_CANCEL || a == SIG_CANCEL_LONG || a == SIG_CANCEL_SHORT;
+}
+
+zx_action sig_side(zx_action a)
+{
+    if (a == ZX_BUY || a == ZX_BUY_LIMIT || a == ZX_BUY_STOP)
+        return ZX_BUY;
+    if (a == ZX_SELL || a == ZX_SELL_LIMIT || a == ZX_SELL_STOP)
+        return ZX_SELL;
+    return 0;
 }
 
 int sig_action_parse(const char *word, zx_action *out)
@@ -1085,12 +1160,9 @@ static const struct {
     {"closelong", ZX_CLOSE_LONG, 0, NULL},  {"closeshort", ZX_CLOSE_SHORT, 0, NULL},
     {"closeall", ZX_CLOSE, 0, NULL},
     {"closelongbuy", ZX_BUY, 1, NULL},      {"closeshortsell", ZX_SELL, 1, NULL},
-    {"buylimit", 0, 0, "pending orders are not supported yet"},
-    {"buystop", 0, 0, "pending orders are not supported yet"},
-    {"selllimit", 0, 0, "pending orders are not supported yet"},
-    {"sellstop", 0, 0, "pending orders are not supported yet"},
-    {"cancellong", 0, 0, "pending orders are not supported yet"},
-    {"cancelshort", 0, 0, "pending orders are not supported yet"},
+    {"buylimit", ZX_BUY_LIMIT, 0, NULL},    {"buystop", ZX_BUY_STOP, 0, NULL},
+    {"selllimit", ZX_SELL_LIMIT, 0, NULL},  {"sellstop", ZX_SELL_STOP, 0, NULL},
+    {"cancellong", SIG_CANCEL_LONG, 0, NULL}, {"cancelshort", SIG_CANCEL_SHORT, 0, NULL},
     {"newsltplong", 0, 0, "use /modify to move a trade's SL/TP"},
     {"newsltpshort", 0, 0, "use /modify to move a trade's SL/TP"},
     {"eaon", 0, 0, "use /resume"},          {"eaoff", 0, 0, "use /pause"},
@@ -1170,8 +1242,24 @@ static int sig_pine(const char *text, size_t len, sig_parsed *out, char *msg)
         }
         /* PineConnector's keys: sl= and tp= are pips from the fill (the setting
          * it recommends), risk= is % of the balance lost at the stop, vol_lots=
-         * a lot; zepix's own names work too. */
+         * a lot, price= a pending order's entry in pips from the quote (the
+         * setting it recommends); zepix's own names work too. */
         int f;
+        if (sig_ieq(p, kn, "price")) {
+            if (!sig_is_pending(out->action))
+                return sig_fail(msg, "price: PineConnector's price= is a pending order's entry (buylimit, buystop, "
+                                "selllimit, sellstop)");
+            if (seen & (1u << SIG_F_PRICE))
+                return sig_fail(msg, "price: given twice");
+            seen |= 1u << SIG_F_PRICE;
+            if (vn == 0)
+                return sig_fail(msg, "price: empty value (an unfilled alert placeholder?)");
+            if (sig_set_number_text("price", v, vn, &out->entry_pips, msg) != 0)
+                return -1;
+            if (!(out->entry_pips > 0))
+                return sig_fail(msg, "price: must be above 0 (pips from the current price)");
+            continue;
+        }
         if (sig_ieq(p, kn, "sl"))
             f = SIG_F_SL_PIPS;
         else if (sig_ieq(p, kn, "tp"))
@@ -1180,11 +1268,8 @@ static int sig_pine(const char *text, size_t len, sig_parsed *out, char *msg)
             f = SIG_F_LOT;
         else if (sig_ieq(p, kn, "risk") || sig_ieq(p, kn, "sl_pips") || sig_ieq(p, kn, "tp_pips") ||
                  sig_ieq(p, kn, "comment") || sig_ieq(p, kn, "id") || sig_ieq(p, kn, "plugin") ||
-                 sig_ieq(p, kn, "secret"))
+                 sig_ieq(p, kn, "secret") || sig_ieq(p, kn, "entry") || sig_ieq(p, kn, "expiry_s"))
             f = sig_field_lookup(p, kn);
-        else if (sig_ieq(p, kn, "price"))
-            return sig_fail(msg, "price: PineConnector's price= is a pending order's entry; pending orders are "
-                            "not supported yet");
         else
             return sig_fail(msg, "%s: PineConnector key not supported by zepix (see docs/tradingview.md)",
                             sig_show(show, p, kn < sizeof word ? kn : sizeof word - 1));

@@ -22,6 +22,13 @@
  * action: plugins (ABI 1) never see it; the host closes their trades and the
  * closes reach them as position updates. */
 #define SIG_CLOSE_ALL ((zx_action)100)
+/* cancel (SPEC 12): the plugin's working (pending) orders on the symbol; also
+ * a host action. PineConnector's cancellong / cancelshort cancel only the
+ * buy / sell ones (no word of the text grammar). */
+#define SIG_CANCEL ((zx_action)101)
+#define SIG_CANCEL_LONG ((zx_action)102)
+#define SIG_CANCEL_SHORT ((zx_action)103)
+#define SIG_EXPIRY_MAX_S 31622400          /* expiry_s: at most 366 days */
 
 typedef struct sig_parsed {
     char plugin[SIG_PLUGIN_MAX + 1];   /* "" = every enabled plugin ("all" maps to "") */
@@ -33,6 +40,12 @@ typedef struct sig_parsed {
                                         * never given together with sl / tp */
     double risk;                       /* percent of the balance lost at the stop; the host
                                         * sizes the lot (intake.c); never with lot */
+    double entry;                      /* pending actions: the price the order waits for
+                                        * (> 0; required unless entry_pips); 0 otherwise */
+    double entry_pips;                 /* PineConnector's price=: the entry as pips from the
+                                        * quote (intake.c makes it entry); never with entry */
+    double expiry_s;                   /* pending actions: cancelled after this many seconds
+                                        * (a whole number 1..SIG_EXPIRY_MAX_S); 0 = never */
     int reverse;                       /* PineConnector's closelongbuy/closeshortsell: close
                                         * the opposite side first */
     char sizing[200];                  /* how intake.c sized the lot from risk ("" = not) */
@@ -54,7 +67,8 @@ int sig_parse_body(const char *body, size_t len, sig_parsed *out, char *err, siz
 /* PineConnector lines (SPEC 12): is body "SECRET,command,symbol,..." with this
  * secret (never "" ) as its first field? Then sig_parse_pine reads it: sl= and
  * tp= in pips, risk= in % of the balance, vol_lots= a lot, closelongbuy /
- * closeshortsell reverse, pending-order commands refused. The secret is kept in
+ * closeshortsell reverse, buylimit / buystop / selllimit / sellstop with
+ * price= in pips from the quote (entry_pips), cancellong / cancelshort. The secret is kept in
  * out->secret and never quoted in err. */
 int sig_is_pine(const char *body, size_t len, const char *secret);
 int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, size_t errlen);
@@ -65,7 +79,7 @@ int sig_parse_pine(const char *text, size_t len, sig_parsed *out, char *err, siz
 int sig_redact_body(const char *body, size_t len, char *out, size_t outlen);
 
 /* The stops of an opening signal against its reference price ref (the price
- * it is expected to fill at; 0 = unknown): sl_pips / tp_pips become sl / tp
+ * it is expected to fill at, a pending order's entry; 0 = unknown): sl_pips / tp_pips become sl / tp
  * (pip_size: the symbol's), then sl and tp must be on the losing / winning side
  * of ref and within max_pct percent of it (0 = no distance limit): an SL of
  * "20" on EURUSD at 1.085 is pips typed as a price and is refused naming the
@@ -81,8 +95,18 @@ int sig_resolve_stops(sig_parsed *s, double ref, double pip_size, double max_pct
 int sig_symbol_norm(const char *p, size_t n, char out[SIG_SYMBOL_MAX + 1]);
 int sig_symbol_valid(const char *s);
 
-/* "buy", "sell", "close", "close_long", "close_short" ("?" otherwise). */
+/* "buy", "sell", "close", "close_long", "close_short", "close_all", "buy_limit",
+ * "buy_stop", "sell_limit", "sell_stop", "cancel", "cancel_long", "cancel_short"
+ * ("?" otherwise). */
 const char *sig_action_name(zx_action a);
+
+/* 1 for buy_limit, buy_stop, sell_limit, sell_stop. */
+int sig_is_pending(zx_action a);
+/* 1 for cancel, cancel_long, cancel_short. */
+int sig_is_cancel(zx_action a);
+/* The side an action opens: ZX_BUY for buy and the buy pending orders, ZX_SELL
+ * for sell and the sell ones, 0 for the rest. */
+zx_action sig_side(zx_action a);
 
 /* Parse an action word (case-insensitive; long = buy, short = sell). -1 if none. */
 int sig_action_parse(const char *word, zx_action *out);

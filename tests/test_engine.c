@@ -21,6 +21,9 @@
 #include "broker_paper.h"
 #include "engine.h"
 #include "engine_async.h"
+#include "engine_orders.h"
+#include "clock.h"
+#include "signal.h"
 #include "ledger.h"
 #include "quotes.h"
 #include "risk.h"
@@ -670,6 +673,248 @@ static void a_pending_trade_fills_from_its_position(void **st)
     fx_down(f);
 }
 
+/* ---- working (pending) orders ---- */
+
+static int place(struct fx *f, struct plugin *p, zx_action type, double lot, double entry, double sl, int64_t expiry_ms,
+                 struct ldg_order *o, char *err, size_t errlen)
+{
+    struct eng_pending_req rq = {.type = type, .lot = lot, .entry = entry, .sl = sl, .expiry_ms = expiry_ms,
+                                 .comment = "po"};
+    snprintf(rq.symbol, sizeof rq.symbol, "EURUSD");
+    return eng_place_pending(f->e, p, &rq, o, err, errlen);
+}
+
+static void working_orders_fill_when_the_quote_reaches_their_entry(void **st)
+{
+    struct fx *f = fx_up(0, 0);
+    struct plugin *p = &f->plug[0];
+    struct ldg_order bl, bs, sl, ss, g;
+    struct ldg_trade t;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    eng_scope_begin(f->e, p, 77);
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.129, 1.0990, 1.0970, 0, &bl, err, sizeof err), 0);
+    eng_scope_end(f->e);
+    assert_true(fabs(bl.lot - 0.12) < 1e-9 && bl.signal_id == 77);     /* lot rules of an open */
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, 0, &bs, err, sizeof err), 0);
+    assert_int_equal(place(f, p, ZX_SELL_LIMIT, 0.1, 1.1010, 0, 0, &sl, err, sizeof err), 0);
+    assert_int_equal(place(f, p, ZX_SELL_STOP, 0.1, 1.0990, 0, 0, &ss, err, sizeof err), 0);
+    assert_int_equal(eng_order_count(f->e), 4);
+    assert_int_equal(eng_open_count(f->e), 0);
+    assert_int_equal(f->placed, 0);
+    assert_non_null(strstr(f->notes, "[trades] alpha order #1 buy_limit 0.12 EURUSD at 1.09900 working"));
+    quote(f, 1.0995, 1.0997);                       /* nothing reached */
+    assert_int_equal(eng_order_count(f->e), 4);
+    quote(f, 1.0988, 1.0990);                       /* buy_limit: ask <= entry; sell_stop: bid <= entry */
+    assert_int_equal(eng_order_count(f->e), 2);
+    assert_int_equal(eng_open_count(f->e), 2);
+    assert_int_equal(f->placed, 2);
+    assert_int_equal(ldg_order_get(p->ldg, bl.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_get(p->ldg, g.trade_id, &t), 0);
+    assert_true(t.side == ZX_BUY && fabs(t.entry - 1.0990) < 1e-9 && fabs(t.sl - 1.0970) < 1e-9 &&
+                t.signal_id == 77 && fabs(t.lot - 0.12) < 1e-9);
+    assert_int_equal(ldg_order_get(p->ldg, ss.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_get(p->ldg, g.trade_id, &t), 0);
+    assert_true(t.side == ZX_SELL && fabs(t.entry - 1.0988) < 1e-9);   /* a sell fills at the bid */
+    quote(f, 1.1010, 1.1012);                       /* buy_stop: ask >= entry; sell_limit: bid >= entry */
+    assert_int_equal(eng_order_count(f->e), 0);
+    assert_int_equal(f->placed, 4);
+    assert_int_equal(ldg_order_get(p->ldg, bs.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_order_get(p->ldg, sl.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    fx_down(f);
+}
+
+static void working_orders_are_checked_when_placed_and_when_filled(void **st)
+{
+    struct fx *f = fx_up(0, 1);                     /* risk: max_open_trades 1 */
+    struct plugin *p = &f->plug[0];
+    struct ldg_order o, o2, g;
+    zx_order t;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.004, 1.0990, 0, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "below EURUSD's min_lot"));
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 1.0995, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sl: 1.09950 must be below the entry 1.09900 of a buy_limit"));
+    assert_int_equal(place(f, p, ZX_BUY, 0.1, 1.0990, 0, 0, &o, err, sizeof err), -1);
+    f->deny = 1;
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "may not open"));
+    f->deny = 0;
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o, err, sizeof err), 0);
+    assert_int_equal(place(f, p, ZX_SELL_STOP, 0.1, 1.0980, 0, 0, &o2, err, sizeof err), 0);
+    /* paused when the entry is reached: the order waits */
+    f->deny = 1;
+    quote(f, 1.0985, 1.0987);
+    assert_int_equal(eng_order_count(f->e), 2);
+    assert_int_equal(eng_open_count(f->e), 0);
+    f->deny = 0;
+    quote(f, 1.0986, 1.0988);
+    assert_int_equal(eng_open_count(f->e), 1);
+    assert_int_equal(eng_order_count(f->e), 1);
+    /* the money guard at the fill: max_open_trades 1 rejects the second */
+    quote(f, 1.0978, 1.0980);
+    assert_int_equal(eng_order_count(f->e), 0);
+    assert_int_equal(eng_open_count(f->e), 1);
+    assert_int_equal(ldg_order_get(p->ldg, o2.id, &g), 0);
+    assert_string_equal(g.state, "rejected");
+    assert_non_null(strstr(g.reason, "not filled at its entry: risk:"));
+    assert_non_null(strstr(f->notes, "[admins] alpha order #2 sell_stop 0.10 EURUSD at 1.09800 rejected"));
+    (void)t;
+    fx_down(f);
+}
+
+static void working_orders_expire_cancel_and_survive_a_restart(void **st)
+{
+    struct fx *f = fx_up(0, 0);
+    struct plugin *a = &f->plug[0], *b = &f->plug[1];
+    struct ldg_order o1, o2, o3, o4, g;
+    int n, failed;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    int64_t past = clk_now_ms() - 1;
+    assert_int_equal(place(f, a, ZX_BUY_LIMIT, 0.1, 1.0990, 0, past, &o1, err, sizeof err), 0);
+    assert_int_equal(place(f, a, ZX_SELL_LIMIT, 0.1, 1.1010, 0, 0, &o3, err, sizeof err), 0);
+    assert_int_equal(place(f, b, ZX_BUY_LIMIT, 0.1, 1.0990, 0, 0, &o4, err, sizeof err), 0);
+    /* a quote that reaches an expired order's entry expires it, never fills it */
+    quote(f, 1.0988, 1.0990);
+    assert_int_equal(ldg_order_get(a->ldg, o1.id, &g), 0);
+    assert_string_equal(g.state, "expired");
+    assert_int_equal(eng_open_count_of(f->e, "alpha"), 0);
+    assert_int_equal(eng_open_count_of(f->e, "beta"), 1);  /* beta's order filled */
+    assert_int_equal(place(f, a, ZX_BUY_STOP, 0.1, 1.1010, 0, past, &o2, err, sizeof err), 0);
+    assert_int_equal(eng_order_count(f->e), 2);
+    eng_orders_tick(f->e);                                /* the timer: without a quote */
+    assert_int_equal(ldg_order_get(a->ldg, o2.id, &g), 0);
+    assert_string_equal(g.state, "expired");
+    assert_non_null(strstr(f->notes, "buy_stop 0.10 EURUSD at 1.10100 expired"));
+    /* restart: the working order is watched again */
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_free(f->e);
+    fx_engine(f, 0);
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_resync(f->e);
+    assert_int_equal(eng_order_count(f->e), 1);
+    struct ldg_order list[4];
+    const char *ids[4];
+    assert_int_equal(eng_orders(f->e, NULL, list, ids, 4), 1);
+    assert_string_equal(ids[0], "alpha");
+    assert_int_equal(list[0].id, o3.id);
+    /* cancel_long leaves the sell; cancel takes it */
+    eng_cancel_where(f->e, a, SIG_CANCEL_LONG, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 0 && failed == 0);
+    eng_cancel_where(f->e, b, SIG_CANCEL, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 0 && failed == 0);                   /* another plugin's: untouched */
+    eng_cancel_where(f->e, a, SIG_CANCEL_SHORT, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 1 && failed == 0);
+    assert_int_equal(ldg_order_get(a->ldg, o3.id, &g), 0);
+    assert_string_equal(g.state, "cancelled");
+    assert_int_equal(eng_order_count(f->e), 0);
+    fx_down(f);
+}
+
+static void async_result(struct fx *f, const char *op, int64_t id, int ok, int64_t ticket, const char *error)
+{
+    struct broker_result r = {.op = op, .plugin = "alpha", .trade_id = id, .ok = ok, .ticket = ticket,
+                              .profit = NAN, .error = error ? error : ""};
+    eng_broker_result(f->e, &r);
+}
+
+static void async_working_orders_go_to_the_terminal_and_fill_from_its_positions(void **st)
+{
+    struct fx *f = fx_up(1, 0);
+    struct plugin *p = &f->plug[0];
+    struct ldg_order o, g;
+    struct ldg_trade t;
+    int n, failed;
+    char err[256];
+    (void)st;
+    quote(f, 1.1000, 1.1002);
+    eng_scope_begin(f->e, p, 31);
+    assert_int_equal(place(f, p, ZX_BUY_LIMIT, 0.1, 1.0990, 1.0970, 0, &o, err, sizeof err), 0);
+    eng_scope_end(f->e);
+    assert_string_equal(f->fa->last_op, "pending");
+    assert_true(f->fa->last.trade_id == o.id && f->fa->last.type == ZX_BUY_LIMIT && f->fa->last.price == 1.0990 &&
+                f->fa->last.side == ZX_BUY && f->fa->last.sl == 1.0970);
+    assert_string_equal(o.broker_state, "pending");
+    quote(f, 1.0980, 1.0982);                       /* the terminal triggers it, not the engine */
+    assert_int_equal(eng_open_count(f->e), 0);
+    struct broker_order bo = {.ticket = 700, .type = ZX_BUY_LIMIT, .volume = 0.1, .price = 1.0990};
+    struct broker_position bp = {.ticket = 700, .side = ZX_BUY, .volume = 0.1, .price_open = 1.0989, .sl = 1.097,
+                                 .profit = -1};
+    eng_broker_orders(f->e, &bo, 1, &bp, 1);        /* a position before the ticket is known: not ours yet */
+    assert_int_equal(eng_open_count(f->e), 0);
+    async_result(f, "pending", o.id, 1, 700, NULL);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_true(g.ticket == 700);
+    assert_string_equal(g.broker_state, "placed");
+    eng_broker_orders(f->e, &bo, 1, NULL, 0);       /* still working */
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_broker_orders(f->e, NULL, 0, &bp, 1);       /* its position: the fill */
+    assert_int_equal(eng_order_count(f->e), 0);
+    assert_int_equal(eng_open_count(f->e), 1);
+    assert_int_equal(f->placed, 1);
+    assert_true(eng_knows_ticket(f->e, 700));
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_int_equal(ldg_get(p->ldg, g.trade_id, &t), 0);
+    assert_true(t.order_id == 700 && fabs(t.entry - 1.0989) < 1e-9 && t.signal_id == 31 && t.side == ZX_BUY);
+    assert_string_equal(t.broker_state, "filled");
+    /* deleted in the terminal: gone from its orders, no position */
+    assert_int_equal(place(f, p, ZX_SELL_LIMIT, 0.1, 1.1010, 0, 0, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 1, 701, NULL);
+    eng_broker_orders(f->e, NULL, -1, &bp, 1);      /* no list: nothing is concluded */
+    assert_int_equal(eng_order_count(f->e), 1);
+    eng_broker_orders(f->e, NULL, 0, &bp, 1);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "cancelled");
+    assert_string_equal(g.reason, "deleted in the terminal");
+    /* refused by the terminal */
+    assert_int_equal(place(f, p, ZX_SELL_STOP, 0.1, 1.0970, 0, 0, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 0, 0, "10015 Invalid price");
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "rejected");
+    assert_string_equal(g.reason, "rejected: 10015 Invalid price");
+    /* the expiry: the daemon asks the terminal to delete it */
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, clk_now_ms() - 1, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 1, 703, NULL);
+    eng_orders_tick(f->e);
+    assert_string_equal(f->fa->last_op, "cancel");
+    assert_true(f->fa->last.ticket == 703 && f->fa->last.trade_id == o.id);
+    int sent = f->fa->submitted;
+    eng_orders_tick(f->e);                          /* once */
+    assert_int_equal(f->fa->submitted, sent);
+    async_result(f, "cancel", o.id, 1, 703, NULL);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "expired");
+    /* cancel: sent; a failed cancel leaves it working; its success ends it */
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, 0, &o, err, sizeof err), 0);
+    async_result(f, "pending", o.id, 1, 704, NULL);
+    eng_cancel_where(f->e, p, SIG_CANCEL, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    assert_true(n == 1 && failed == 0);
+    assert_string_equal(f->fa->last_op, "cancel");
+    async_result(f, "cancel", o.id, 0, 704, "filled already");
+    assert_int_equal(eng_order_count(f->e), 1);
+    assert_non_null(strstr(f->notes, "the cancel of order #5 failed in the terminal: filled already"));
+    eng_cancel_where(f->e, p, SIG_CANCEL, "EURUSD", "signal", &n, &failed, err, sizeof err);
+    async_result(f, "cancel", o.id, 1, 704, NULL);
+    assert_int_equal(ldg_order_get(p->ldg, o.id, &g), 0);
+    assert_string_equal(g.state, "cancelled");
+    assert_int_equal(eng_order_count(f->e), 0);
+    /* offline: refused before anything is written */
+    f->fa->offline = 1;
+    assert_int_equal(place(f, p, ZX_BUY_STOP, 0.1, 1.1010, 0, 0, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "terminal offline"));
+    fx_down(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +931,10 @@ int main(void)
         cmocka_unit_test(async_rejection_closes_the_pending_trade),
         cmocka_unit_test(sync_books_deals_follows_levels_and_closes_what_is_gone),
         cmocka_unit_test(a_pending_trade_fills_from_its_position),
+        cmocka_unit_test(working_orders_fill_when_the_quote_reaches_their_entry),
+        cmocka_unit_test(working_orders_are_checked_when_placed_and_when_filled),
+        cmocka_unit_test(working_orders_expire_cancel_and_survive_a_restart),
+        cmocka_unit_test(async_working_orders_go_to_the_terminal_and_fill_from_its_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

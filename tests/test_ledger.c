@@ -154,6 +154,53 @@ static void test_outcome_commits_and_rolls_back_with_its_trades(void **st)
     ldg_close(l);
 }
 
+static void test_working_orders_end_once_and_leave_the_trades_alone(void **state)
+{
+    (void)state;
+    ledger *l = open_ledger("orders");
+    char err[256];
+    struct ldg_order o = {.type = ZX_BUY_LIMIT, .lot = 0.1, .entry = 1.08, .sl = 1.078, .expiry_ms = 5000,
+                          .signal_id = 9, .created_ms = 1000};
+    snprintf(o.symbol, sizeof o.symbol, "EURUSD");
+    assert_int_equal(ldg_order_insert(l, &o, err, sizeof err), 0);
+    assert_true(o.id > 0);
+    struct ldg_order bad = {.type = ZX_BUY, .lot = 0.1, .entry = 1.08};
+    assert_int_equal(ldg_order_insert(l, &bad, err, sizeof err), -1);
+    struct ldg_order o2 = {.type = ZX_SELL_STOP, .lot = 0.2, .entry = 1.07, .created_ms = 1001};
+    snprintf(o2.symbol, sizeof o2.symbol, "EURUSD");
+    assert_int_equal(ldg_order_insert(l, &o2, err, sizeof err), 0);
+
+    struct ldg_order w[8];
+    assert_int_equal(ldg_working_orders(l, w, 8), 2);
+    assert_true(w[0].id == o.id && w[0].type == ZX_BUY_LIMIT && w[0].entry == 1.08 && w[0].sl == 1.078 &&
+                w[0].tp == 0 && w[0].expiry_ms == 5000 && w[0].signal_id == 9);
+    assert_string_equal(w[0].state, "working");
+    assert_true(w[1].type == ZX_SELL_STOP && w[1].expiry_ms == 0);
+    assert_int_equal(rows(l), 0);                   /* no trade row for a working order */
+
+    assert_int_equal(ldg_order_finish(l, o.id, "filled", 42, "", 2000), 0);
+    assert_int_equal(ldg_order_finish(l, o.id, "cancelled", 0, "too late", 2001), 1);  /* once */
+    assert_int_equal(ldg_order_finish(l, o2.id, "nonsense", 0, "", 2001), -1);
+    assert_int_equal(ldg_order_finish(l, o2.id, "expired", 0, "expiry_s reached", 2002), 0);
+    assert_int_equal(ldg_working_orders(l, w, 8), 0);
+    struct ldg_order g;
+    assert_int_equal(ldg_order_get(l, o.id, &g), 0);
+    assert_string_equal(g.state, "filled");
+    assert_true(g.trade_id == 42 && g.done_ms == 2000);
+    assert_int_equal(ldg_order_get(l, o2.id, &g), 0);
+    assert_string_equal(g.state, "expired");
+    assert_string_equal(g.reason, "expiry_s reached");
+    assert_int_equal(ldg_last_orders(l, w, 1), 1);
+    assert_int_equal(w[0].id, o2.id);
+    assert_int_equal(ldg_order_placed(l, o2.id, 77), 1);  /* not working any more */
+    ldg_close(l);
+    /* reopened: the migration is not run twice, the rows are there */
+    l = open_ledger("orders");
+    assert_int_equal(ldg_last_orders(l, w, 8), 2);
+    ldg_close(l);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_a_nested_rollback_fails_the_batch_instead_of_ending_it),
         cmocka_unit_test(test_begin_inside_a_transaction_fails),
         cmocka_unit_test(test_outcome_commits_and_rolls_back_with_its_trades),
+        cmocka_unit_test(test_working_orders_end_once_and_leave_the_trades_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

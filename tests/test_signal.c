@@ -692,9 +692,9 @@ static void test_pineconnector_lines_are_read_in_its_syntax(void **state)
     assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
     assert_true(P.action == ZX_CLOSE_LONG);
     /* refused, naming why; the secret never quoted */
-    l = "s3cret,buylimit,EURUSD,price=10,risk=1";
+    l = "s3cret,newsltplong,EURUSD,sl=10";
     assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
-    assert_non_null(strstr(err, "pending orders are not supported"));
+    assert_non_null(strstr(err, "newsltplong is not supported: use /modify"));
     l = "s3cret,buy,EURUSD,risk=1,sl=20,betrigger=10";
     assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
     assert_non_null(strstr(err, "betrigger: PineConnector key not supported"));
@@ -1028,6 +1028,106 @@ static void test_redacted_text_body_hides_secret_values(void **state)
     assert_string_equal(out, "combined_v3 buy EURUSD secret=*** price=1.1 secret=*** id=x");
 }
 
+static void test_pending_actions_need_an_entry_and_take_an_expiry(void **state)
+{
+    (void)state;
+    assert_ok(text, "buy_limit EURUSD entry=1.0800 sl=1.0780 tp=1.0840 expiry_s=3600");
+    assert_true(P.action == ZX_BUY_LIMIT && P.entry == 1.08 && P.expiry_s == 3600 && P.sl == 1.078);
+    assert_ok(text, "combined_v3 SELL_STOP EURUSD entry=1.07 lot=0.2");
+    assert_true(P.action == ZX_SELL_STOP && P.entry == 1.07 && P.expiry_s == 0);
+    assert_string_equal(P.plugin, "combined_v3");
+    assert_ok(json, "{\"action\":\"buy_stop\",\"symbol\":\"FX:EURUSD\",\"entry\":\"1.09\",\"expiry_s\":60}");
+    assert_true(P.action == ZX_BUY_STOP && P.entry == 1.09 && P.expiry_s == 60);
+    assert_ok(json, "{\"action\":\"sell_limit\",\"symbol\":\"EURUSD\",\"entry\":1.1,\"sl_pips\":20}");
+    assert_true(P.action == ZX_SELL_LIMIT && P.sl_pips == 20);
+    /* each failure names its field */
+    assert_err(text, "buy_limit EURUSD", "entry: required for buy_limit");
+    assert_err(json, "{\"action\":\"sell_stop\",\"symbol\":\"EURUSD\"}", "entry: required for sell_stop");
+    assert_err(text, "buy_limit EURUSD entry=0", "entry: must be above 0");
+    assert_err(json, "{\"action\":\"buy_limit\",\"symbol\":\"EURUSD\",\"entry\":0}", "entry: must be above 0");
+    assert_err(text, "buy_limit EURUSD entry=", "entry: empty value");
+    assert_err(text, "buy_limit EURUSD entry=-1.08", "entry: must not be negative");
+    assert_err(text, "buy_limit EURUSD entry=1.08 expiry_s=0", "expiry_s: must be a whole number");
+    assert_err(text, "buy_limit EURUSD entry=1.08 expiry_s=1.5", "expiry_s: must be a whole number");
+    assert_err(json, "{\"action\":\"buy_limit\",\"symbol\":\"EURUSD\",\"entry\":1.08,\"expiry_s\":99999999}",
+               "expiry_s: must be a whole number of seconds from 1 to 31622400");
+    assert_err(text, "buy EURUSD entry=1.08", "entry: only for a pending order");
+    assert_err(text, "close EURUSD expiry_s=60", "expiry_s: only for a pending order");
+    assert_err(text, "buy_limit EURUSD entry=1.08 sl=1.09", "sl: must be below the entry for a buy_limit");
+    assert_err(text, "buy_stop EURUSD entry=1.08 tp=1.07", "tp: must be above the entry for a buy_stop");
+    assert_err(text, "sell_limit EURUSD entry=1.08 sl=1.07", "sl: must be above the entry for a sell_limit");
+    assert_err(text, "sell_stop EURUSD entry=1.08 tp=1.09", "tp: must be below the entry for a sell_stop");
+    assert_err(text, "buy_limit EURUSD entry=1.08 lot=1 risk=1", "risk: give lot or risk");
+    assert_err(text, "buy_limit EURUSD entry=1.08 entry=1.07", "entry: given twice");
+    assert_err(text, "buy_limt EURUSD entry=1.08", "buy_limit, buy_stop, sell_limit, sell_stop, cancel");
+    /* names, sides */
+    assert_string_equal(sig_action_name(ZX_SELL_LIMIT), "sell_limit");
+    assert_string_equal(sig_action_name(SIG_CANCEL_SHORT), "cancel_short");
+    assert_true(sig_side(ZX_BUY_STOP) == ZX_BUY && sig_side(ZX_SELL_LIMIT) == ZX_SELL && sig_side(ZX_CLOSE) == 0);
+    assert_true(sig_is_pending(ZX_SELL_STOP) && !sig_is_pending(ZX_SELL) && sig_is_cancel(SIG_CANCEL));
+}
+
+static void test_cancel_names_a_symbol(void **state)
+{
+    (void)state;
+    assert_ok(text, "cancel EURUSD");
+    assert_true(P.action == SIG_CANCEL);
+    assert_ok(json, "{\"plugin\":\"p1\",\"action\":\"Cancel\",\"symbol\":\"EURUSD\"}");
+    assert_true(P.action == SIG_CANCEL);
+    assert_err(text, "cancel", "symbol: missing");
+    assert_err(text, "cancel *", "symbol: * (any symbol) goes with close_all only");
+    assert_err(text, "cancel EURUSD entry=1.08", "entry: only for a pending order");
+}
+
+static void test_pending_stops_are_measured_from_the_entry(void **state)
+{
+    char err[256];
+    (void)state;
+    assert_ok(text, "buy_limit EURUSD entry=1.0800 sl_pips=20 tp_pips=40");
+    assert_int_equal(sig_resolve_stops(&P, P.entry, 0.0001, 20, err, sizeof err), 0);
+    assert_true(fabs(P.sl - 1.0780) < 1e-9 && fabs(P.tp - 1.0840) < 1e-9);
+    assert_ok(text, "sell_stop EURUSD entry=1.0800 sl_pips=20");
+    assert_int_equal(sig_resolve_stops(&P, P.entry, 0.0001, 20, err, sizeof err), 0);
+    assert_true(fabs(P.sl - 1.0820) < 1e-9);
+    assert_ok(text, "sell_stop EURUSD entry=1.0800 sl=20");
+    assert_int_equal(sig_resolve_stops(&P, P.entry, 0.0001, 20, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sl: 20 is"));
+}
+
+static void test_pineconnector_pending_orders_take_price_in_pips(void **state)
+{
+    char err[256];
+    (void)state;
+    const char *l = "s3cret,buylimit,EURUSD,price=10,sl=20,tp=40,risk=1";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_BUY_LIMIT && P.entry_pips == 10 && P.entry == 0 && P.sl_pips == 20 &&
+                P.tp_pips == 40 && P.risk == 1);
+    l = "s3cret,sellstop,EURUSD,price=15,vol_lots=0.1,expiry_s=600";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_SELL_STOP && P.entry_pips == 15 && P.expiry_s == 600 && P.lot == 0.1);
+    l = "s3cret,buystop,EURUSD,entry=1.09,vol_lots=0.1";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == ZX_BUY_STOP && P.entry == 1.09);
+    l = "s3cret,selllimit,EURUSD";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "entry: required for sell_limit"));
+    l = "s3cret,buylimit,EURUSD,price=10,entry=1.08";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "entry: give entry (a price) or price= (pips from the quote), not both"));
+    l = "s3cret,buylimit,EURUSD,price=,risk=1";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "price: empty value"));
+    l = "s3cret,buy,EURUSD,price=10";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), -1);
+    assert_non_null(strstr(err, "price: PineConnector's price= is a pending order's entry"));
+    l = "s3cret,cancellong,EURUSD";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == SIG_CANCEL_LONG);
+    l = "s3cret,cancelshort,EURUSD";
+    assert_int_equal(sig_parse_pine(l, strlen(l), &P, err, sizeof err), 0);
+    assert_true(P.action == SIG_CANCEL_SHORT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1105,6 +1205,10 @@ int main(void)
         cmocka_unit_test(test_stops_are_resolved_against_the_reference_price),
         cmocka_unit_test(test_close_all_risk_and_the_any_symbol),
         cmocka_unit_test(test_pineconnector_lines_are_read_in_its_syntax),
+        cmocka_unit_test(test_pending_actions_need_an_entry_and_take_an_expiry),
+        cmocka_unit_test(test_cancel_names_a_symbol),
+        cmocka_unit_test(test_pending_stops_are_measured_from_the_entry),
+        cmocka_unit_test(test_pineconnector_pending_orders_take_price_in_pips),
         cmocka_unit_test(test_id_is_any_printable_utf8),
         cmocka_unit_test(test_json_null_means_not_given),
         cmocka_unit_test(test_unknown_json_field_is_named),

@@ -4,7 +4,8 @@
 //| MQL5 cannot accept connections, so this Expert Advisor long-polls |
 //| zepix: POST <InpUrl> (…/mt5/poll) with the account, quotes, open  |
 //| positions, closed deals and the results of the requests it ran;   |
-//| the answer carries the requests to run (open, close, modify).     |
+//| the answer carries the requests to run (open, close, modify, and  |
+//| pending / cancel for zepix's working orders).                     |
 //| Protocol: SPEC section 10 and docs/commands.md of zepix; the      |
 //| trader's guide is scripts/mt5/README.md (hedging accounts only).  |
 //|                                                                  |
@@ -694,6 +695,210 @@ void RunModify(int i, string rq)
       SetResult(i, Fail(id, ticket, TradeError(res)));
   }
 
+//--- pending orders (zepix's buy_limit, buy_stop, sell_limit, sell_stop) -----
+bool PendingType(string name, ENUM_ORDER_TYPE &t)
+  {
+   if(name == "buy_limit")
+      t = ORDER_TYPE_BUY_LIMIT;
+   else if(name == "buy_stop")
+      t = ORDER_TYPE_BUY_STOP;
+   else if(name == "sell_limit")
+      t = ORDER_TYPE_SELL_LIMIT;
+   else if(name == "sell_stop")
+      t = ORDER_TYPE_SELL_STOP;
+   else
+      return false;
+   return true;
+  }
+
+string PendingName(long t)
+  {
+   if(t == ORDER_TYPE_BUY_LIMIT)
+      return "buy_limit";
+   if(t == ORDER_TYPE_BUY_STOP)
+      return "buy_stop";
+   if(t == ORDER_TYPE_SELL_LIMIT)
+      return "sell_limit";
+   if(t == ORDER_TYPE_SELL_STOP)
+      return "sell_stop";
+   return "";
+  }
+
+// A pending order's price at least SYMBOL_TRADE_STOPS_LEVEL points on its side
+// of the market (a limit buys below the ask, sells above the bid; a stop the
+// reverse), its SL/TP that far from its price; "" or the reason.
+string CheckPending(string sym, ENUM_ORDER_TYPE t, double price, double sl, double tp)
+  {
+   MqlTick k;
+   if(!SymbolInfoTick(sym, k))
+      return "no quote for " + sym;
+   double point = SymbolInfoDouble(sym, SYMBOL_POINT), lvl = (double)SymbolInfoInteger(sym, SYMBOL_TRADE_STOPS_LEVEL) * point;
+   int digits = (int)SymbolInfoInteger(sym, SYMBOL_DIGITS);
+   bool buy = t == ORDER_TYPE_BUY_LIMIT || t == ORDER_TYPE_BUY_STOP;
+   double ref = buy ? k.ask : k.bid;
+   bool ok = t == ORDER_TYPE_BUY_LIMIT ? price <= ref - lvl : t == ORDER_TYPE_BUY_STOP ? price >= ref + lvl :
+             t == ORDER_TYPE_SELL_LIMIT ? price >= ref + lvl : price <= ref - lvl;
+   if(price <= 0 || !ok)
+      return StringFormat("price %s of a %s is on the wrong side of the %s %s or closer than the stops level (%I64d points)",
+                          DoubleToString(price, digits), PendingName(t), buy ? "ask" : "bid", DoubleToString(ref, digits),
+                          SymbolInfoInteger(sym, SYMBOL_TRADE_STOPS_LEVEL));
+   if((sl > 0 && (buy ? sl > price - lvl : sl < price + lvl)) || (tp > 0 && (buy ? tp < price + lvl : tp > price - lvl)))
+      return StringFormat("sl/tp of the %s at %s are on the wrong side of it or closer than the stops level (%I64d points)",
+                          PendingName(t), DoubleToString(price, digits), SymbolInfoInteger(sym, SYMBOL_TRADE_STOPS_LEVEL));
+   return "";
+  }
+
+// The working order of entry i: by its ticket, else by comment key, magic and
+// symbol (after a restart the ticket may be unknown). Selects it; 0 = none.
+ulong FindOrder(int i)
+  {
+   if(g_rq[i].ticket != 0 && OrderSelect(g_rq[i].ticket))
+      return g_rq[i].ticket;
+   for(int k = OrdersTotal() - 1; k >= 0; k--)
+     {
+      ulong t = OrderGetTicket(k);
+      if(t != 0 && OrderGetString(ORDER_COMMENT) == g_rq[i].key && OrderGetInteger(ORDER_MAGIC) == g_rq[i].magic &&
+         OrderGetString(ORDER_SYMBOL) == g_rq[i].symbol)
+         return t;
+     }
+   return 0;
+  }
+
+// The order of entry i in the history (filled, expired or deleted since it was
+// placed): comment key, magic, symbol, placed after it was sent. 0 = none.
+ulong FindHistoryOrder(int i)
+  {
+   if(!HistorySelect((datetime)(g_rq[i].sent - 60), TimeCurrent() + 60))
+      return 0;
+   for(int k = HistoryOrdersTotal() - 1; k >= 0; k--)
+     {
+      ulong t = HistoryOrderGetTicket(k);
+      if(t != 0 && HistoryOrderGetString(t, ORDER_COMMENT) == g_rq[i].key &&
+         HistoryOrderGetInteger(t, ORDER_MAGIC) == g_rq[i].magic && HistoryOrderGetString(t, ORDER_SYMBOL) == g_rq[i].symbol &&
+         PendingName(HistoryOrderGetInteger(t, ORDER_TYPE)) != "")
+         return t;
+     }
+   return 0;
+  }
+
+// TRADE_ACTION_PENDING. The expiry is the terminal's (ORDER_TIME_SPECIFIED)
+// when SYMBOL_EXPIRATION_MODE allows it; else the order is good till
+// cancelled and zepix deletes it at its expiry.
+void RunPending(int i, string rq)
+  {
+   long id = g_rq[i].id;
+   string sym = g_rq[i].symbol;
+   ENUM_ORDER_TYPE t;
+   if(!SymbolSelect(sym, true))
+     {
+      SetResult(i, Fail(id, 0, "unknown symbol " + sym + " (InpSymbolSuffix / InpSymbolMap)"));
+      return;
+     }
+   if(!PendingType(JsonGet(rq, "type"), t))
+     {
+      SetResult(i, Fail(id, 0, "unknown pending order type " + JsonGet(rq, "type")));
+      return;
+     }
+   double vol;
+   string why = NormVolume(sym, StringToDouble(JsonGet(rq, "volume")), vol);
+   double price = NormPrice(sym, StringToDouble(JsonGet(rq, "price")));
+   double sl = NormPrice(sym, StringToDouble(JsonGet(rq, "sl"))), tp = NormPrice(sym, StringToDouble(JsonGet(rq, "tp")));
+   if(why == "")
+      why = CheckPending(sym, t, price, sl, tp);
+   long expiry = StringToInteger(JsonGet(rq, "expiry"));        // UTC seconds, 0 = none
+   long modes = SymbolInfoInteger(sym, SYMBOL_EXPIRATION_MODE);
+   ENUM_ORDER_TYPE_TIME tt = ORDER_TIME_GTC;
+   datetime exp = 0;
+   if(expiry > 0 && (modes & SYMBOL_EXPIRATION_SPECIFIED) != 0)
+     {
+      tt = ORDER_TIME_SPECIFIED;
+      exp = (datetime)(expiry + ((long)TimeTradeServer() - (long)TimeGMT()));
+     }
+   else if((modes & SYMBOL_EXPIRATION_GTC) == 0 && why == "")
+      why = "the symbol allows neither good-till-cancelled nor specified-time orders (SYMBOL_EXPIRATION_MODE)";
+   if(why != "")
+     {
+      SetResult(i, Fail(id, 0, why));
+      return;
+     }
+   MqlTradeRequest req;
+   MqlTradeResult res;
+   ZeroMemory(req);
+   ZeroMemory(res);
+   req.action = TRADE_ACTION_PENDING;
+   req.symbol = sym;
+   req.volume = vol;
+   req.type = t;
+   req.price = price;
+   req.sl = sl;
+   req.tp = tp;
+   req.magic = (ulong)g_rq[i].magic;
+   req.comment = g_rq[i].key;
+   req.type_time = tt;
+   req.expiration = exp;
+   req.type_filling = ORDER_FILLING_RETURN;
+   if(!MarkSent(i))
+      return;
+   if(!OrderSend(req, res) || !RetcodeOk(res.retcode))
+     {
+      SetResult(i, Fail(id, 0, TradeError(res)));
+      return;
+     }
+   g_rq[i].ticket = res.order;
+   g_rq[i].price = price;
+   g_rq[i].volume = vol;
+   SetResult(i, Ok(id, res.order, price, vol, false, 0, 0));
+  }
+
+ulong FindPosition(int i);          // below, with the look-ups after a restart
+
+// TRADE_ACTION_REMOVE of a working order. Gone already (deleted, expired):
+// a success. Filled: a failure, and its position is reported as usual.
+void RunCancel(int i, string rq)
+  {
+   long id = g_rq[i].id;
+   ulong t = FindOrder(i);
+   if(t == 0)
+     {
+      ulong pos = g_rq[i].ticket != 0 && PositionSelectByTicket(g_rq[i].ticket) ? g_rq[i].ticket : FindPosition(i);
+      if(pos != 0)
+         SetResult(i, Fail(id, pos, StringFormat("the order was filled: position %I64u", pos)));
+      else
+         SetResult(i, Ok(id, g_rq[i].ticket, 0, 0, false, 0, 0));
+      return;
+     }
+   string sym = OrderGetString(ORDER_SYMBOL);
+   double price = OrderGetDouble(ORDER_PRICE_OPEN);
+   bool buy = OrderGetInteger(ORDER_TYPE) == ORDER_TYPE_BUY_LIMIT || OrderGetInteger(ORDER_TYPE) == ORDER_TYPE_BUY_STOP;
+   MqlTick k;
+   double freeze = (double)SymbolInfoInteger(sym, SYMBOL_TRADE_FREEZE_LEVEL) * SymbolInfoDouble(sym, SYMBOL_POINT);
+   if(freeze > 0 && SymbolInfoTick(sym, k) && MathAbs((buy ? k.ask : k.bid) - price) < freeze)
+     {
+      SetResult(i, Fail(id, t, StringFormat("order %I64u is within the symbol's freeze level of the price: it cannot be deleted now",
+                                            t)));
+      return;
+     }
+   MqlTradeRequest req;
+   MqlTradeResult res;
+   ZeroMemory(req);
+   ZeroMemory(res);
+   req.action = TRADE_ACTION_REMOVE;
+   req.order = t;
+   req.symbol = sym;
+   req.magic = (ulong)g_rq[i].magic;
+   if(!OrderSend(req, res) || !RetcodeOk(res.retcode))
+     {
+      // Gone meanwhile (expired, deleted): what was asked is done; filled: the next poll shows its position.
+      if(!OrderSelect(t) && !PositionSelectByTicket(t))
+         SetResult(i, Ok(id, t, 0, 0, false, 0, 0));
+      else
+         SetResult(i, Fail(id, t, TradeError(res)));
+      return;
+     }
+   g_rq[i].ticket = t;
+   SetResult(i, Ok(id, t, 0, 0, false, 0, 0));
+  }
+
 void Run(int i, string rq)
   {
    string op = g_rq[i].op;
@@ -703,6 +908,10 @@ void Run(int i, string rq)
       RunClose(i, rq);
    else if(op == "modify")
       RunModify(i, rq);
+   else if(op == "pending")
+      RunPending(i, rq);
+   else if(op == "cancel")
+      RunCancel(i, rq);
    else
       SetResult(i, Fail(g_rq[i].id, 0, "unknown op " + op));
   }
@@ -788,7 +997,30 @@ bool Resolve(int i, string rq)
       SetResult(i, Fail(id, g_rq[i].ticket, "interrupted by a restart of the EA; its deal is not in the terminal's history"));
       return true;
      }
-   Run(i, rq);              // modify: running it again is harmless (10025)
+   if(g_rq[i].op == "pending")
+     {
+      // Placed before the restart: still working, or in the history since.
+      ulong t = FindOrder(i);
+      if(t == 0)
+         t = FindHistoryOrder(i);
+      if(t == 0)
+        {
+         ulong d = FindDeal(i, DEAL_ENTRY_IN);   // filled, and its order's record not found
+         if(d != 0)
+            t = (ulong)HistoryDealGetInteger(d, DEAL_POSITION_ID);
+        }
+      if(t != 0)
+        {
+         g_rq[i].ticket = t;
+         SetResult(i, Ok(id, t, g_rq[i].price, g_rq[i].volume, false, 0, 0));
+         PrintFormat("zepix: request %I64d was run before the restart: order %I64u", id, t);
+         return true;
+        }
+      PrintFormat("zepix: request %I64d did not reach the trade server before the restart: running it", id);
+      Run(i, rq);
+      return true;
+     }
+   Run(i, rq);              // modify, cancel: running it again is harmless (10025; an order gone is a success)
    return true;
   }
 
@@ -805,6 +1037,30 @@ string AccountJson()
                        Num(AccountInfoDouble(ACCOUNT_EQUITY)), Esc(AccountInfoString(ACCOUNT_CURRENCY)),
                        Connected() ? "true" : "false",
                        AccountInfoInteger(ACCOUNT_MARGIN_MODE) == ACCOUNT_MARGIN_MODE_RETAIL_HEDGING ? "hedging" : "netting");
+  }
+
+// zepix's working orders (its magics): the daemon sees them placed, filled
+// (a position of the same ticket), expired or deleted (gone).
+string OrdersJson()
+  {
+   string out = "";
+   for(int i = OrdersTotal() - 1; i >= 0; i--)
+     {
+      ulong t = OrderGetTicket(i);            // selects the order
+      if(t == 0 || !IsOurMagic(OrderGetInteger(ORDER_MAGIC)))
+         continue;
+      string type = PendingName(OrderGetInteger(ORDER_TYPE));
+      if(type == "")
+         continue;
+      long exp = OrderGetInteger(ORDER_TIME_EXPIRATION);
+      out += (out == "" ? "" : ",") +
+             StringFormat("{\"ticket\":%I64u,\"symbol\":\"%s\",\"type\":\"%s\",\"volume\":%s,\"price\":%s,\"sl\":%s,"
+                          "\"tp\":%s,\"expiration\":%I64d,\"magic\":%I64d,\"comment\":\"%s\"}",
+                          t, Esc(ToZepix(OrderGetString(ORDER_SYMBOL))), type, Num(OrderGetDouble(ORDER_VOLUME_CURRENT)),
+                          Num(OrderGetDouble(ORDER_PRICE_OPEN)), Num(OrderGetDouble(ORDER_SL)), Num(OrderGetDouble(ORDER_TP)),
+                          exp > 0 ? ToUtc((datetime)exp) : 0, OrderGetInteger(ORDER_MAGIC), Esc(OrderGetString(ORDER_COMMENT)));
+     }
+   return "[" + out + "]";
   }
 
 string QuoteJson(string sym)
@@ -1144,7 +1400,7 @@ int Poll()
                  ",\"quotes\":" + QuotesJson();
    // No positions when they cannot be trusted: zepix then closes nothing.
    if(trusted)
-      body += ",\"positions\":" + PositionsJson();
+      body += ",\"positions\":" + PositionsJson() + ",\"orders\":" + OrdersJson();
    body += ",\"closed\":" + JoinArray(g_pending_closed) + ",\"results\":[" + results + "]}";
    char data[];
    char result[];

@@ -551,5 +551,154 @@ class DaemonSide(EA):
         self.assertEqual(self.trade(tid)["status"], "CLOSED")
 
 
+class PendingOrders(EA):
+    """Issue #15, deliverable 3: zepix's working orders on the terminal (SPEC 12
+    buy_limit ... cancel): TRADE_ACTION_PENDING with the key, the terminal
+    triggers and expires them, the daemon sees each fill, deletion and expiry
+    in the polls' orders[] and positions, and a restart never places one twice."""
+
+    def orders(self):
+        con = sqlite3.connect(os.path.join(self.tmp, self.data, "zepix_passthru.db"))
+        con.row_factory = sqlite3.Row
+        rows = [dict(r) for r in con.execute("SELECT * FROM orders ORDER BY id")]
+        con.close()
+        return rows
+
+    def order(self, oid):
+        return next(o for o in self.orders() if o["id"] == oid)
+
+    def pend(self, **kw):
+        body = dict(plugin="passthru", symbol="EURUSD", lot=0.1)
+        body.update(kw)
+        st, j = self.signal(**body)
+        self.assertEqual(st, 200, j)
+        r = j["results"][0]
+        self.assertEqual(r["status"], "executed", j)
+        self.assertIn("sent to the terminal as order #", r["reason"])
+        return int(r["reason"].split("order #")[1].split()[0])
+
+    def placed(self, oid):
+        return wait_for(lambda: self.order(oid)["broker_state"] == "placed" and self.order(oid),
+                        what="order #%d placed" % oid)
+
+    def history_state(self, ticket):
+        return next((o["state"] for o in self.term.state().get("history_orders", []) if o["ticket"] == ticket), None)
+
+    def test_a_limit_order_is_placed_filled_by_a_quote_reported_and_closed(self):
+        oid = self.pend(action="buy_limit", entry=1.0990, sl=1.0970, tp=1.1050)
+        o = self.placed(oid)
+        w = self.term.state()["orders"]
+        self.assertEqual(len(w), 1, w)
+        self.assertEqual((w[0]["ticket"], w[0]["type"], w[0]["price"], w[0]["sl"], w[0]["comment"]),
+                         (o["ticket"], 2, 1.099, 1.097, "zx:passthru:o%d" % oid))
+        rq = self.term.requests(action=5)[0]
+        self.assertEqual((rq["type_time"], rq["retcode"]), (0, 10008))    # good till cancelled, placed
+        self.assertEqual(self.trades(), [])
+        self.term.cmd("quote EURUSD 1.09880 1.09890")                     # ask <= price: the server fills it
+        t = wait_for(lambda: self.trades() and self.trades()[0], what="the fill")
+        self.assertEqual((t["order_id"], t["direction"], t["status"], t["broker_state"]),
+                         (o["ticket"], "BUY", "OPEN", "filled"))
+        pos = self.term.position(o["ticket"])
+        self.assertAlmostEqual(t["entry_price"], pos["price_open"])
+        self.assertEqual(pos["comment"], "zx:passthru:o%d" % oid)
+        o = self.order(oid)
+        self.assertEqual((o["state"], o["trade_id"]), ("filled", t["id"]))
+        self.send(action="close", symbol="EURUSD")
+        wait_for(lambda: self.trade(t["id"])["status"] == "CLOSED", what="the close")
+        self.assertEqual(self.term.positions(), [])
+        self.assertEqual(len(self.term.requests(action=5)), 1)
+        wait_for(lambda: self.notes("passthru opened #%d BUY 0.10 EURUSD" % t["id"]) == 1, what="the admins told")
+        self.assertEqual(self.notes("from order #%d" % oid), 1)
+
+    def test_cancel_deletes_the_working_order(self):
+        oid = self.pend(action="sell_stop", entry=1.0980)
+        o = self.placed(oid)
+        st, j = self.signal(plugin="passthru", action="cancel", symbol="EURUSD")
+        self.assertEqual(j["results"][0]["reason"], "cancel sent for 1 working order", j)
+        wait_for(lambda: self.order(oid)["state"] == "cancelled", what="the cancel")
+        self.assertEqual(self.term.state()["orders"], [])
+        self.assertEqual(self.history_state(o["ticket"]), 2)              # ORDER_STATE_CANCELED
+        self.assertEqual(len(self.term.requests(action=8)), 1)            # TRADE_ACTION_REMOVE
+        self.term.cmd("quote EURUSD 1.09700 1.09710")
+        time.sleep(0.3)
+        self.assertEqual(self.trades(), [])
+
+    def test_an_order_deleted_by_hand_is_seen(self):
+        oid = self.pend(action="sell_limit", entry=1.1020)
+        o = self.placed(oid)
+        self.term.cmd("delete %d" % o["ticket"])
+        o = wait_for(lambda: self.order(oid)["state"] != "working" and self.order(oid), what="the deletion")
+        self.assertEqual((o["state"], o["reason"]), ("cancelled", "deleted in the terminal"))
+
+    def test_the_terminal_expires_an_order_at_its_expiry(self):
+        oid = self.pend(action="buy_stop", entry=1.1030, expiry_s=2)
+        o = self.placed(oid)
+        rq = self.term.requests(action=5)[0]
+        self.assertEqual(rq["type_time"], 2)                              # ORDER_TIME_SPECIFIED
+        self.assertAlmostEqual(rq["expiration"] - 7200, o["expiry_ms"] / 1000, delta=1)   # server time = UTC + 2 h
+        o = wait_for(lambda: self.order(oid)["state"] == "expired" and self.order(oid), timeout=10, what="the expiry")
+        self.assertEqual(self.history_state(o["ticket"]), 6)              # ORDER_STATE_EXPIRED
+        self.assertEqual(self.term.requests(action=8), [])                # the terminal did it, not a cancel
+
+    def test_a_pending_order_inside_the_stops_level_is_refused_with_the_reason(self):
+        self.term.stop()
+        self.term.edit(lambda st: st["symbols"][0].update(stops_level=200))
+        self.term.start()
+        oid = self.pend(action="buy_limit", entry=1.0995)                 # 6 pips: inside 200 points
+        o = wait_for(lambda: self.order(oid)["state"] != "working" and self.order(oid), what="the rejection")
+        self.assertEqual(o["state"], "rejected")
+        self.assertIn("closer than the stops level (200 points)", o["reason"])
+        self.assertEqual(self.term.requests(action=5), [])                # not sent
+
+    def restart(self, crash=None):
+        self.term.kill()
+        self.term.start(crash=crash)
+        wait_for(lambda: self.term.state().get("webrequests", 0) > 0, what="a poll")
+
+    def test_a_restart_while_an_order_is_being_placed_places_it_once(self):
+        self.restart(crash="after_send:1")
+        oid = self.pend(action="buy_limit", entry=1.0990)
+        self.assertEqual(self.term.wait_exit(10), 99, self.term.output())
+        self.term.start()
+        o = self.placed(oid)
+        wait_for(lambda: "was run before the restart: order %d" % o["ticket"] in self.term.output(),
+                 what="the EA's look-up")
+        time.sleep(0.3)
+        self.assertEqual(len(self.term.requests(action=5)), 1)
+        self.assertEqual([w["ticket"] for w in self.term.state()["orders"]], [o["ticket"]])
+
+    def test_a_restart_while_an_order_works_does_not_place_it_again(self):
+        oid = self.pend(action="sell_limit", entry=1.1020)
+        o = self.placed(oid)
+        self.term.kill()
+        self.term.start()
+        wait_for(lambda: self.term.state().get("webrequests", 0) > 2, what="polls after the restart")
+        time.sleep(0.3)
+        self.assertEqual(len(self.term.requests(action=5)), 1)
+        self.assertEqual(self.order(oid)["state"], "working")
+        self.term.cmd("quote EURUSD 1.10200 1.10210")                     # bid >= price: filled after the restart
+        t = wait_for(lambda: self.trades() and self.trades()[0], what="the fill")
+        self.assertEqual((t["order_id"], t["direction"]), (o["ticket"], "SELL"))
+
+
+class PendingOrdersWithoutTerminalExpiry(EA):
+    """A symbol whose SYMBOL_EXPIRATION_MODE has no SYMBOL_EXPIRATION_SPECIFIED:
+    the order is good till cancelled in the terminal and zepix deletes it at
+    its expiry."""
+    symbols = [dict(DEFAULT_SYMBOL, expiration_mode=1)]
+
+    def test_zepix_deletes_the_order_at_its_expiry(self):
+        st, j = self.signal(plugin="passthru", action="sell_stop", symbol="EURUSD", lot=0.1, entry=1.0980,
+                            expiry_s=1)
+        self.assertEqual(j["results"][0]["status"], "executed", j)
+        wait_for(lambda: self.term.requests(action=5), what="the order")
+        self.assertEqual(self.term.requests(action=5)[0]["type_time"], 0)  # ORDER_TIME_GTC
+        wait_for(lambda: self.term.requests(action=8), timeout=10, what="zepix's cancel at the expiry")
+        con = sqlite3.connect(os.path.join(self.tmp, self.data, "zepix_passthru.db"))
+        wait_for(lambda: con.execute("SELECT state FROM orders").fetchone()[0] == "expired", what="the expiry")
+        con.close()
+        self.assertEqual(self.term.state()["orders"], [])
+
+
 if __name__ == "__main__":
     unittest.main()

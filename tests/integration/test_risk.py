@@ -158,8 +158,8 @@ class PineConnector(Base):
         self.assertIn("closed 1 trade, then filled", r["reason"])
         self.assertEqual([(x["direction"], x["status"]) for x in trades(self.d)],
                          [("BUY", "CLOSED"), ("SELL", "OPEN")])
-        j = self.pine(SECRET + ",buystop,EURUSD,price=10,risk=1", 400)
-        self.assertIn("pending orders are not supported", j["error"])
+        j = self.pine(SECRET + ",newsltplong,EURUSD,sl=10", 400)
+        self.assertIn("newsltplong is not supported: use /modify", j["error"])
         st, _, b = self.d.post("/webhook", "wrong,buy,EURUSD,risk=1", ctype="text/plain")
         self.assertEqual(st, 401)
         # the secret never reaches the journal

@@ -318,9 +318,18 @@ string AccountInfoString(ENUM_ACCOUNT_INFO_STRING p);
  * SYMBOL_FILLING_FOK (1) and SYMBOL_FILLING_IOC (2); ORDER_FILLING_RETURN is
  * allowed in the Market and Exchange execution modes whatever the mask. */
 enum ENUM_SYMBOL_INFO_INTEGER {
-    SYMBOL_DIGITS = 17, SYMBOL_TRADE_STOPS_LEVEL = 31, SYMBOL_TRADE_EXEMODE = 33,
-    SYMBOL_FILLING_MODE = 35, SYMBOL_EXIST = 77,
+    SYMBOL_DIGITS = 17, SYMBOL_TRADE_STOPS_LEVEL = 31, SYMBOL_TRADE_FREEZE_LEVEL = 32, SYMBOL_TRADE_EXEMODE = 33,
+    SYMBOL_FILLING_MODE = 35, SYMBOL_EXPIRATION_MODE = 49, SYMBOL_EXIST = 77,
 };
+/* SYMBOL_EXPIRATION_MODE is a mask of the expiry modes a pending order may
+ * have on the symbol (https://www.mql5.com/en/docs/constants/environment_state/marketinfoconstants#symbol_expiration_mode):
+ * an ORDER_TIME_SPECIFIED order needs SYMBOL_EXPIRATION_SPECIFIED, else the
+ * server answers 10022. SYMBOL_TRADE_FREEZE_LEVEL: an order that close to
+ * its trigger price may not be modified or deleted (10029). */
+#define SYMBOL_EXPIRATION_GTC 1
+#define SYMBOL_EXPIRATION_DAY 2
+#define SYMBOL_EXPIRATION_SPECIFIED 4
+#define SYMBOL_EXPIRATION_SPECIFIED_DAY 8
 enum ENUM_SYMBOL_INFO_DOUBLE {
     SYMBOL_BID = 1, SYMBOL_ASK = 4, SYMBOL_POINT = 16, SYMBOL_TRADE_TICK_SIZE = 20,
     SYMBOL_VOLUME_MIN = 34, SYMBOL_VOLUME_MAX = 35, SYMBOL_VOLUME_STEP = 36,
@@ -372,7 +381,9 @@ enum ENUM_ORDER_TYPE_TIME { ORDER_TIME_GTC = 0, ORDER_TIME_DAY = 1, ORDER_TIME_S
 #define TRADE_RETCODE_TRADE_DISABLED 10017
 #define TRADE_RETCODE_MARKET_CLOSED 10018
 #define TRADE_RETCODE_NO_MONEY 10019
+#define TRADE_RETCODE_INVALID_EXPIRATION 10022
 #define TRADE_RETCODE_NO_CHANGES 10025
+#define TRADE_RETCODE_FROZEN 10029
 #define TRADE_RETCODE_INVALID_FILL 10030
 #define TRADE_RETCODE_CONNECTION 10031
 #define TRADE_RETCODE_POSITION_CLOSED 10036
@@ -431,6 +442,45 @@ bool PositionSelectByTicket(ulong ticket);
 long PositionGetInteger(ENUM_POSITION_PROPERTY_INTEGER p);
 double PositionGetDouble(ENUM_POSITION_PROPERTY_DOUBLE p);
 string PositionGetString(ENUM_POSITION_PROPERTY_STRING p);
+
+/* Working orders (https://www.mql5.com/en/docs/trading/ordergetticket,
+ * https://www.mql5.com/en/docs/trading/orderselect,
+ * https://www.mql5.com/en/docs/constants/tradingconstants/orderproperties):
+ * OrderGetTicket(i) and OrderSelect(ticket) select an order for the
+ * OrderGet* functions. A pending order (TRADE_ACTION_PENDING, retcode 10008
+ * PLACED) stays here until it triggers (then it is FILLED in the history and
+ * on a hedging account the position it opened has its ticket), expires
+ * (ORDER_TIME_SPECIFIED at ORDER_TIME_EXPIRATION, server time) or is deleted
+ * (TRADE_ACTION_REMOVE with request.order, or by hand: CANCELED). */
+enum ENUM_ORDER_PROPERTY_INTEGER {
+    ORDER_TICKET = 0, ORDER_TIME_SETUP = 1, ORDER_TYPE = 2, ORDER_STATE = 3, ORDER_TIME_EXPIRATION = 4,
+    ORDER_TIME_DONE = 5, ORDER_TYPE_TIME = 6, ORDER_MAGIC = 7, ORDER_POSITION_ID = 8,
+};
+enum ENUM_ORDER_PROPERTY_DOUBLE {
+    ORDER_VOLUME_INITIAL = 10, ORDER_VOLUME_CURRENT = 11, ORDER_PRICE_OPEN = 12, ORDER_SL = 13, ORDER_TP = 14,
+};
+enum ENUM_ORDER_PROPERTY_STRING { ORDER_SYMBOL = 20, ORDER_COMMENT = 21 };
+enum ENUM_ORDER_STATE {
+    ORDER_STATE_STARTED = 0, ORDER_STATE_PLACED = 1, ORDER_STATE_CANCELED = 2, ORDER_STATE_PARTIAL = 3,
+    ORDER_STATE_FILLED = 4, ORDER_STATE_REJECTED = 5, ORDER_STATE_EXPIRED = 6,
+};
+int OrdersTotal();
+ulong OrderGetTicket(int index);
+bool OrderSelect(ulong ticket);
+long OrderGetInteger(ENUM_ORDER_PROPERTY_INTEGER p);
+double OrderGetDouble(ENUM_ORDER_PROPERTY_DOUBLE p);
+string OrderGetString(ENUM_ORDER_PROPERTY_STRING p);
+
+/* History orders (https://www.mql5.com/en/docs/trading/historyorderselect,
+ * https://www.mql5.com/en/docs/trading/historyordergetticket): HistorySelect
+ * selects the orders of the period as well as its deals; HistoryOrderSelect
+ * replaces the order selection with one order. */
+int HistoryOrdersTotal();
+ulong HistoryOrderGetTicket(int index);
+bool HistoryOrderSelect(ulong ticket);
+long HistoryOrderGetInteger(ulong ticket, ENUM_ORDER_PROPERTY_INTEGER p);
+double HistoryOrderGetDouble(ulong ticket, ENUM_ORDER_PROPERTY_DOUBLE p);
+string HistoryOrderGetString(ulong ticket, ENUM_ORDER_PROPERTY_STRING p);
 
 /* History (https://www.mql5.com/en/docs/trading/historyselect,
  * https://www.mql5.com/en/docs/trading/historydealselect,

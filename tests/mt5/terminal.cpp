@@ -23,9 +23,12 @@
  *             before_result_poll (a poll carrying results is about to go)
  * Commands on stdin, one per line, applied between the EA's calls as a trade
  * server applies its events: `quote SYM BID ASK`, `close TICKET VOLUME PRICE
- * REASON` (a close made by the server or by hand: sl, tp, client), `set KNOB
- * VALUE` (connected, login, history_lag_ms, result_price_zero, ...), `stop`
- * (OnDeinit and exit 0). Every command increments "cmd_seq" in the state file.
+ * REASON` (a close made by the server or by hand: sl, tp, client), `delete
+ * TICKET` (a pending order deleted by hand), `set KNOB VALUE` (connected,
+ * login, history_lag_ms, result_price_zero, ...), `stop` (OnDeinit and exit 0).
+ * Pending orders trigger when a quote reaches their price (buy limit: ask <=
+ * price; buy stop: ask >= price; sell limit: bid >= price; sell stop: bid <=
+ * price) and expire at ORDER_TIME_EXPIRATION, between the EA's calls. Every command increments "cmd_seq" in the state file.
  * The EA's Print output goes to stderr.
  */
 #include "mql5.h"
@@ -53,7 +56,16 @@ struct Sym {
     double bid = 0, ask = 0, point = 0.00001, tick_size = 0.00001, vol_min = 0.01, vol_max = 100,
            vol_step = 0.01, contract = 100000;
     long digits = 5, stops_level = 0, filling = SYMBOL_FILLING_FOK | SYMBOL_FILLING_IOC,
-         exemode = SYMBOL_TRADE_EXECUTION_MARKET;
+         exemode = SYMBOL_TRADE_EXECUTION_MARKET, freeze_level = 0,
+         expiration_mode = SYMBOL_EXPIRATION_GTC | SYMBOL_EXPIRATION_DAY | SYMBOL_EXPIRATION_SPECIFIED |
+                           SYMBOL_EXPIRATION_SPECIFIED_DAY;
+};
+struct Ord {                    /* a pending order, working or in the history */
+    ulong ticket = 0;
+    long login = 0, type = 0, magic = 0, time_setup = 0, type_time = 0, expiration = 0, state = ORDER_STATE_PLACED,
+         time_done = 0, position_id = 0;
+    std::string symbol, comment;
+    double volume = 0, price = 0, sl = 0, tp = 0;
 };
 struct Pos {
     ulong ticket = 0;
@@ -76,6 +88,7 @@ static struct {
     std::map<std::string, Sym> syms;
     std::vector<Pos> pos;
     std::vector<Deal> deals;
+    std::vector<Ord> orders, horders;   /* working pending orders; the history's */
     ulong next_ticket = 500001, next_deal = 900001;
     long server_offset_s = 7200;        /* server time = UTC + this */
     double commission_per_lot = 7.0;    /* half on the entry deal, half on the exit */
@@ -170,6 +183,7 @@ static void load_state()
             y.contract = jd(x, "contract", y.contract), y.digits = jl(x, "digits", y.digits);
             y.stops_level = jl(x, "stops_level", 0), y.filling = jl(x, "filling", y.filling);
             y.exemode = jl(x, "exemode", y.exemode);
+            y.freeze_level = jl(x, "freeze_level", 0), y.expiration_mode = jl(x, "expiration_mode", y.expiration_mode);
             S.syms[y.name] = y;
         }
     if (json_object_object_get_ex(o, "positions", &a))
@@ -194,6 +208,19 @@ static void load_state()
             d.symbol = js(x, "symbol", ""), d.comment = js(x, "comment", ""), d.visible_ms = jl(x, "visible_ms", 0);
             S.deals.push_back(d);
         }
+    for (int h = 0; h < 2; h++)
+        if (json_object_object_get_ex(o, h ? "history_orders" : "orders", &a))
+            for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *x = json_object_array_get_idx(a, i);
+                Ord d;
+                d.ticket = (ulong)jl(x, "ticket", 0), d.login = jl(x, "login", S.login), d.type = jl(x, "type", 0);
+                d.magic = jl(x, "magic", 0), d.time_setup = jl(x, "time_setup", 0), d.type_time = jl(x, "type_time", 0);
+                d.expiration = jl(x, "expiration", 0), d.state = jl(x, "state", ORDER_STATE_PLACED);
+                d.time_done = jl(x, "time_done", 0), d.position_id = jl(x, "position_id", 0);
+                d.symbol = js(x, "symbol", ""), d.comment = js(x, "comment", ""), d.volume = jd(x, "volume", 0);
+                d.price = jd(x, "price", 0), d.sl = jd(x, "sl", 0), d.tp = jd(x, "tp", 0);
+                (h ? S.horders : S.orders).push_back(d);
+            }
     if (json_object_object_get_ex(o, "requests", &a))
         S.requests = json_object_get(a);
     else
@@ -237,6 +264,8 @@ static void save_state()
         json_object_object_add(x, "stops_level", json_object_new_int64(y.stops_level));
         json_object_object_add(x, "filling", json_object_new_int64(y.filling));
         json_object_object_add(x, "exemode", json_object_new_int64(y.exemode));
+        json_object_object_add(x, "freeze_level", json_object_new_int64(y.freeze_level));
+        json_object_object_add(x, "expiration_mode", json_object_new_int64(y.expiration_mode));
         json_object_array_add(a, x);
     }
     json_object_object_add(o, "symbols", a);
@@ -282,6 +311,30 @@ static void save_state()
         json_object_array_add(a, x);
     }
     json_object_object_add(o, "deals", a);
+    for (int h = 0; h < 2; h++) {
+        a = json_object_new_array();
+        for (const Ord &d : h ? S.horders : S.orders) {
+            json_object *x = json_object_new_object();
+            json_object_object_add(x, "ticket", json_object_new_int64((long)d.ticket));
+            json_object_object_add(x, "login", json_object_new_int64(d.login));
+            json_object_object_add(x, "type", json_object_new_int64(d.type));
+            json_object_object_add(x, "magic", json_object_new_int64(d.magic));
+            json_object_object_add(x, "time_setup", json_object_new_int64(d.time_setup));
+            json_object_object_add(x, "type_time", json_object_new_int64(d.type_time));
+            json_object_object_add(x, "expiration", json_object_new_int64(d.expiration));
+            json_object_object_add(x, "state", json_object_new_int64(d.state));
+            json_object_object_add(x, "time_done", json_object_new_int64(d.time_done));
+            json_object_object_add(x, "position_id", json_object_new_int64(d.position_id));
+            json_object_object_add(x, "symbol", json_object_new_string(d.symbol.c_str()));
+            json_object_object_add(x, "comment", json_object_new_string(d.comment.c_str()));
+            json_object_object_add(x, "volume", json_object_new_double(d.volume));
+            json_object_object_add(x, "price", json_object_new_double(d.price));
+            json_object_object_add(x, "sl", json_object_new_double(d.sl));
+            json_object_object_add(x, "tp", json_object_new_double(d.tp));
+            json_object_array_add(a, x);
+        }
+        json_object_object_add(o, h ? "history_orders" : "orders", a);
+    }
     json_object_object_add(o, "requests", json_object_get(S.requests));
     std::string tmp = g_state + ".tmp";
     if (json_object_to_file_ext(tmp.c_str(), o, JSON_C_TO_STRING_PRETTY) == 0)
@@ -334,6 +387,64 @@ static Deal &close_position(size_t i, double volume, double price, long magic, l
     return d;
 }
 
+/* Working order i leaves for the history as state (CANCELED, EXPIRED, FILLED). */
+static void end_order(size_t i, long state)
+{
+    Ord d = S.orders[i];
+    d.state = state, d.time_done = time(NULL) + S.server_offset_s;
+    S.orders.erase(S.orders.begin() + (long)i);
+    S.horders.push_back(d);
+}
+
+static bool is_buy_order(long type) { return type == ORDER_TYPE_BUY_LIMIT || type == ORDER_TYPE_BUY_STOP; }
+
+/* Has the quote reached the order's price (the trigger of its type)? */
+static bool reached(const Ord &d, const Sym &y)
+{
+    switch (d.type) {
+    case ORDER_TYPE_BUY_LIMIT: return y.ask <= d.price + 1e-12;
+    case ORDER_TYPE_BUY_STOP: return y.ask >= d.price - 1e-12;
+    case ORDER_TYPE_SELL_LIMIT: return y.bid >= d.price - 1e-12;
+    case ORDER_TYPE_SELL_STOP: return y.bid <= d.price + 1e-12;
+    }
+    return false;
+}
+
+/* The server's own work on pending orders: expiry, then triggers (a triggered
+ * order opens a position of its ticket at the quote, hedging). True when
+ * something changed. */
+static bool process_orders()
+{
+    bool changed = false;
+    long now = time(NULL) + S.server_offset_s;
+    for (size_t i = 0; i < S.orders.size();) {
+        Ord &d = S.orders[i];
+        Sym *y = sym(d.symbol);
+        if (d.type_time == ORDER_TIME_SPECIFIED && d.expiration > 0 && now >= d.expiration) {
+            end_order(i, ORDER_STATE_EXPIRED);
+            changed = true;
+            continue;
+        }
+        if (!y || !S.connected || !reached(d, *y)) {
+            i++;
+            continue;
+        }
+        bool buy = is_buy_order(d.type);
+        Pos p;
+        p.ticket = d.ticket, p.login = d.login, p.type = buy ? POSITION_TYPE_BUY : POSITION_TYPE_SELL;
+        p.magic = d.magic, p.time = now, p.symbol = d.symbol, p.comment = d.comment;
+        p.volume = d.volume, p.price_open = buy ? y->ask : y->bid, p.sl = d.sl, p.tp = d.tp;
+        S.pos.push_back(p);
+        Deal &dl = add_deal(d.ticket, buy ? DEAL_TYPE_BUY : DEAL_TYPE_SELL, DEAL_ENTRY_IN, d.magic, (long)d.ticket,
+                            DEAL_REASON_EXPERT, d.volume, p.price_open, d.symbol, d.comment);
+        S.balance += dl.commission + dl.fee;
+        d.position_id = (long)d.ticket;
+        end_order(i, ORDER_STATE_FILLED);
+        changed = true;
+    }
+    return changed;
+}
+
 static void apply(const std::string &line)
 {
     char a[64] = "", b[64] = "";
@@ -348,6 +459,12 @@ static void apply(const std::string &line)
             if (S.pos[i].ticket == t) {
                 long reason = strcmp(a, "sl") == 0 ? DEAL_REASON_SL : strcmp(a, "tp") == 0 ? DEAL_REASON_TP : DEAL_REASON_CLIENT;
                 close_position(i, x > 0 ? x : S.pos[i].volume, y, 0, reason, S.next_ticket++, "");
+                break;
+            }
+    } else if (sscanf(line.c_str(), "delete %lu", &t) == 1) {
+        for (size_t i = 0; i < S.orders.size(); i++)
+            if (S.orders[i].ticket == t) {
+                end_order(i, ORDER_STATE_CANCELED);
                 break;
             }
     } else if (sscanf(line.c_str(), "set %63s %63s", a, b) == 2) {
@@ -376,7 +493,7 @@ static void apply_commands()
     }
     for (auto &c : todo)
         apply(c);
-    if (!todo.empty())
+    if (process_orders() || !todo.empty())
         save_state();
 }
 
@@ -507,6 +624,8 @@ long SymbolInfoInteger(const string &name, ENUM_SYMBOL_INFO_INTEGER p)
     case SYMBOL_TRADE_STOPS_LEVEL: return y->stops_level;
     case SYMBOL_TRADE_EXEMODE: return y->exemode;
     case SYMBOL_FILLING_MODE: return y->filling;
+    case SYMBOL_TRADE_FREEZE_LEVEL: return y->freeze_level;
+    case SYMBOL_EXPIRATION_MODE: return y->expiration_mode;
     case SYMBOL_EXIST: return 1;
     }
     return 0;
@@ -640,6 +759,52 @@ static uint check_stops(const Sym &y, long t, double sl, double tp)
     return 0;
 }
 
+/* TRADE_ACTION_PENDING: the checks of
+ * https://www.mql5.com/en/docs/constants/structures/mqltraderequest (pending
+ * orders) and of the stops level
+ * (https://book.mql4.com/appendix/limits, the same rules in MT5): the price on
+ * the tick grid and at least SYMBOL_TRADE_STOPS_LEVEL points on its side of
+ * the market (else 10015), SL/TP that far from the order's price (10016), an
+ * expiry mode the symbol allows and an expiry in the future (10022). */
+static uint place_pending(const MqlTradeRequest &rq, MqlTradeResult &res, Sym *y)
+{
+    if (!y)
+        return TRADE_RETCODE_INVALID;
+    long t = rq.type;
+    if (t != ORDER_TYPE_BUY_LIMIT && t != ORDER_TYPE_BUY_STOP && t != ORDER_TYPE_SELL_LIMIT && t != ORDER_TYPE_SELL_STOP)
+        return TRADE_RETCODE_INVALID;
+    if (rq.volume < y->vol_min - 1e-12 || rq.volume > y->vol_max + 1e-12 || !on_grid(rq.volume, y->vol_step))
+        return TRADE_RETCODE_INVALID_VOLUME;
+    double lvl = (double)y->stops_level * y->point, p = rq.price;
+    if (!(p > 0) || !on_grid(p, y->tick_size))
+        return TRADE_RETCODE_INVALID_PRICE;
+    bool ok = t == ORDER_TYPE_BUY_LIMIT ? p <= y->ask - lvl + 1e-12 : t == ORDER_TYPE_BUY_STOP ? p >= y->ask + lvl - 1e-12
+            : t == ORDER_TYPE_SELL_LIMIT ? p >= y->bid + lvl - 1e-12 : p <= y->bid - lvl + 1e-12;
+    if (!ok)
+        return TRADE_RETCODE_INVALID_PRICE;
+    bool buy = is_buy_order(t);
+    for (double v : {rq.sl, rq.tp})
+        if (v != 0 && !on_grid(v, y->tick_size))
+            return TRADE_RETCODE_INVALID_STOPS;
+    if (buy ? ((rq.sl != 0 && rq.sl > p - lvl + 1e-12) || (rq.tp != 0 && rq.tp < p + lvl - 1e-12))
+            : ((rq.sl != 0 && rq.sl < p + lvl - 1e-12) || (rq.tp != 0 && rq.tp > p - lvl + 1e-12)))
+        return TRADE_RETCODE_INVALID_STOPS;
+    long now = time(NULL) + S.server_offset_s;
+    if (rq.type_time == ORDER_TIME_SPECIFIED &&
+        (!(y->expiration_mode & SYMBOL_EXPIRATION_SPECIFIED) || (long)rq.expiration <= now))
+        return TRADE_RETCODE_INVALID_EXPIRATION;
+    if (rq.type_time == ORDER_TIME_GTC && !(y->expiration_mode & SYMBOL_EXPIRATION_GTC))
+        return TRADE_RETCODE_INVALID_EXPIRATION;
+    Ord d;
+    d.ticket = S.next_ticket++, d.login = S.login, d.type = t, d.magic = (long)rq.magic, d.time_setup = now;
+    d.type_time = rq.type_time, d.expiration = rq.type_time == ORDER_TIME_SPECIFIED ? (long)rq.expiration : 0;
+    d.symbol = y->name, d.comment = rq.comment.s.substr(0, 31), d.volume = rq.volume, d.price = p;
+    d.sl = rq.sl, d.tp = rq.tp;
+    S.orders.push_back(d);
+    res.order = d.ticket, res.volume = rq.volume, res.price = p;
+    return TRADE_RETCODE_PLACED;
+}
+
 static uint execute(const MqlTradeRequest &rq, MqlTradeResult &res)
 {
     if (!S.connected)
@@ -661,6 +826,23 @@ static uint execute(const MqlTradeRequest &rq, MqlTradeResult &res)
         }
         return TRADE_RETCODE_POSITION_CLOSED;
     }
+    if (rq.action == TRADE_ACTION_REMOVE) {
+        for (size_t i = 0; i < S.orders.size(); i++) {
+            Ord &d = S.orders[i];
+            if (d.ticket != rq.order || d.login != S.login)
+                continue;
+            Sym *z = sym(d.symbol);
+            double cur = z ? (is_buy_order(d.type) ? z->ask : z->bid) : 0;
+            if (z && fabs(cur - d.price) < (double)z->freeze_level * z->point - 1e-12)
+                return TRADE_RETCODE_FROZEN;
+            end_order(i, ORDER_STATE_CANCELED);
+            res.order = rq.order;
+            return TRADE_RETCODE_DONE;
+        }
+        return TRADE_RETCODE_INVALID;
+    }
+    if (rq.action == TRADE_ACTION_PENDING)
+        return place_pending(rq, res, y);
     if (rq.action != TRADE_ACTION_DEAL || !y)
         return TRADE_RETCODE_INVALID;
     if (rq.volume < y->vol_min - 1e-12 || rq.volume > y->vol_max + 1e-12 || !on_grid(rq.volume, y->vol_step))
@@ -722,7 +904,8 @@ bool OrderSend(const MqlTradeRequest &rq, MqlTradeResult &res)
     res = MqlTradeResult();
     uint rc = execute(rq, res);
     res.retcode = rc;
-    res.comment = rc == TRADE_RETCODE_DONE ? "Request executed" : "Request rejected";
+    res.comment = rc == TRADE_RETCODE_DONE ? "Request executed" : rc == TRADE_RETCODE_PLACED ? "Order placed"
+                : "Request rejected";
     json_object *x = json_object_new_object();
     json_object_object_add(x, "action", json_object_new_int64(rq.action));
     json_object_object_add(x, "symbol", json_object_new_string(rq.symbol.c()));
@@ -735,6 +918,10 @@ bool OrderSend(const MqlTradeRequest &rq, MqlTradeResult &res)
     json_object_object_add(x, "magic", json_object_new_int64((long)rq.magic));
     json_object_object_add(x, "comment", json_object_new_string(rq.comment.c()));
     json_object_object_add(x, "position", json_object_new_int64((long)rq.position));
+    json_object_object_add(x, "price", json_object_new_double(rq.price));
+    json_object_object_add(x, "order", json_object_new_int64((long)rq.order));
+    json_object_object_add(x, "type_time", json_object_new_int64(rq.type_time));
+    json_object_object_add(x, "expiration", json_object_new_int64((long)rq.expiration));
     json_object_object_add(x, "retcode", json_object_new_int64(rc));
     json_object_array_add(S.requests, x);
     save_state();
@@ -754,12 +941,14 @@ static const Deal *sel_deal(ulong ticket)
                     return &d;
     return nullptr;
 }
+static std::vector<ulong> g_sel_horders_of(datetime from, datetime to);
 bool HistorySelect(datetime from, datetime to)
 {
     g_sel_deals.clear();
     for (const Deal &d : S.deals)
         if (deal_visible(d) && d.time >= from && d.time <= to)
             g_sel_deals.push_back(d.ticket);
+    g_sel_horders_of(from, to);
     return true;
 }
 bool HistorySelectByPosition(long position_id)
@@ -825,6 +1014,121 @@ string HistoryDealGetString(ulong ticket, ENUM_DEAL_PROPERTY_STRING p)
     if (!d)
         return string("");
     return p == DEAL_SYMBOL ? string(d->symbol) : string(d->comment);
+}
+
+/* ---- working orders: those of the logged-in account, while connected ---- */
+static std::vector<size_t> visible_orders()
+{
+    std::vector<size_t> v;
+    for (size_t i = 0; i < S.orders.size(); i++)
+        if (S.orders[i].login == S.login && S.connected)
+            v.push_back(i);
+    return v;
+}
+static long g_sel_order = -1;
+static const Ord *selected_order()
+{
+    for (const Ord &d : S.orders)
+        if ((long)d.ticket == g_sel_order)
+            return &d;
+    return nullptr;
+}
+int OrdersTotal() { return (int)visible_orders().size(); }
+ulong OrderGetTicket(int index)
+{
+    auto v = visible_orders();
+    if (index < 0 || (size_t)index >= v.size())
+        return 0;
+    g_sel_order = (long)S.orders[v[(size_t)index]].ticket;
+    return S.orders[v[(size_t)index]].ticket;
+}
+bool OrderSelect(ulong ticket)
+{
+    for (size_t i : visible_orders())
+        if (S.orders[i].ticket == ticket) {
+            g_sel_order = (long)ticket;
+            return true;
+        }
+    return false;
+}
+static long order_integer(const Ord *d, ENUM_ORDER_PROPERTY_INTEGER p)
+{
+    if (!d)
+        return 0;
+    switch (p) {
+    case ORDER_TICKET: return (long)d->ticket;
+    case ORDER_TIME_SETUP: return d->time_setup;
+    case ORDER_TYPE: return d->type;
+    case ORDER_STATE: return d->state;
+    case ORDER_TIME_EXPIRATION: return d->expiration;
+    case ORDER_TIME_DONE: return d->time_done;
+    case ORDER_TYPE_TIME: return d->type_time;
+    case ORDER_MAGIC: return d->magic;
+    case ORDER_POSITION_ID: return d->position_id;
+    }
+    return 0;
+}
+static double order_double(const Ord *d, ENUM_ORDER_PROPERTY_DOUBLE p)
+{
+    if (!d)
+        return 0;
+    switch (p) {
+    case ORDER_VOLUME_INITIAL: case ORDER_VOLUME_CURRENT: return d->volume;
+    case ORDER_PRICE_OPEN: return d->price;
+    case ORDER_SL: return d->sl;
+    case ORDER_TP: return d->tp;
+    }
+    return 0;
+}
+static string order_string(const Ord *d, ENUM_ORDER_PROPERTY_STRING p)
+{
+    if (!d)
+        return string("");
+    return p == ORDER_SYMBOL ? string(d->symbol) : string(d->comment);
+}
+long OrderGetInteger(ENUM_ORDER_PROPERTY_INTEGER p) { return order_integer(selected_order(), p); }
+double OrderGetDouble(ENUM_ORDER_PROPERTY_DOUBLE p) { return order_double(selected_order(), p); }
+string OrderGetString(ENUM_ORDER_PROPERTY_STRING p) { return order_string(selected_order(), p); }
+
+/* ---- history orders: HistorySelect's period (set there), HistoryOrderSelect ---- */
+static std::vector<ulong> g_sel_horders;
+static const Ord *sel_horder(ulong ticket)
+{
+    for (ulong t : g_sel_horders)
+        if (t == ticket)
+            for (const Ord &d : S.horders)
+                if (d.ticket == ticket)
+                    return &d;
+    return nullptr;
+}
+int HistoryOrdersTotal() { return (int)g_sel_horders.size(); }
+ulong HistoryOrderGetTicket(int index)
+{
+    return index >= 0 && (size_t)index < g_sel_horders.size() ? g_sel_horders[(size_t)index] : 0;
+}
+bool HistoryOrderSelect(ulong ticket)
+{
+    for (const Ord &d : S.horders)
+        if (d.ticket == ticket && d.login == S.login && S.connected) {
+            g_sel_horders.assign(1, ticket);
+            return true;
+        }
+    return false;
+}
+long HistoryOrderGetInteger(ulong ticket, ENUM_ORDER_PROPERTY_INTEGER p) { return order_integer(sel_horder(ticket), p); }
+double HistoryOrderGetDouble(ulong ticket, ENUM_ORDER_PROPERTY_DOUBLE p) { return order_double(sel_horder(ticket), p); }
+string HistoryOrderGetString(ulong ticket, ENUM_ORDER_PROPERTY_STRING p) { return order_string(sel_horder(ticket), p); }
+/* The orders HistorySelect selects: those done in the period (setup time for
+ * the ones without a done time). */
+static std::vector<ulong> g_sel_horders_of(datetime from, datetime to)
+{
+    g_sel_horders.clear();
+    for (const Ord &d : S.horders) {
+        long t = d.time_done ? d.time_done : d.time_setup;
+        if (d.login == S.login && S.connected && t >= from && t <= to)
+            g_sel_horders.push_back(d.ticket);
+    }
+    return g_sel_horders;
 }
 
 /* ---- files ---- */
@@ -1025,7 +1329,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "zx-mt5-terminal: EA started\n");
     while (!g_stop) {
-        apply_commands();
+        apply_commands();           /* and the pending orders' triggers and expiry */
         if (g_timer_ms > 0 && now_ms() >= g_next_timer) {
             OnTimer();
             g_next_timer = now_ms() + g_timer_ms;
