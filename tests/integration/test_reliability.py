@@ -358,11 +358,14 @@ class SlowTelegram(PassthruDaemon):
             dt = time.monotonic() - t0
             self.assertEqual(st, 200, b)
             self.assertEqual(json.loads(b)["results"][0]["status"], "executed")
-            if dt >= 0.2:
+            # A webhook held behind a hanging Bot API call would wait its 4 s
+            # delay; 1 s tells that apart from a slow fsync on a busy disk
+            # (speed itself is make bench's, not a test's).
+            if dt >= 1.0:
                 slow.append(round(dt, 3))
             time.sleep(0.05)
         c.close()
-        self.assertEqual(slow, [], "webhook answers over 200 ms while Telegram misbehaves")
+        self.assertEqual(slow, [], "webhook answers over 1 s while Telegram misbehaves")
 
     def test_delayed_bot_api_does_not_stall_webhooks(self):
         self.srv.set_delay("getUpdates", 4)
