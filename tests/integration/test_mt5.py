@@ -19,23 +19,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 from fake_ea import COMMISSION, FakeEA  # noqa: E402
 from fake_telegram import FakeTelegram  # noqa: E402
-from zx import Daemon, plugin_dir  # noqa: E402
+from zx import Daemon, plugin_dir, wait_for  # noqa: E402
 
 SECRET = "test-secret"
 MT5_SECRET = "mt5-bridge-secret"
 TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
 ADMIN = 111
 ENV = {"no_proxy": "*", "NO_PROXY": "*"}
-
-
-def wait_for(fn, timeout=5.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class Mt5(unittest.TestCase):

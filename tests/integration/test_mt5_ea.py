@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 from fake_telegram import FakeTelegram  # noqa: E402
 from mt5_terminal import DEFAULT_SYMBOL, Terminal  # noqa: E402
-from zx import Daemon, free_port, plugin_dir  # noqa: E402
+from zx import Daemon, free_port, plugin_dir, wait_for as zx_wait_for  # noqa: E402
 
 SECRET = "test-secret"
 MT5_SECRET = "mt5-bridge-secret"
@@ -32,13 +32,8 @@ COMMISSION = 7.0            # per lot, half on the entry deal, half on the exit 
 
 
 def wait_for(fn, timeout=8.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.03)
-    raise AssertionError("timed out waiting for " + what)
+    """zx.wait_for with this file's longer default (the EA polls on a timer)."""
+    return zx_wait_for(fn, timeout=timeout, what=what)
 
 
 class EA(unittest.TestCase):
@@ -452,7 +447,6 @@ class Backoff(EA):
         n = self.term.state()["webrequests"]
         self.assertGreater(n, 1)
         self.assertLess(n, 10)                # 200 ms fixed retries would be about 15
-
 
 
 class MagicBase(EA):

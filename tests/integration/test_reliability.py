@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 from fake_telegram import FakeTelegram  # noqa: E402
-from zx import BIN, ROOT, Daemon, plugin_dir  # noqa: E402
+from zx import BIN, ROOT, Daemon, plugin_dir, wait_for  # noqa: E402
 
 SECRET = "test-secret"
 TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
@@ -62,16 +62,6 @@ def integrity(path):
         return con.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         con.close()
-
-
-def wait_for(pred, timeout=5.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class Client:

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 from fake_telegram import FakeTelegram  # noqa: E402
-from zx import BIN, ROOT, Daemon  # noqa: E402
+from zx import BIN, ROOT, Daemon, wait_for  # noqa: E402
 
 TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
 ADMIN = 111
@@ -29,16 +29,6 @@ COMMANDS = ["start", "help", "status", "plugins", "enable_plugin", "disable_plug
             "reload_plugin", "stats", "trades", "positions", "signal", "close", "modify",
             "pause", "resume", "risk", "journal", "preview", "replay", "shadow", "promote", "unshadow", "mute", "unmute", "panic", "confirm", "daily", "chart", "export"]
 ENV = {"no_proxy": "*", "NO_PROXY": "*"}
-
-
-def wait_for(pred, timeout=5.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class TelegramTest(unittest.TestCase):

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 from fake_telegram import FakeTelegram  # noqa: E402
-from zx import Daemon, plugin_dir  # noqa: E402
+from zx import Daemon, plugin_dir, wait_for  # noqa: E402
 
 TOKEN = "123456:TESTtoken_abcdefghijklmnopqrstuvwxyz012"
 ADMIN = 111
@@ -34,16 +34,6 @@ ADMIN_USER = 222
 STRANGER = 999
 ENV = {"no_proxy": "*", "NO_PROXY": "*"}
 PAGE = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
-
-
-def wait_for(pred, timeout=5.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class DeliveryTest(unittest.TestCase):
