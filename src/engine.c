@@ -317,6 +317,32 @@ double eng_default_lot(struct plugin *p)
     return plugin_number(p, "default_lot", 0.01);
 }
 
+/* A trade recorded in p's ledger as t goes into the book (pending: sent to an
+ * asynchronous broker, not filled yet), and *out says what was opened. */
+static void book_open(struct engine *e, struct plugin *p, const struct ldg_trade *t, int pending, zx_order *out)
+{
+    struct epos ep = {.trade_id = t->id, .ticket = t->order_id, .side = t->side, .lot = t->lot,
+                      .entry = t->entry, .sl = t->sl, .tp = t->tp, .open_ms = t->entry_ms, .pending = pending,
+                      .term_profit = NAN};
+    snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
+    snprintf(ep.symbol, sizeof ep.symbol, "%s", t->symbol);
+    if (add_pos(e, &ep))
+        LOG_E("engine", "out of memory: trade %s#%lld is not watched", p->id, (long long)t->id);
+    memset(out, 0, sizeof *out);
+    out->trade_id = t->id;
+    out->order_id = t->order_id;
+    out->signal_id = t->signal_id;
+    out->side = t->side;
+    snprintf(out->symbol, sizeof out->symbol, "%s", t->symbol);
+    out->lot = t->lot;
+    out->price = t->entry;
+    out->sl = t->sl;
+    out->tp = t->tp;
+    out->time_ms = t->entry_ms;
+    if (e->cur == p && !e->cur_first_trade)
+        e->cur_first_trade = t->id;
+}
+
 /* Asynchronous broker: record the trade as pending and send the order; the
  * fill (ticket, price, lots) and on_order_placed come with the result. */
 static int open_async(struct engine *e, struct plugin *p, const zx_order_req *req, double lot,
@@ -346,24 +372,7 @@ static int open_async(struct engine *e, struct plugin *p, const zx_order_req *re
         e->ev.order_result(e->ev.ud, p->id, 0);
         return -1;
     }
-    struct epos ep = {.trade_id = t.id, .side = req->side, .lot = lot, .entry = est, .sl = req->sl,
-                      .tp = req->tp, .open_ms = t.entry_ms, .pending = 1, .term_profit = NAN};
-    snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
-    snprintf(ep.symbol, sizeof ep.symbol, "%s", req->symbol);
-    if (add_pos(e, &ep))
-        LOG_E("engine", "out of memory: trade %s#%lld is not watched", p->id, (long long)t.id);
-    memset(out, 0, sizeof *out);
-    out->trade_id = t.id;
-    out->signal_id = t.signal_id;
-    out->side = req->side;
-    snprintf(out->symbol, sizeof out->symbol, "%s", req->symbol);
-    out->lot = lot;
-    out->price = est;
-    out->sl = req->sl;
-    out->tp = req->tp;
-    out->time_ms = t.entry_ms;
-    if (e->cur == p && !e->cur_first_trade)
-        e->cur_first_trade = t.id;
+    book_open(e, p, &t, 1, out);
     e->ev.order_result(e->ev.ud, p->id, 1);
     LOG_I("engine", "%s #%lld %s %.2f %s sent to the %s broker (request %lld)", p->id, (long long)t.id,
           req->side == ZX_BUY ? "BUY" : "SELL", lot, req->symbol, e->brk->ops->kind, (long long)rid);
@@ -435,25 +444,7 @@ int eng_open(struct engine *e, struct plugin *p, const zx_order_req *req, zx_ord
         e->ev.order_result(e->ev.ud, p->id, 0);
         return -1;
     }
-    struct epos ep = {.trade_id = t.id, .ticket = fill.ticket, .side = req->side, .lot = fill.lot,
-                      .entry = fill.price, .sl = req->sl, .tp = req->tp, .open_ms = fill.time_ms, .term_profit = NAN};
-    snprintf(ep.plugin, sizeof ep.plugin, "%s", p->id);
-    snprintf(ep.symbol, sizeof ep.symbol, "%s", req->symbol);
-    if (add_pos(e, &ep))
-        LOG_E("engine", "out of memory: trade %s#%lld is not watched for SL/TP", p->id, (long long)t.id);
-    memset(out, 0, sizeof *out);
-    out->trade_id = t.id;
-    out->order_id = fill.ticket;
-    out->signal_id = t.signal_id;
-    out->side = req->side;
-    snprintf(out->symbol, sizeof out->symbol, "%s", req->symbol);
-    out->lot = fill.lot;
-    out->price = fill.price;
-    out->sl = req->sl;
-    out->tp = req->tp;
-    out->time_ms = fill.time_ms;
-    if (e->cur == p && !e->cur_first_trade)
-        e->cur_first_trade = t.id;
+    book_open(e, p, &t, 0, out);
     e->ev.order_result(e->ev.ud, p->id, 1);
     char note[200];
     snprintf(note, sizeof note, "%s opened #%lld %s %.2f %s at %.5f", p->id, (long long)t.id,
